@@ -1,0 +1,70 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Security;
+
+namespace OciSync.Core.Auth
+{
+    /// <summary>
+    /// Credentials for a registry or a registry/namespace prefix. The password lives only in a
+    /// <see cref="SecureString"/>; nothing here prints it, and <see cref="ToString"/> never shows it.
+    /// </summary>
+    public sealed class RegistryCredential
+    {
+        public RegistryCredential(string key, string? username, SecureString? password, bool insecure = false, string? origin = null)
+        {
+            Key = NormalizeKey(key);
+            Username = string.IsNullOrEmpty(username) ? null : username;
+            Password = password;
+            Password?.MakeReadOnly();
+            Insecure = insecure;
+            Origin = origin;
+        }
+
+        /// <summary><c>registry</c> or <c>registry/namespace[/…]</c>, the prefix this entry applies to.</summary>
+        public string Key { get; }
+        public string? Username { get; }
+        public SecureString? Password { get; }
+        /// <summary>Plain HTTP or unverified TLS is allowed for this registry.</summary>
+        public bool Insecure { get; }
+        /// <summary>Where the entry came from (file and line, or the cmdlet that made it).</summary>
+        public string? Origin { get; }
+
+        /// <summary>True when requests go out without credentials (no user or no password).</summary>
+        public bool IsAnonymous => Username == null || Password == null || Password.Length == 0;
+
+        /// <summary>The registry part of the key (before the first '/').</summary>
+        public string Registry => Key.Split('/')[0];
+
+        public static SecureString ToSecureString(string? plain)
+        {
+            var s = new SecureString();
+            if (plain != null) foreach (var c in plain) s.AppendChar(c);
+            s.MakeReadOnly();
+            return s;
+        }
+
+        /// <summary>Only the auth layer calls this, right before building a request header.</summary>
+        internal string RevealPassword()
+        {
+            if (Password == null) return string.Empty;
+            var ptr = Marshal.SecureStringToGlobalAllocUnicode(Password);
+            try { return Marshal.PtrToStringUni(ptr) ?? string.Empty; }
+            finally { Marshal.ZeroFreeGlobalAllocUnicode(ptr); }
+        }
+
+        /// <summary>Docker Hub has several spellings; keys use the one references use.</summary>
+        public static string NormalizeKey(string key)
+        {
+            var k = (key ?? string.Empty).Trim().TrimEnd('/');
+            foreach (var prefix in new[] { "https://", "http://" })
+                if (k.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) k = k.Substring(prefix.Length);
+            var slash = k.IndexOf('/');
+            var host = slash < 0 ? k : k.Substring(0, slash);
+            var rest = slash < 0 ? string.Empty : k.Substring(slash);
+            if (host == "index.docker.io" || host == "registry-1.docker.io") host = References.ImageReference.DockerHub;
+            return host + rest;
+        }
+
+        public override string ToString() => IsAnonymous ? $"{Key} (anonymous)" : $"{Key} ({Username})";
+    }
+}

@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using OciSync.Core.References;
+
+namespace OciSync.Core.Content
+{
+    /// <summary>
+    /// A manifest or index exactly as the registry served it. <see cref="Bytes"/> are what we
+    /// push again, so the digest is preserved; the parsed fields are only for walking the graph.
+    /// </summary>
+    public sealed class Manifest
+    {
+        private Manifest(byte[] bytes, string mediaType, Digest digest, Descriptor? config,
+            IReadOnlyList<Descriptor> layers, IReadOnlyList<Descriptor> children)
+        {
+            Bytes = bytes;
+            MediaType = mediaType;
+            Digest = digest;
+            Config = config;
+            Layers = layers;
+            Children = children;
+        }
+
+        public byte[] Bytes { get; }
+        public string MediaType { get; }
+        public Digest Digest { get; }
+        public Descriptor? Config { get; }
+        public IReadOnlyList<Descriptor> Layers { get; }
+        /// <summary>Entries of an index or manifest list; empty for an image manifest.</summary>
+        public IReadOnlyList<Descriptor> Children { get; }
+        public bool IsIndex => MediaTypes.IsIndex(MediaType);
+        public long Size => Bytes.LongLength;
+
+        /// <summary>Config then layers: every blob an image manifest references.</summary>
+        public IEnumerable<Descriptor> Blobs => Config is null ? Layers : new[] { Config }.Concat(Layers);
+
+        /// <summary>Parses manifest bytes. The media type comes from the body when present, else from the response header.</summary>
+        public static Manifest Parse(byte[] bytes, string? contentType)
+        {
+            var digest = DigestCalculator.Sha256(bytes);
+            try
+            {
+                using var doc = JsonDocument.Parse(bytes);
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object) throw new FormatException("the manifest is not a JSON object");
+                var mediaType = GetString(root, "mediaType");
+                if (string.IsNullOrEmpty(mediaType)) mediaType = StripParameters(contentType);
+                if (string.IsNullOrEmpty(mediaType))
+                    mediaType = root.TryGetProperty("manifests", out _) ? MediaTypes.OciIndex : MediaTypes.OciManifest;
+
+                if (root.TryGetProperty("schemaVersion", out var sv) && sv.ValueKind == JsonValueKind.Number && sv.GetInt32() == 1)
+                    throw new NotSupportedException("Docker schema 1 manifests are deprecated and not copied; convert the image first.");
+
+                Descriptor? config = root.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object ? ReadDescriptor(c) : null;
+                var layers = ReadArray(root, "layers");
+                var children = ReadArray(root, "manifests");
+                return new Manifest(bytes, mediaType!, digest, config, layers, children);
+            }
+            catch (JsonException e)
+            {
+                throw new FormatException($"The manifest {digest} is not valid JSON: {e.Message}", e);
+            }
+        }
+
+        private static IReadOnlyList<Descriptor> ReadArray(JsonElement root, string name)
+        {
+            if (!root.TryGetProperty(name, out var arr) || arr.ValueKind != JsonValueKind.Array) return Array.Empty<Descriptor>();
+            var list = new List<Descriptor>();
+            foreach (var e in arr.EnumerateArray()) list.Add(ReadDescriptor(e));
+            return list;
+        }
+
+        private static Descriptor ReadDescriptor(JsonElement e)
+        {
+            var mediaType = GetString(e, "mediaType") ?? string.Empty;
+            var digestText = GetString(e, "digest");
+            if (!Digest.TryParse(digestText, out var digest, out var problem)) throw new FormatException("A manifest descriptor has a bad digest: " + problem);
+            long size = e.TryGetProperty("size", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : -1;
+            Platform? platform = null;
+            if (e.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object)
+            {
+                platform = new Platform(GetString(p, "os") ?? string.Empty, GetString(p, "architecture") ?? string.Empty)
+                {
+                    Variant = GetString(p, "variant"),
+                    OsVersion = GetString(p, "os.version"),
+                };
+            }
+            Dictionary<string, string>? annotations = null;
+            if (e.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
+            {
+                annotations = new Dictionary<string, string>();
+                foreach (var prop in a.EnumerateObject())
+                    if (prop.Value.ValueKind == JsonValueKind.String) annotations[prop.Name] = prop.Value.GetString()!;
+            }
+            return new Descriptor(mediaType, digest!, size) { Platform = platform, Annotations = annotations };
+        }
+
+        internal static string? GetString(JsonElement e, string name) =>
+            e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        internal static string? StripParameters(string? contentType)
+        {
+            if (contentType == null) return null;
+            var semi = contentType.IndexOf(';');
+            return (semi >= 0 ? contentType.Substring(0, semi) : contentType).Trim();
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.References;
+
+namespace OciSync.Core.Content
+{
+    /// <summary>
+    /// Reads through an inner stream while hashing and counting; at end of stream the size and
+    /// digest must match the descriptor, otherwise the read throws. The uploader only sends the
+    /// final chunk after that check, so corrupt bytes never complete an upload.
+    /// </summary>
+    public sealed class VerifyingStream : Stream
+    {
+        private readonly Stream _inner;
+        private readonly Digest _expected;
+        private readonly long _expectedSize;
+        private readonly IncrementalHash _hash;
+        private readonly Action<long>? _onBytes;
+        private long _read;
+        private bool _verified;
+
+        public VerifyingStream(Stream inner, Digest expected, long expectedSize, Action<long>? onBytes = null)
+        {
+            if (expected.Algorithm != "sha256") throw new NotSupportedException($"Digest algorithm {expected.Algorithm} cannot be verified yet.");
+            _inner = inner;
+            _expected = expected;
+            _expectedSize = expectedSize;
+            _onBytes = onBytes;
+            _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        }
+
+        /// <summary>How long the stall between two reads may be before the transfer is abandoned.</summary>
+        public TimeSpan ReadIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+        public long BytesRead => _read;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => _expectedSize >= 0 ? _expectedSize : throw new NotSupportedException();
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            int n;
+            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                idle.CancelAfter(ReadIdleTimeout);
+                try
+                {
+                    n = await _inner.ReadAsync(buffer, offset, count, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"No bytes of {_expected} arrived for {ReadIdleTimeout.TotalSeconds:0} s.");
+                }
+            }
+            if (n > 0)
+            {
+                _hash.AppendData(buffer, offset, n);
+                _read += n;
+                _onBytes?.Invoke(n);
+                if (_expectedSize >= 0 && _read > _expectedSize)
+                    throw new DigestMismatchException(_expected, $"more than the expected {_expectedSize} bytes");
+            }
+            else
+            {
+                Verify();
+            }
+            return n;
+        }
+
+        private void Verify()
+        {
+            if (_verified) return;
+            _verified = true;
+            if (_expectedSize >= 0 && _read != _expectedSize)
+                throw new DigestMismatchException(_expected, $"{_read} bytes instead of {_expectedSize}");
+            var actual = Digest.FromSha256(_hash.GetHashAndReset());
+            if (actual != _expected)
+                throw new DigestMismatchException(_expected, $"the bytes hash to {actual}");
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+                _hash.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    public sealed class DigestMismatchException : Exception
+    {
+        public DigestMismatchException(Digest expected, string detail)
+            : base($"Content of {expected} failed verification: {detail}.")
+        {
+            Expected = expected;
+        }
+
+        public Digest Expected { get; }
+    }
+}

@@ -1,0 +1,72 @@
+using System;
+using System.Text.RegularExpressions;
+
+namespace OciSync.Core.References
+{
+    /// <summary>A content digest such as <c>sha256:…</c>, validated on creation.</summary>
+    public sealed class Digest : IEquatable<Digest>
+    {
+        private static readonly Regex Shape = new Regex(@"^(?<alg>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):(?<hex>[a-zA-Z0-9=_-]+)$", RegexOptions.CultureInvariant);
+
+        private Digest(string algorithm, string hex)
+        {
+            Algorithm = algorithm;
+            Hex = hex;
+        }
+
+        public string Algorithm { get; }
+        public string Hex { get; }
+
+        public static Digest Parse(string value)
+        {
+            if (TryParse(value, out var digest, out var problem)) return digest!;
+            throw new FormatException(problem);
+        }
+
+        public static bool TryParse(string? value, out Digest? digest) => TryParse(value, out digest, out _);
+
+        public static bool TryParse(string? value, out Digest? digest, out string problem)
+        {
+            digest = null;
+            if (string.IsNullOrEmpty(value)) { problem = "A digest cannot be empty."; return false; }
+            var m = Shape.Match(value);
+            if (!m.Success) { problem = $"'{value}' is not a digest (expected algorithm:hex)."; return false; }
+            var alg = m.Groups["alg"].Value;
+            var hex = m.Groups["hex"].Value;
+            int expected = alg switch { "sha256" => 64, "sha512" => 128, _ => -1 };
+            if (expected < 0) { problem = $"Digest algorithm '{alg}' is not supported (sha256, sha512)."; return false; }
+            if (hex.Length != expected || !IsLowerHex(hex)) { problem = $"'{value}' is not a valid {alg} digest ({expected} lower-case hex characters)."; return false; }
+            digest = new Digest(alg, hex);
+            problem = string.Empty;
+            return true;
+        }
+
+        public static Digest FromSha256(byte[] hash) => new Digest("sha256", ToHex(hash));
+
+        internal static string ToHex(byte[] bytes)
+        {
+            var chars = new char[bytes.Length * 2];
+            const string alphabet = "0123456789abcdef";
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                chars[2 * i] = alphabet[bytes[i] >> 4];
+                chars[2 * i + 1] = alphabet[bytes[i] & 0xF];
+            }
+            return new string(chars);
+        }
+
+        private static bool IsLowerHex(string s)
+        {
+            foreach (var c in s)
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+            return true;
+        }
+
+        public override string ToString() => Algorithm + ":" + Hex;
+        public bool Equals(Digest? other) => other is not null && other.Algorithm == Algorithm && other.Hex == Hex;
+        public override bool Equals(object? obj) => obj is Digest d && Equals(d);
+        public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToString());
+        public static bool operator ==(Digest? a, Digest? b) => a is null ? b is null : a.Equals(b);
+        public static bool operator !=(Digest? a, Digest? b) => !(a == b);
+    }
+}

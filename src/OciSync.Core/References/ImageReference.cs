@@ -1,0 +1,131 @@
+using System;
+using System.Text.RegularExpressions;
+
+namespace OciSync.Core.References
+{
+    /// <summary>
+    /// <c>registry/repository[:tag][@digest]</c>, normalised the way <c>docker pull</c> reads
+    /// names: a first component is a registry only if it holds '.' or ':' or is 'localhost';
+    /// otherwise the image is on Docker Hub (<c>nginx</c> → <c>docker.io/library/nginx</c>).
+    /// </summary>
+    public sealed class ImageReference : IEquatable<ImageReference>
+    {
+        public const string DockerHub = "docker.io";
+        /// <summary>The host that actually serves Docker Hub's registry API.</summary>
+        public const string DockerHubEndpoint = "registry-1.docker.io";
+
+        private static readonly Regex RepositoryShape = new Regex(
+            @"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$", RegexOptions.CultureInvariant);
+        private static readonly Regex TagShape = new Regex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant);
+        private static readonly Regex RegistryShape = new Regex(
+            @"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$", RegexOptions.CultureInvariant);
+
+        public ImageReference(string registry, string repository, string? tag = null, Digest? digest = null)
+        {
+            Registry = registry ?? throw new ArgumentNullException(nameof(registry));
+            Repository = repository ?? throw new ArgumentNullException(nameof(repository));
+            Tag = tag;
+            Digest = digest;
+        }
+
+        /// <summary>Registry name as users write it (<c>docker.io</c>, <c>quay.io</c>, <c>127.0.0.1:5000</c>).</summary>
+        public string Registry { get; }
+        /// <summary>Repository path within the registry (<c>library/nginx</c>).</summary>
+        public string Repository { get; }
+        public string? Tag { get; }
+        public Digest? Digest { get; }
+
+        /// <summary><c>registry/repository</c>, the key auth lookup and deduplication use.</summary>
+        public string RepositoryName => Registry + "/" + Repository;
+
+        /// <summary>The tag or digest string a registry API call uses; the digest wins when both are set.</summary>
+        public string? ApiReference => Digest?.ToString() ?? Tag;
+
+        /// <summary>The host name the registry API is reached at.</summary>
+        public string EndpointHost => Registry == DockerHub ? DockerHubEndpoint : Registry;
+
+        public ImageReference WithTag(string? tag) => new ImageReference(Registry, Repository, tag, null);
+        public ImageReference WithDigest(Digest? digest) => new ImageReference(Registry, Repository, null, digest);
+        public ImageReference WithRepository(string repository) => new ImageReference(Registry, repository, Tag, Digest);
+        public ImageReference AsRepository() => new ImageReference(Registry, Repository);
+
+        public static ImageReference Parse(string value)
+        {
+            if (TryParse(value, out var reference, out var problem)) return reference!;
+            throw new FormatException(problem);
+        }
+
+        public static bool TryParse(string? value, out ImageReference? reference) => TryParse(value, out reference, out _);
+
+        public static bool TryParse(string? value, out ImageReference? reference, out string problem)
+        {
+            reference = null;
+            var text = value?.Trim();
+            if (string.IsNullOrEmpty(text)) { problem = "An image reference cannot be empty."; return false; }
+
+            Digest? digest = null;
+            var at = text!.IndexOf('@');
+            if (at >= 0)
+            {
+                if (!Digest.TryParse(text.Substring(at + 1), out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
+                text = text.Substring(0, at);
+            }
+
+            string? tag = null;
+            var lastSlash = text.LastIndexOf('/');
+            var colon = text.LastIndexOf(':');
+            if (colon > lastSlash)
+            {
+                tag = text.Substring(colon + 1);
+                text = text.Substring(0, colon);
+                if (!TagShape.IsMatch(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
+            }
+
+            if (!SplitRegistry(text, out var registry, out var repository, out problem)) { problem = $"'{value}': {problem}"; return false; }
+            reference = new ImageReference(registry, repository, tag, digest);
+            return true;
+        }
+
+        /// <summary>Splits <c>[registry/]repository</c> with Docker Hub normalisation and validates both parts.</summary>
+        public static bool SplitRegistry(string name, out string registry, out string repository, out string problem)
+        {
+            registry = DockerHub;
+            repository = name;
+            var slash = name.IndexOf('/');
+            if (slash > 0)
+            {
+                var first = name.Substring(0, slash);
+                if (first.IndexOf('.') >= 0 || first.IndexOf(':') >= 0 || first == "localhost" || first.StartsWith("[", StringComparison.Ordinal))
+                {
+                    registry = first;
+                    repository = name.Substring(slash + 1);
+                }
+            }
+
+            if (registry == "index.docker.io" || registry == DockerHubEndpoint) registry = DockerHub;
+            if (!RegistryShape.IsMatch(registry)) { problem = $"'{registry}' is not a valid registry host."; return false; }
+            if (registry == DockerHub && repository.IndexOf('/') < 0) repository = "library/" + repository;
+            if (repository.Length == 0 || repository.Length > 255 || !RepositoryShape.IsMatch(repository))
+            {
+                problem = $"'{repository}' is not a valid repository name (lower-case letters, digits and separators . _ - /).";
+                return false;
+            }
+            problem = string.Empty;
+            return true;
+        }
+
+        public static bool IsValidTag(string tag) => TagShape.IsMatch(tag);
+
+        public override string ToString()
+        {
+            var s = RepositoryName;
+            if (Tag != null) s += ":" + Tag;
+            if (Digest is not null) s += "@" + Digest;
+            return s;
+        }
+
+        public bool Equals(ImageReference? other) => other is not null && other.ToString() == ToString();
+        public override bool Equals(object? obj) => obj is ImageReference r && Equals(r);
+        public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToString());
+    }
+}
