@@ -19,11 +19,14 @@ namespace OciSync.Core.Content
         private readonly long _expectedSize;
         private readonly IncrementalHash _hash;
         private readonly Action<long>? _onBytes;
+        private readonly IDisposable? _owner;
         private long _read;
         private bool _verified;
 
-        public VerifyingStream(Stream inner, Digest expected, long expectedSize, Action<long>? onBytes = null)
+        /// <param name="owner">Disposed with the stream, e.g. the HTTP response the bytes come from.</param>
+        public VerifyingStream(Stream inner, Digest expected, long expectedSize, Action<long>? onBytes = null, IDisposable? owner = null)
         {
+            _owner = owner;
             if (expected.Algorithm != "sha256") throw new NotSupportedException($"Digest algorithm {expected.Algorithm} cannot be verified yet.");
             _inner = inner;
             _expected = expected;
@@ -96,6 +99,7 @@ namespace OciSync.Core.Content
             if (disposing)
             {
                 _inner.Dispose();
+                _owner?.Dispose();
                 _hash.Dispose();
             }
             base.Dispose(disposing);

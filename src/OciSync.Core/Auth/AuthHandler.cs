@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Transport;
+
+namespace OciSync.Core.Auth
+{
+    /// <summary>
+    /// Adds credentials to requests for one registry: Basic, or a Bearer token for the request's
+    /// scope from the registry's token server (anonymous or with the user's credentials). Once the
+    /// registry's challenge is known, the header goes out up front; a 401 refreshes it and the
+    /// request is replayed once when its body allows.
+    /// </summary>
+    internal sealed class AuthHandler : DelegatingHandler
+    {
+        private static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(30);
+        private readonly RegistryCredential? _credential;
+        private readonly HttpMessageInvoker _tokenClient;
+        private readonly IOciLog _log;
+        private readonly TokenCache _tokens = new TokenCache();
+        private readonly bool _allowPlainRealm;
+        private volatile AuthChallenge? _challenge;
+
+        public AuthHandler(RegistryCredential? credential, HttpMessageInvoker tokenClient, bool allowPlainRealm, IOciLog log, HttpMessageHandler inner)
+            : base(inner)
+        {
+            _credential = credential != null && !credential.IsAnonymous ? credential : null;
+            _tokenClient = tokenClient;
+            _allowPlainRealm = allowPlainRealm;
+            _log = log;
+        }
+
+        /// <summary>Set from the /v2/ ping, so the first real request already carries credentials.</summary>
+        public AuthChallenge? Challenge { get => _challenge; set => _challenge = value; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var scope = RequestScope.Get(request);
+            var challenge = _challenge;
+            if (challenge != null) await AuthorizeAsync(request, challenge, scope, forceRefresh: false, cancellationToken).ConfigureAwait(false);
+
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.Unauthorized || !RequestScope.IsReplayable(request)) return response;
+
+            var fresh = AuthChallenge.From(response.Headers.WwwAuthenticate);
+            if (fresh == null || !(fresh.IsBearer || (fresh.IsBasic && _credential != null))) return response;
+            var hadHeader = request.Headers.Authorization != null;
+            if (fresh.IsBasic && hadHeader) return response; // the credentials were refused: nothing better to send
+            _challenge = fresh;
+
+            var replay = RequestScope.Clone(request);
+            replay.Headers.Authorization = null;
+            var wanted = MergeScopes(scope, fresh.Scope);
+            await AuthorizeAsync(replay, fresh, wanted, forceRefresh: hadHeader, cancellationToken).ConfigureAwait(false);
+            response.Dispose();
+            return await base.SendAsync(replay, cancellationToken).ConfigureAwait(false);
+        }
+
+        private async Task AuthorizeAsync(HttpRequestMessage request, AuthChallenge challenge, string? scope, bool forceRefresh, CancellationToken ct)
+        {
+            if (challenge.IsBasic)
+            {
+                if (_credential != null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(_credential));
+                return;
+            }
+            if (!challenge.IsBearer) return;
+            var key = scope ?? string.Empty;
+            if (forceRefresh) _tokens.Invalidate(key);
+            var token = await _tokens.GetAsync(key, () => FetchTokenAsync(challenge, scope, ct)).ConfigureAwait(false);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        private async Task<CachedToken> FetchTokenAsync(AuthChallenge challenge, string? scope, CancellationToken ct)
+        {
+            if (!Uri.TryCreate(challenge.Realm, UriKind.Absolute, out var realm))
+                throw new RegistryException(ErrorIds.RegistryProtocolError, $"The registry's Bearer challenge has no usable realm ('{challenge.Realm}').");
+
+            var query = new List<string>();
+            if (!string.IsNullOrEmpty(challenge.Service)) query.Add("service=" + Uri.EscapeDataString(challenge.Service));
+            if (!string.IsNullOrEmpty(scope))
+                foreach (var s in scope!.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries)) query.Add("scope=" + Uri.EscapeDataString(s));
+            var builder = new UriBuilder(realm);
+            var existing = builder.Query.TrimStart('?');
+            builder.Query = string.Join("&", (existing.Length > 0 ? new[] { existing } : Array.Empty<string>()).Concat(query));
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
+            if (_credential != null)
+            {
+                if (realm.Scheme != Uri.UriSchemeHttps && !_allowPlainRealm)
+                    throw new RegistryException(ErrorIds.InsecureTokenRealm,
+                        $"The token server {RegistryException.Redact(realm)} is not HTTPS; credentials for {_credential.Key} are not sent there. Mark the registry insecure to allow it.");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(_credential));
+            }
+            _log.Write(OciLogLevel.Debug, $"Requesting a token from {RegistryException.Redact(realm)} for '{scope}' ({(_credential == null ? "anonymous" : "as " + _credential.Username)}).");
+
+            using var response = await _tokenClient.SendAsync(request, ct).ConfigureAwait(false);
+            var body = response.Content == null ? string.Empty : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var id = response.StatusCode == HttpStatusCode.Unauthorized ? ErrorIds.RegistryUnauthorized
+                    : response.StatusCode == HttpStatusCode.Forbidden ? ErrorIds.RegistryForbidden
+                    : (int)response.StatusCode == 429 ? ErrorIds.RegistryRateLimited : ErrorIds.RegistryUnavailable;
+                throw new RegistryException(id, HttpMethod.Get, realm, response.StatusCode, Array.Empty<string>(),
+                    _credential == null ? "the token server refused anonymous access" : $"the token server refused the credentials of {_credential.Username}");
+            }
+            return ParseToken(body, realm);
+        }
+
+        private static CachedToken ParseToken(string body, Uri realm)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(body);
+                var root = doc.RootElement;
+                var token = Content.Manifest.GetString(root, "token") ?? Content.Manifest.GetString(root, "access_token");
+                if (string.IsNullOrEmpty(token)) throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered without a token.");
+                var lifetime = root.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetInt32() : 60;
+                if (lifetime < 60) lifetime = 60; // the token spec's minimum
+                var issued = DateTimeOffset.UtcNow;
+                var expires = issued.AddSeconds(lifetime) - ExpiryMargin;
+                return new CachedToken(token!, expires);
+            }
+            catch (JsonException)
+            {
+                throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered with something other than JSON.");
+            }
+        }
+
+        private static string BasicValue(RegistryCredential credential) =>
+            Convert.ToBase64String(Encoding.UTF8.GetBytes(credential.Username + ":" + credential.RevealPassword()));
+
+        /// <summary>Union of the scope we asked for and the one the registry says it needs.</summary>
+        internal static string? MergeScopes(string? wanted, string? challenged)
+        {
+            if (string.IsNullOrEmpty(challenged)) return wanted;
+            if (string.IsNullOrEmpty(wanted)) return challenged;
+            var all = wanted!.Split(' ').Concat(challenged!.Split(' ')).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal);
+            return string.Join(" ", all);
+        }
+    }
+}

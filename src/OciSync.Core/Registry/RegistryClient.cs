@@ -1,0 +1,395 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Auth;
+using OciSync.Core.Content;
+using OciSync.Core.References;
+using OciSync.Core.Transport;
+
+namespace OciSync.Core.Registry
+{
+    /// <summary>
+    /// The registry API of one registry host, for one credential: manifests (head, get, put), blobs
+    /// (exists, open as a verified stream, mount, upload) and tags (paged). Repositories are passed
+    /// per call, so one client — one ping, one token cache — serves every repository of the host.
+    /// </summary>
+    public sealed class RegistryClient
+    {
+        private readonly RegistryClientOptions _options;
+        private readonly RegistryCredential? _credential;
+        private readonly HttpMessageInvoker _pingClient;
+        private readonly HttpMessageInvoker _client;
+        private readonly AuthHandler _auth;
+        private readonly bool _allowPlainHttp;
+        private readonly Lazy<Task<Uri>> _baseUri;
+
+        internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options)
+        {
+            Registry = registry;
+            _options = options;
+            _credential = credential;
+            Insecure = credential?.Insecure ?? false;
+            _allowPlainHttp = Insecure || IsLoopback(EndpointHost);
+
+            var socket = options.SocketHandlerFactory?.Invoke(Insecure) ?? SocketHandlers.Get(Insecure);
+            HttpMessageHandler observed = options.RequestObserver != null ? new ObservingHandler(options.RequestObserver, socket) : socket;
+            var redirect = new RedirectHandler(observed);
+            // The invokers never dispose their chain: the socket handler below is shared process-wide.
+            _pingClient = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, redirect), disposeHandler: false);
+            _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.Log, redirect);
+            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, _auth), disposeHandler: false);
+            _baseUri = new Lazy<Task<Uri>>(PingAsync);
+        }
+
+        /// <summary>The registry as users name it (<c>docker.io</c>, <c>127.0.0.1:5000</c>).</summary>
+        public string Registry { get; }
+        public string EndpointHost => Registry == ImageReference.DockerHub ? ImageReference.DockerHubEndpoint : Registry;
+        public bool Insecure { get; }
+        public string CredentialDescription => _credential == null || _credential.IsAnonymous ? "anonymous" : $"{_credential.Username} (from {_credential.Key})";
+
+        // ---- manifests -------------------------------------------------------------------
+
+        /// <summary>HEAD a manifest by tag or digest; null when the registry does not have it.</summary>
+        public async Task<ManifestHead?> HeadManifestAsync(string repository, string reference, CancellationToken ct)
+        {
+            using var response = await SendAsync(HttpMethod.Head, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
+                accept: MediaTypes.AllManifests).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound) return null;
+            await EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
+            Digest.TryParse(HeaderValue(response, "Docker-Content-Digest"), out var digest);
+            return new ManifestHead(digest, Manifest.StripParameters(response.Content?.Headers.ContentType?.ToString()),
+                response.Content?.Headers.ContentLength ?? -1);
+        }
+
+        /// <summary>GET a manifest; its bytes are checked against the digest asked for or announced.</summary>
+        public async Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct)
+        {
+            using var response = await SendAsync(HttpMethod.Get, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
+                accept: MediaTypes.AllManifests, streamBody: true).ConfigureAwait(false);
+            await EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
+            var bytes = await ReadLimitedAsync(response, _options.MaxManifestBytes, ct).ConfigureAwait(false);
+            Manifest manifest;
+            try
+            {
+                manifest = Manifest.Parse(bytes, response.Content?.Headers.ContentType?.MediaType);
+            }
+            catch (Exception e) when (e is FormatException || e is NotSupportedException)
+            {
+                throw new RegistryException(ErrorIds.ManifestInvalid, $"{Registry}/{repository}:{reference}: {e.Message}", e);
+            }
+            Digest.TryParse(HeaderValue(response, "Docker-Content-Digest"), out var announced);
+            Digest.TryParse(reference, out var asked);
+            var expected = asked ?? announced;
+            if (expected is not null && expected.Algorithm == "sha256" && expected != manifest.Digest)
+                throw new DigestMismatchException(expected, $"the manifest served for {Registry}/{repository}:{reference} hashes to {manifest.Digest}");
+            return manifest;
+        }
+
+        /// <summary>PUT manifest bytes unchanged under a tag or its digest.</summary>
+        public async Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct)
+        {
+            var content = new ByteArrayContent(manifest.Bytes);
+            content.Headers.ContentType = new MediaTypeHeaderValue(manifest.MediaType);
+            using var response = await SendAsync(HttpMethod.Put, repository, $"manifests/{reference}", RequestScope.PullPush(repository), ct, content: content).ConfigureAwait(false);
+            await EnsureSuccessAsync(response, ErrorIds.ManifestInvalid).ConfigureAwait(false);
+            if (Digest.TryParse(HeaderValue(response, "Docker-Content-Digest"), out var stored) && stored != manifest.Digest)
+                throw new DigestMismatchException(manifest.Digest, $"{Registry} stored the manifest as {stored}");
+        }
+
+        // ---- blobs -----------------------------------------------------------------------
+
+        public async Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct)
+        {
+            using var response = await SendAsync(HttpMethod.Head, repository, $"blobs/{digest}", RequestScope.Pull(repository), ct).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound) return false;
+            await EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
+            return true;
+        }
+
+        /// <summary>
+        /// Opens a blob for streaming. The returned stream verifies size and digest as it is read and
+        /// throws at the end on a mismatch. <paramref name="onBytes"/> reports progress.
+        /// </summary>
+        public async Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
+        {
+            var response = await SendAsync(HttpMethod.Get, repository, $"blobs/{blob.Digest}", RequestScope.Pull(repository), ct, streamBody: true).ConfigureAwait(false);
+            try
+            {
+                await EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
+                var stream = await response.Content!.ReadAsStreamAsync().ConfigureAwait(false);
+                return new VerifyingStream(stream, blob.Digest, blob.Size, onBytes, response) { ReadIdleTimeout = _options.BlobIdleTimeout };
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Asks the registry to link a blob from another of its repositories.</summary>
+        public async Task<MountResult> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
+        {
+            var scope = RequestScope.PullPush(repository) + " " + RequestScope.Pull(fromRepository);
+            var path = $"blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(fromRepository)}";
+            using var response = await SendAsync(HttpMethod.Post, repository, path, scope, ct, content: new ByteArrayContent(Array.Empty<byte>())).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.Created) return new MountResult(true, null);
+            await EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
+            return new MountResult(false, UploadLocation(response));
+        }
+
+        /// <summary>
+        /// Uploads a blob: POST for an upload session (unless one is given), then one streaming PUT
+        /// with the digest. The body is not buffered, so the request is not replayed on failure;
+        /// the caller retries the whole blob from a fresh source stream.
+        /// </summary>
+        public async Task UploadBlobAsync(string repository, Descriptor blob, Stream content, Uri? uploadLocation, CancellationToken ct)
+        {
+            if (uploadLocation == null)
+            {
+                using var start = await SendAsync(HttpMethod.Post, repository, "blobs/uploads/", RequestScope.PullPush(repository), ct,
+                    content: new ByteArrayContent(Array.Empty<byte>())).ConfigureAwait(false);
+                await EnsureSuccessAsync(start, ErrorIds.RegistryProtocolError).ConfigureAwait(false);
+                uploadLocation = UploadLocation(start);
+            }
+
+            var target = new UriBuilder(uploadLocation);
+            var digestParam = "digest=" + Uri.EscapeDataString(blob.Digest.ToString());
+            target.Query = string.IsNullOrEmpty(target.Query) ? digestParam : target.Query.TrimStart('?') + "&" + digestParam;
+            var body = new StreamContent(content, 64 * 1024);
+            body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            if (blob.Size >= 0) body.Headers.ContentLength = blob.Size;
+            using var request = new HttpRequestMessage(HttpMethod.Put, target.Uri) { Content = body };
+            RequestScope.Set(request, RequestScope.PullPush(repository));
+            using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+            await EnsureSuccessAsync(response, ErrorIds.RegistryProtocolError).ConfigureAwait(false);
+        }
+
+        // ---- tags ------------------------------------------------------------------------
+
+        /// <summary>Every tag of a repository, following <c>Link</c> pagination.</summary>
+        public async IAsyncEnumerable<string> ListTagsAsync(string repository, [EnumeratorCancellation] CancellationToken ct = default)
+        {
+            var baseUri = await GetBaseUriAsync(ct).ConfigureAwait(false);
+            Uri? next = new Uri(baseUri, $"v2/{repository}/tags/list?n=1000");
+            var seenPages = 0;
+            while (next != null)
+            {
+                if (++seenPages > 100000) throw new RegistryException(ErrorIds.RegistryProtocolError, $"{Registry}/{repository}: the tags list does not end.");
+                using var request = new HttpRequestMessage(HttpMethod.Get, next);
+                RequestScope.Set(request, RequestScope.Pull(repository));
+                List<string> page;
+                using (var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false))
+                {
+                    if (response.StatusCode == HttpStatusCode.NotFound)
+                        throw await ErrorAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
+                    await EnsureSuccessAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
+                    page = await ReadTagsAsync(response).ConfigureAwait(false);
+                    next = NextLink(response, next);
+                }
+                foreach (var tag in page) yield return tag;
+            }
+        }
+
+        private static async Task<List<string>> ReadTagsAsync(HttpResponseMessage response)
+        {
+            var tags = new List<string>();
+            var json = await response.Content!.ReadAsStringAsync().ConfigureAwait(false);
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.TryGetProperty("tags", out var arr) && arr.ValueKind == JsonValueKind.Array)
+                foreach (var t in arr.EnumerateArray())
+                    if (t.ValueKind == JsonValueKind.String) tags.Add(t.GetString()!);
+            return tags;
+        }
+
+        /// <summary>Parses <c>Link: &lt;/v2/…?last=x&amp;n=100&gt;; rel="next"</c>.</summary>
+        internal static Uri? NextLink(HttpResponseMessage response, Uri current)
+        {
+            if (!response.Headers.TryGetValues("Link", out var values)) return null;
+            foreach (var value in values)
+                foreach (var part in value.Split(','))
+                {
+                    var open = part.IndexOf('<');
+                    var close = part.IndexOf('>');
+                    if (open < 0 || close < open || part.IndexOf("rel=\"next\"", StringComparison.OrdinalIgnoreCase) < 0 && part.IndexOf("rel=next", StringComparison.OrdinalIgnoreCase) < 0) continue;
+                    var target = part.Substring(open + 1, close - open - 1);
+                    return new Uri(current, target);
+                }
+            return null;
+        }
+
+        // ---- plumbing ---------------------------------------------------------------------
+
+        public Task<Uri> GetBaseUriAsync(CancellationToken ct) => _baseUri.Value;
+
+        /// <summary>
+        /// One /v2/ ping per client: picks HTTPS (or plain HTTP where allowed) and learns the auth
+        /// challenge, so later requests carry credentials from the start.
+        /// </summary>
+        private async Task<Uri> PingAsync()
+        {
+            var https = new Uri($"https://{EndpointHost}/");
+            try
+            {
+                return await PingAtAsync(https).ConfigureAwait(false);
+            }
+            catch (RegistryException e) when (_allowPlainHttp && e.ErrorId == ErrorIds.RegistryUnreachable)
+            {
+                _options.Log.Write(OciLogLevel.Verbose, $"{Registry}: HTTPS failed ({e.InnerException?.Message ?? e.Message}); using plain HTTP as the registry allows.");
+                return await PingAtAsync(new Uri($"http://{EndpointHost}/")).ConfigureAwait(false);
+            }
+        }
+
+        private async Task<Uri> PingAtAsync(Uri baseUri)
+        {
+            var uri = new Uri(baseUri, "v2/");
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            request.Headers.UserAgent.ParseAdd(_options.UserAgent);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _pingClient.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException || e is TimeoutException || e is IOException)
+            {
+                throw new RegistryException(ErrorIds.RegistryUnreachable, HttpMethod.Get, uri, null, Array.Empty<string>(), Flatten(e), e);
+            }
+            using (response)
+            {
+                if (response.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    _auth.Challenge = AuthChallenge.From(response.Headers.WwwAuthenticate);
+                    _options.Log.Write(OciLogLevel.Verbose, $"{Registry}: {_auth.Challenge?.Scheme ?? "unknown"} authentication, {CredentialDescription}.");
+                }
+                else if (response.IsSuccessStatusCode)
+                {
+                    _options.Log.Write(OciLogLevel.Verbose, $"{Registry}: no authentication required.");
+                }
+                else
+                {
+                    throw await ErrorAsync(response, ErrorIds.RegistryUnavailable).ConfigureAwait(false);
+                }
+            }
+            return baseUri;
+        }
+
+        private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string repository, string path, string scope, CancellationToken ct,
+            IEnumerable<string>? accept = null, HttpContent? content = null, bool streamBody = false)
+        {
+            var baseUri = await GetBaseUriAsync(ct).ConfigureAwait(false);
+            var request = new HttpRequestMessage(method, new Uri(baseUri, $"v2/{repository}/{path}")) { Content = content };
+            if (accept != null) foreach (var a in accept) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(a));
+            RequestScope.Set(request, scope);
+            return await SendRawAsync(request, streamBody ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        }
+
+        private async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken ct)
+        {
+            request.Headers.UserAgent.ParseAdd(_options.UserAgent);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _client.SendAsync(request, ct).ConfigureAwait(false);
+                if (completion == HttpCompletionOption.ResponseContentRead && response.Content != null && request.Method != HttpMethod.Head)
+                    await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e) when (e is HttpRequestException || e is IOException || e is OperationCanceledException)
+            {
+                throw new RegistryException(ErrorIds.RegistryUnreachable, request.Method, request.RequestUri!, null, Array.Empty<string>(), Flatten(e), e);
+            }
+            catch (TimeoutException e)
+            {
+                throw new RegistryException(ErrorIds.RegistryTimeout, request.Method, request.RequestUri!, null, Array.Empty<string>(), e.Message, e);
+            }
+            return response;
+        }
+
+        private static async Task EnsureSuccessAsync(HttpResponseMessage response, string notFoundId)
+        {
+            if (response.IsSuccessStatusCode) return;
+            throw await ErrorAsync(response, notFoundId).ConfigureAwait(false);
+        }
+
+        private static async Task<RegistryException> ErrorAsync(HttpResponseMessage response, string notFoundId)
+        {
+            string body = string.Empty;
+            try
+            {
+                if (response.Content != null && response.RequestMessage?.Method != HttpMethod.Head)
+                    body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            }
+            catch (Exception) { /* the status alone still explains the failure */ }
+            var codes = RegistryException.ParseCodes(body, out var messages);
+            var status = response.StatusCode;
+            string id = status switch
+            {
+                HttpStatusCode.Unauthorized => ErrorIds.RegistryUnauthorized,
+                HttpStatusCode.Forbidden => ErrorIds.RegistryForbidden,
+                HttpStatusCode.NotFound when codes.Contains("NAME_UNKNOWN") => ErrorIds.RepositoryNotFound,
+                HttpStatusCode.NotFound => notFoundId,
+                (HttpStatusCode)429 => ErrorIds.RegistryRateLimited,
+                HttpStatusCode.BadRequest when codes.Contains("MANIFEST_INVALID") || codes.Contains("MANIFEST_BLOB_UNKNOWN") || codes.Contains("BLOB_UNKNOWN") => ErrorIds.ManifestInvalid,
+                HttpStatusCode.BadRequest when codes.Contains("DIGEST_INVALID") => ErrorIds.DigestMismatch,
+                _ when (int)status >= 500 || status == HttpStatusCode.RequestTimeout => ErrorIds.RegistryUnavailable,
+                _ => ErrorIds.RegistryProtocolError,
+            };
+            var request = response.RequestMessage!;
+            return new RegistryException(id, request.Method, request.RequestUri!, status, codes, messages);
+        }
+
+        private static async Task<byte[]> ReadLimitedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
+        {
+            if (response.Content == null) return Array.Empty<byte>();
+            if (response.Content.Headers.ContentLength > limit)
+                throw new RegistryException(ErrorIds.ManifestInvalid, $"The manifest at {RegistryException.Redact(response.RequestMessage!.RequestUri!)} is larger than {limit} bytes.");
+            using var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int n;
+            while ((n = await stream.ReadAsync(chunk, 0, chunk.Length, ct).ConfigureAwait(false)) > 0)
+            {
+                buffer.Write(chunk, 0, n);
+                if (buffer.Length > limit)
+                    throw new RegistryException(ErrorIds.ManifestInvalid, $"The manifest at {RegistryException.Redact(response.RequestMessage!.RequestUri!)} is larger than {limit} bytes.");
+            }
+            return buffer.ToArray();
+        }
+
+        private static Uri UploadLocation(HttpResponseMessage response)
+        {
+            var location = response.Headers.Location ?? throw new RegistryException(ErrorIds.RegistryProtocolError,
+                $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)} started an upload without a Location.");
+            return location.IsAbsoluteUri ? location : new Uri(response.RequestMessage!.RequestUri!, location);
+        }
+
+        private static string? HeaderValue(HttpResponseMessage response, string name) =>
+            response.Headers.TryGetValues(name, out var v) ? v.FirstOrDefault() : null;
+
+        private static string Flatten(Exception e)
+        {
+            var parts = new List<string>();
+            for (var x = e; x != null; x = x.InnerException) parts.Add(x.Message);
+            return string.Join(" → ", parts.Distinct());
+        }
+
+        internal static bool IsLoopback(string host)
+        {
+            var name = host;
+            if (name.StartsWith("[", StringComparison.Ordinal)) name = name.Substring(1, Math.Max(0, name.IndexOf(']') - 1));
+            else if (name.IndexOf(':') >= 0) name = name.Substring(0, name.LastIndexOf(':'));
+            if (string.Equals(name, "localhost", StringComparison.OrdinalIgnoreCase)) return true;
+            return IPAddress.TryParse(name, out var ip) && IPAddress.IsLoopback(ip);
+        }
+    }
+}

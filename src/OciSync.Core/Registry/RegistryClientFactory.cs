@@ -1,0 +1,39 @@
+using System;
+using System.Collections.Concurrent;
+using OciSync.Core.Auth;
+
+namespace OciSync.Core.Registry
+{
+    /// <summary>
+    /// Hands out one <see cref="RegistryClient"/> per registry and credential for the life of a run,
+    /// so pings, challenges and tokens are reused across every image of that registry.
+    /// </summary>
+    public sealed class RegistryClientFactory
+    {
+        private readonly ConcurrentDictionary<string, RegistryClient> _clients = new ConcurrentDictionary<string, RegistryClient>(StringComparer.Ordinal);
+
+        public RegistryClientFactory(RegistryClientOptions? options = null, CredentialStore? credentials = null)
+        {
+            Options = options ?? new RegistryClientOptions();
+            Options.Validate();
+            Credentials = credentials ?? new CredentialStore();
+        }
+
+        public RegistryClientOptions Options { get; }
+        public CredentialStore Credentials { get; }
+
+        /// <summary>The client for <paramref name="registry"/>/<paramref name="repository"/>, using the longest matching credential.</summary>
+        public RegistryClient Get(string registry, string repository)
+        {
+            var credential = Credentials.Find(registry, repository);
+            var insecure = credential?.Insecure == true || Credentials.IsInsecure(registry);
+            if (credential == null && insecure) credential = new RegistryCredential(registry, null, null, insecure: true);
+            else if (credential != null && insecure && !credential.Insecure)
+                credential = new RegistryCredential(credential.Key, credential.Username, credential.Password, insecure: true, credential.Origin);
+            var key = registry + "|" + (credential?.Key ?? string.Empty) + "|" + insecure;
+            return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options));
+        }
+
+        public RegistryClient Get(References.ImageReference reference) => Get(reference.Registry, reference.Repository);
+    }
+}

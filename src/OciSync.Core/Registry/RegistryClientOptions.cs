@@ -1,0 +1,29 @@
+using System;
+using System.Net.Http;
+using OciSync.Core.Transport;
+
+namespace OciSync.Core.Registry
+{
+    /// <summary>Settings shared by every registry client of one run.</summary>
+    public sealed class RegistryClientOptions
+    {
+        public RetryPolicy Retry { get; set; } = new RetryPolicy();
+        public IOciLog Log { get; set; } = NullOciLog.Instance;
+        /// <summary>Called for every request that reaches the network (counting in tests, listing with -Debug).</summary>
+        public Action<HttpRequestMessage, HttpResponseMessage?>? RequestObserver { get; set; }
+        /// <summary>Replaces the shared socket handler; tests use it to script faults.</summary>
+        public Func<bool, HttpMessageHandler>? SocketHandlerFactory { get; set; }
+        /// <summary>Largest manifest accepted (the OCI spec suggests registries accept at least 4 MiB).</summary>
+        public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
+        /// <summary>Longest silence tolerated while a blob streams.</summary>
+        public TimeSpan BlobIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
+        public string UserAgent { get; set; } = "OciSync/" + typeof(RegistryClientOptions).Assembly.GetName().Version?.ToString(3);
+
+        public void Validate()
+        {
+            Retry.Validate();
+            if (MaxManifestBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxManifestBytes));
+            if (BlobIdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BlobIdleTimeout));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using System.Net.Http;
+using System.Text.Json;
+
+namespace OciSync.Core.Transport
+{
+    /// <summary>
+    /// A registry answered with an error, or could not be reached. <see cref="ErrorId"/> is stable
+    /// and becomes the PowerShell error id; the message names method, URL (query removed, as upload
+    /// URLs carry state) and status, plus the registry's own error codes.
+    /// </summary>
+    public class RegistryException : Exception
+    {
+        public RegistryException(string errorId, string message, Exception? inner = null) : base(message, inner)
+        {
+            ErrorId = errorId;
+        }
+
+        public RegistryException(string errorId, HttpMethod method, Uri uri, HttpStatusCode? status, IReadOnlyList<string> codes, string detail, Exception? inner = null)
+            : base(Describe(method, uri, status, codes, detail), inner)
+        {
+            ErrorId = errorId;
+            Method = method.Method;
+            Url = Redact(uri);
+            StatusCode = status;
+            Codes = codes;
+        }
+
+        public string ErrorId { get; }
+        public string? Method { get; }
+        public string? Url { get; }
+        public HttpStatusCode? StatusCode { get; }
+        public IReadOnlyList<string> Codes { get; } = Array.Empty<string>();
+
+        /// <summary>Worth another pass: rate limits, server errors, network trouble.</summary>
+        public bool IsTransient =>
+            ErrorId == ErrorIds.RegistryUnreachable || ErrorId == ErrorIds.RegistryRateLimited ||
+            ErrorId == ErrorIds.RegistryUnavailable || ErrorId == ErrorIds.RegistryTimeout;
+
+        public static string Redact(Uri uri) => uri.GetLeftPart(UriPartial.Path);
+
+        private static string Describe(HttpMethod method, Uri uri, HttpStatusCode? status, IReadOnlyList<string> codes, string detail)
+        {
+            var s = $"{method.Method} {Redact(uri)}";
+            if (status != null) s += $" returned {(int)status.Value} {status.Value}";
+            if (codes.Count > 0) s += $" [{string.Join(", ", codes)}]";
+            if (!string.IsNullOrEmpty(detail)) s += ": " + detail;
+            return s;
+        }
+
+        /// <summary>Reads the registry's <c>{"errors":[{"code","message"}]}</c> body, if any.</summary>
+        internal static IReadOnlyList<string> ParseCodes(string? body, out string messages)
+        {
+            messages = string.Empty;
+            var codes = new List<string>();
+            if (string.IsNullOrWhiteSpace(body)) return codes;
+            try
+            {
+                using var doc = JsonDocument.Parse(body!);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object &&
+                    doc.RootElement.TryGetProperty("errors", out var errs) && errs.ValueKind == JsonValueKind.Array)
+                {
+                    var texts = new List<string>();
+                    foreach (var e in errs.EnumerateArray())
+                    {
+                        if (e.ValueKind != JsonValueKind.Object) continue;
+                        if (e.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String) codes.Add(c.GetString()!);
+                        if (e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) texts.Add(m.GetString()!);
+                    }
+                    messages = string.Join("; ", texts);
+                }
+            }
+            catch (JsonException) { }
+            return codes;
+        }
+    }
+
+    /// <summary>The stable error ids, shared by Core exceptions and the cmdlets' error records.</summary>
+    public static class ErrorIds
+    {
+        public const string ManifestNotFound = "ManifestNotFound";
+        public const string BlobNotFound = "BlobNotFound";
+        public const string RepositoryNotFound = "RepositoryNotFound";
+        public const string RegistryUnauthorized = "RegistryUnauthorized";
+        public const string RegistryForbidden = "RegistryForbidden";
+        public const string RegistryRateLimited = "RegistryRateLimited";
+        public const string RegistryUnavailable = "RegistryUnavailable";
+        public const string RegistryUnreachable = "RegistryUnreachable";
+        public const string RegistryTimeout = "RegistryTimeout";
+        public const string RegistryProtocolError = "RegistryProtocolError";
+        public const string DigestMismatch = "DigestMismatch";
+        public const string ManifestInvalid = "ManifestInvalid";
+        public const string InsecureTokenRealm = "InsecureTokenRealm";
+        public const string ImageSyncFailed = "ImageSyncFailed";
+    }
+}

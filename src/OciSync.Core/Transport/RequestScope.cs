@@ -1,0 +1,31 @@
+using System.Net.Http;
+
+namespace OciSync.Core.Transport
+{
+    /// <summary>The token scope a request needs travels with the request, so the auth handler can ask for it.</summary>
+    internal static class RequestScope
+    {
+        private const string Key = "OciSync.Scope";
+
+        public static string Pull(string repository) => $"repository:{repository}:pull";
+        public static string PullPush(string repository) => $"repository:{repository}:pull,push";
+
+#pragma warning disable CS0618 // Properties is the netstandard2.0 spelling of Options.
+        public static void Set(HttpRequestMessage request, string scope) => request.Properties[Key] = scope;
+        public static string? Get(HttpRequestMessage request) => request.Properties.TryGetValue(Key, out var s) ? s as string : null;
+
+        /// <summary>A copy for a replay: same method, URL, headers, properties and (replayable) content.</summary>
+        public static HttpRequestMessage Clone(HttpRequestMessage request, System.Uri? uri = null)
+        {
+            var copy = new HttpRequestMessage(request.Method, uri ?? request.RequestUri) { Version = request.Version };
+            foreach (var h in request.Headers) copy.Headers.TryAddWithoutValidation(h.Key, h.Value);
+            foreach (var p in request.Properties) copy.Properties[p.Key] = p.Value;
+            copy.Content = request.Content;
+            return copy;
+        }
+#pragma warning restore CS0618
+
+        /// <summary>Only bodies held in memory can be sent again; a streamed blob cannot.</summary>
+        public static bool IsReplayable(HttpRequestMessage request) => request.Content == null || request.Content is ByteArrayContent;
+    }
+}

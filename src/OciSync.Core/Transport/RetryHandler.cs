@@ -1,0 +1,111 @@
+using System;
+using System.Net;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Polly;
+using Polly.Retry;
+
+namespace OciSync.Core.Transport
+{
+    /// <summary>What is retried and how long we wait, as data (see go-containerregistry remote/options.go).</summary>
+    public sealed class RetryPolicy
+    {
+        /// <summary>Statuses a registry or its proxy uses for "try again later".</summary>
+        public static readonly HttpStatusCode[] RetryableStatuses =
+        {
+            HttpStatusCode.RequestTimeout, (HttpStatusCode)429, HttpStatusCode.InternalServerError,
+            HttpStatusCode.BadGateway, HttpStatusCode.ServiceUnavailable, HttpStatusCode.GatewayTimeout,
+        };
+
+        public int MaxAttempts { get; set; } = 4;
+        public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+        public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(60);
+        /// <summary>How long to wait for response headers of one attempt. Body transfers have their own idle timeout.</summary>
+        public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+        public static bool IsRetryable(HttpStatusCode status) => Array.IndexOf(RetryableStatuses, status) >= 0;
+
+        public void Validate()
+        {
+            if (MaxAttempts < 0) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), "Retry attempts cannot be negative.");
+            if (BaseDelay < TimeSpan.Zero || MaxDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BaseDelay), "Delays cannot be negative.");
+            if (ResponseTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ResponseTimeout), "The response timeout must be positive.");
+        }
+    }
+
+    /// <summary>
+    /// Retries idempotent, replayable requests on 408/429/5xx, resets and timeouts with jittered
+    /// exponential backoff, honouring Retry-After. Streamed uploads are not replayed here; the
+    /// copier retries the whole blob from a fresh source stream instead.
+    /// </summary>
+    internal sealed class RetryHandler : DelegatingHandler
+    {
+        private readonly RetryPolicy _policy;
+        private readonly IOciLog _log;
+        private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+
+        public RetryHandler(RetryPolicy policy, IOciLog log, HttpMessageHandler inner) : base(inner)
+        {
+            _policy = policy;
+            _log = log;
+            _pipeline = _policy.MaxAttempts == 0 ? ResiliencePipeline<HttpResponseMessage>.Empty : new ResiliencePipelineBuilder<HttpResponseMessage>()
+                .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+                {
+                    MaxRetryAttempts = policy.MaxAttempts,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = policy.BaseDelay,
+                    MaxDelay = policy.MaxDelay,
+                    ShouldHandle = args => new ValueTask<bool>(ShouldRetry(args.Outcome, args.Context.CancellationToken)),
+                    DelayGenerator = args => new ValueTask<TimeSpan?>(RetryAfter(args.Outcome.Result)),
+                    OnRetry = args =>
+                    {
+                        var why = args.Outcome.Result != null ? $"{(int)args.Outcome.Result.StatusCode}" : args.Outcome.Exception?.GetType().Name;
+                        _log.Write(OciLogLevel.Verbose, $"Retrying ({args.AttemptNumber + 1}/{policy.MaxAttempts}) after {why}, waiting {args.RetryDelay.TotalSeconds:0.0} s.");
+                        return default;
+                    },
+                })
+                .Build();
+        }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (!RequestScope.IsReplayable(request))
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+
+            var first = true;
+            return await _pipeline.ExecuteAsync(async ct =>
+            {
+                var attempt = first ? request : RequestScope.Clone(request);
+                first = false;
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(_policy.ResponseTimeout);
+                try
+                {
+                    return await base.SendAsync(attempt, timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"No response within {_policy.ResponseTimeout.TotalSeconds:0} s.", e);
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, CancellationToken ct)
+        {
+            if (ct.IsCancellationRequested) return false;
+            if (outcome.Exception != null) return outcome.Exception is HttpRequestException || outcome.Exception is TimeoutException || outcome.Exception is System.IO.IOException;
+            return outcome.Result != null && RetryPolicy.IsRetryable(outcome.Result.StatusCode);
+        }
+
+        private TimeSpan? RetryAfter(HttpResponseMessage? response)
+        {
+            var header = response?.Headers.RetryAfter;
+            if (header == null) return null; // Polly's own backoff
+            TimeSpan wait = header.Delta ?? (header.Date.HasValue ? header.Date.Value - DateTimeOffset.UtcNow : TimeSpan.Zero);
+            if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
+            return wait > _policy.MaxDelay ? _policy.MaxDelay : wait;
+        }
+    }
+}
