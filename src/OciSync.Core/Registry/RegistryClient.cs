@@ -304,6 +304,14 @@ namespace OciSync.Core.Registry
             {
                 throw;
             }
+            catch (Exception e) when (Find<DigestMismatchException>(e) is { } mismatch)
+            {
+                throw mismatch; // the source stream failed verification while the upload read it
+            }
+            catch (Exception e) when (Find<TimeoutException>(e) is { } stalled && !(e is TimeoutException))
+            {
+                throw new RegistryException(ErrorIds.RegistryTimeout, request.Method, request.RequestUri!, null, Array.Empty<string>(), stalled.Message, e);
+            }
             catch (Exception e) when (e is HttpRequestException || e is IOException || e is OperationCanceledException)
             {
                 throw new RegistryException(ErrorIds.RegistryUnreachable, request.Method, request.RequestUri!, null, Array.Empty<string>(), Flatten(e), e);
@@ -375,6 +383,12 @@ namespace OciSync.Core.Registry
 
         private static string? HeaderValue(HttpResponseMessage response, string name) =>
             response.Headers.TryGetValues(name, out var v) ? v.FirstOrDefault() : null;
+
+        private static T? Find<T>(Exception e) where T : Exception
+        {
+            for (var x = e; x != null; x = x.InnerException) if (x is T t) return t;
+            return null;
+        }
 
         private static string Flatten(Exception e)
         {

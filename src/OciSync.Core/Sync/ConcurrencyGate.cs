@@ -1,0 +1,41 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace OciSync.Core.Sync
+{
+    /// <summary>The one limit on blobs and manifests in flight across every image and destination.</summary>
+    public sealed class ConcurrencyGate
+    {
+        private readonly SemaphoreSlim _slots;
+        private int _inFlight;
+        private int _peak;
+
+        public ConcurrencyGate(int limit)
+        {
+            Limit = limit;
+            _slots = new SemaphoreSlim(limit, limit);
+        }
+
+        public int Limit { get; }
+        /// <summary>Most operations ever in flight at once.</summary>
+        public int Peak => Volatile.Read(ref _peak);
+
+        public async Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken ct)
+        {
+            await _slots.WaitAsync(ct).ConfigureAwait(false);
+            var now = Interlocked.Increment(ref _inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, seen) != seen) { }
+            try
+            {
+                return await work().ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+                _slots.Release();
+            }
+        }
+    }
+}

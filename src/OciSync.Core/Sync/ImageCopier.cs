@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Content;
+using OciSync.Core.References;
+using OciSync.Core.Registry;
+using OciSync.Core.Transport;
+
+namespace OciSync.Core.Sync
+{
+    /// <summary>
+    /// Copies one image (manifest or index) from source to destination: decide "unchanged" from
+    /// digests, then children before their index, blobs before their manifest, the tag last — so an
+    /// interrupted copy never leaves a tag pointing at missing content. Manifest bytes are pushed as
+    /// served; only a platform filter that really removed entries writes a new index.
+    /// </summary>
+    internal sealed class ImageCopier
+    {
+        private readonly RegistryClientFactory _clients;
+        private readonly ConcurrencyGate _gate;
+        private readonly BlobCopier _blobs;
+        private readonly SyncOptions _options;
+        private readonly ISyncObserver _observer;
+
+        public ImageCopier(RegistryClientFactory clients, ConcurrencyGate gate, BlobCopier blobs, SyncOptions options, ISyncObserver observer)
+        {
+            _clients = clients;
+            _gate = gate;
+            _blobs = blobs;
+            _options = options;
+            _observer = observer;
+        }
+
+        public async Task<ManifestResult> CopyAsync(ImageCopy copy, CancellationToken ct)
+        {
+            var watch = Stopwatch.StartNew();
+            var src = _clients.Get(copy.Source);
+            var dst = _clients.Get(copy.Destination);
+            var srcRepo = copy.Source.Repository;
+            var dstRepo = copy.Destination.Repository;
+
+            var sourceDigest = copy.SourceDigest ?? copy.Source.Digest;
+            if (sourceDigest is null)
+            {
+                var head = await _gate.RunAsync(() => src.HeadManifestAsync(srcRepo, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
+                    ?? throw new RegistryException(ErrorIds.ManifestNotFound, $"{copy.Source} does not exist.");
+                sourceDigest = head.Digest;
+            }
+
+            Digest? destinationDigest = null;
+            if (!_options.Force)
+            {
+                destinationDigest = copy.Planned ? copy.DestinationDigest
+                    : (await _gate.RunAsync(() => dst.HeadManifestAsync(dstRepo, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false))?.Digest;
+                if (destinationDigest is not null && destinationDigest == sourceDigest)
+                    return Result(copy, ManifestAction.Unchanged, sourceDigest, sourceDigest, null, null, 0, watch, topLevel: true);
+            }
+
+            var manifest = await _gate.RunAsync(() => src.GetManifestAsync(srcRepo, sourceDigest?.ToString() ?? copy.Source.ApiReference!, ct), ct).ConfigureAwait(false);
+            var bytes = new ByteCounter();
+
+            if (manifest.IsIndex)
+            {
+                var kept = manifest.Children.Where(c => _options.Platforms.Matches(c.Platform)).ToList();
+                if (kept.Count == 0)
+                    return Result(copy, ManifestAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType, null, 0, watch, topLevel: true);
+
+                // Children first, all of them, before the index that names them.
+                await Task.WhenAll(kept.Select(child => CopyChildAsync(copy, src, dst, child, bytes, ct))).ConfigureAwait(false);
+
+                var pushed = kept.Count == manifest.Children.Count ? manifest : FilterIndex(manifest, kept);
+                if (!_options.Force && destinationDigest is not null && destinationDigest == pushed.Digest)
+                    return Result(copy, ManifestAction.Unchanged, pushed.Digest, manifest.Digest, pushed.MediaType, null, bytes.Total, watch, topLevel: true);
+                await _gate.RunAsync(async () => { await dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+                return Result(copy, ManifestAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType, null, bytes.Total, watch, topLevel: true);
+            }
+
+            string? platform = null;
+            if (!_options.Platforms.IsEmpty)
+            {
+                var p = await ReadPlatformAsync(src, srcRepo, manifest, ct).ConfigureAwait(false);
+                platform = p?.ToString();
+                if (!_options.Platforms.Matches(p))
+                    return Result(copy, ManifestAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType, platform, 0, watch, topLevel: true);
+            }
+
+            await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
+            await _gate.RunAsync(async () => { await dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+            return Result(copy, ManifestAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType, platform, bytes.Total, watch, topLevel: true);
+        }
+
+        /// <summary>An index entry: pushed by digest, after its own blobs (or grandchildren).</summary>
+        private async Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, CancellationToken ct)
+        {
+            var watch = Stopwatch.StartNew();
+            var srcRepo = copy.Source.Repository;
+            var dstRepo = copy.Destination.Repository;
+            var childCopy = new ImageCopy(copy.Source.WithDigest(child.Digest), copy.Destination.WithDigest(child.Digest));
+            var platform = child.Platform?.ToString();
+
+            // A registry only accepts a manifest whose content it has, so an existing child is complete.
+            if (!_options.Force && await _gate.RunAsync(() => dst.HeadManifestAsync(dstRepo, child.Digest.ToString(), ct), ct).ConfigureAwait(false) is { } existing && existing.Digest is not null)
+            {
+                _observer.OnManifest(Result(childCopy, ManifestAction.Unchanged, child.Digest, child.Digest, child.MediaType, platform, 0, watch, topLevel: false));
+                return;
+            }
+
+            var manifest = await _gate.RunAsync(() => src.GetManifestAsync(srcRepo, child.Digest.ToString(), ct), ct).ConfigureAwait(false);
+            if (manifest.IsIndex)
+                await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, ct))).ConfigureAwait(false);
+            else
+                await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
+            await _gate.RunAsync(async () => { await dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+            _observer.OnManifest(Result(childCopy, ManifestAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType, platform, 0, watch, topLevel: false));
+        }
+
+        private async Task CopyBlobsAsync(RegistryClient src, string srcRepo, RegistryClient dst, string dstRepo, Manifest manifest, ByteCounter bytes, CancellationToken ct)
+        {
+            var results = await Task.WhenAll(manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, ct))).ConfigureAwait(false);
+            foreach (var r in results) if (r.Action == LayerAction.Copied) bytes.Add(r.Size);
+        }
+
+        /// <summary>A single-platform image's platform lives in its config blob.</summary>
+        private async Task<Platform?> ReadPlatformAsync(RegistryClient src, string repository, Manifest manifest, CancellationToken ct)
+        {
+            if (manifest.Config is null || manifest.Config.Size > _options.MaxConfigBytes) return null;
+            return await _gate.RunAsync(async () =>
+            {
+                using var stream = await src.OpenBlobAsync(repository, manifest.Config, null, ct).ConfigureAwait(false);
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, 16 * 1024, ct).ConfigureAwait(false);
+                try
+                {
+                    using var doc = JsonDocument.Parse(buffer.ToArray());
+                    var root = doc.RootElement;
+                    var os = Manifest.GetString(root, "os");
+                    var arch = Manifest.GetString(root, "architecture");
+                    if (os == null || arch == null) return null;
+                    return new Platform(os, arch) { Variant = Manifest.GetString(root, "variant"), OsVersion = Manifest.GetString(root, "os.version") };
+                }
+                catch (JsonException)
+                {
+                    return (Platform?)null;
+                }
+            }, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>The same index with only the kept entries; every other field stays as the source wrote it.</summary>
+        internal static Manifest FilterIndex(Manifest index, IReadOnlyCollection<Descriptor> kept)
+        {
+            var root = JsonNode.Parse(index.Bytes)!.AsObject();
+            var keep = new HashSet<string>(kept.Select(k => k.Digest.ToString()), StringComparer.Ordinal);
+            var entries = new JsonArray();
+            foreach (var entry in root["manifests"]!.AsArray())
+            {
+                var digest = entry?["digest"]?.GetValue<string>();
+                if (digest != null && keep.Contains(digest)) entries.Add(entry!.DeepClone());
+            }
+            root["manifests"] = entries;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(root.ToJsonString());
+            return Manifest.Parse(bytes, index.MediaType);
+        }
+
+        private ManifestResult Result(ImageCopy copy, ManifestAction action, Digest? digest, Digest? sourceDigest, string? mediaType, string? platform, long bytes, Stopwatch watch, bool topLevel)
+        {
+            var result = new ManifestResult
+            {
+                Source = copy.Source.ToString(),
+                Destination = copy.Destination.ToString(),
+                Digest = digest?.ToString(),
+                SourceDigest = sourceDigest?.ToString(),
+                MediaType = mediaType,
+                Platform = platform,
+                Action = action,
+                IsTopLevel = topLevel,
+                BytesCopied = bytes,
+                Seconds = watch.Elapsed.TotalSeconds,
+            };
+            return result;
+        }
+
+        private sealed class ByteCounter
+        {
+            private long _total;
+            public long Total => Interlocked.Read(ref _total);
+            public void Add(long n) => Interlocked.Add(ref _total, n);
+        }
+    }
+}
