@@ -1,0 +1,79 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+using System.Threading.Tasks;
+using OciSync.Core.References;
+using OciSync.PowerShell.Infrastructure;
+using OciSync.PowerShell.Output;
+
+namespace OciSync.PowerShell.Commands
+{
+    /// <summary>Lists the tags of repositories, following the registry's pagination.</summary>
+    [Cmdlet(VerbsCommon.Get, "RegistryTag")]
+    [OutputType(typeof(RegistryTag))]
+    public sealed class GetRegistryTagCommand : RegistryCmdlet
+    {
+        private readonly List<ImageReference> _repositories = new List<ImageReference>();
+        private Regex? _filter;
+
+        /// <summary>Repositories such as <c>nginx</c>, <c>quay.io/coreos/etcd</c> or <c>127.0.0.1:5000/demo/app</c>.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("Name", "Source", "RepositoryName")]
+        [ValidateNotNullOrEmpty]
+        public string[] Repository { get; set; } = Array.Empty<string>();
+
+        /// <summary>Only tags matching this regular expression (unanchored, like image-syncer's /regex/).</summary>
+        [Parameter(Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string? Filter { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            if (Filter == null) return;
+            try
+            {
+                _filter = new Regex(Filter, RegexOptions.CultureInvariant);
+            }
+            catch (ArgumentException e)
+            {
+                ThrowTerminatingError(new ErrorRecord(e, "InvalidFilter", ErrorCategory.InvalidArgument, Filter));
+            }
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var text in Repository)
+            {
+                if (ImageReference.TryParse(text, out var reference, out var problem))
+                    _repositories.Add(reference!.AsRepository());
+                else
+                    WriteError(new ErrorRecord(new ArgumentException(problem), "InvalidReference", ErrorCategory.InvalidArgument, text));
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            var credentials = BuildCredentials(_repositories.Select(r => r.Registry));
+            var clients = CreateClients(credentials);
+            Run(async ct =>
+            {
+                foreach (var repository in _repositories.Distinct())
+                {
+                    try
+                    {
+                        var client = clients.Get(repository);
+                        await foreach (var tag in client.ListTagsAsync(repository.Repository, ct).ConfigureAwait(false))
+                            if (_filter == null || _filter.IsMatch(tag)) PostObject(new RegistryTag(repository.RepositoryName, tag));
+                    }
+                    catch (Exception e) when (!(e is OperationCanceledException))
+                    {
+                        PostError(Errors.From(e, repository.RepositoryName));
+                    }
+                }
+            });
+            base.EndProcessing();
+        }
+    }
+}

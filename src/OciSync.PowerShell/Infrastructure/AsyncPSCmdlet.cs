@@ -1,0 +1,71 @@
+using System;
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace OciSync.PowerShell.Infrastructure
+{
+    /// <summary>
+    /// Runs async work off the pipeline thread and pumps its output, errors, verbose/debug lines and
+    /// progress back onto the pipeline thread, the only one allowed to call Write*. Ctrl+C cancels
+    /// the token the work runs with, so everything in flight stops promptly.
+    /// </summary>
+    public abstract class AsyncPSCmdlet : PSCmdlet, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+        private BlockingCollection<Action>? _queue;
+
+        protected CancellationToken Stopping => _stopping.Token;
+
+        protected override void StopProcessing() => _stopping.Cancel();
+
+        /// <summary>Runs <paramref name="work"/> to completion while writing what it posts.</summary>
+        protected void Run(Func<CancellationToken, Task> work)
+        {
+            using var queue = new BlockingCollection<Action>();
+            _queue = queue;
+            var task = Task.Run(async () =>
+            {
+                try { await work(_stopping.Token).ConfigureAwait(false); }
+                finally { queue.CompleteAdding(); }
+            });
+            try
+            {
+                foreach (var action in queue.GetConsumingEnumerable()) action();
+                task.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+            finally
+            {
+                if (!task.IsCompleted) _stopping.Cancel();
+                _queue = null;
+            }
+        }
+
+        /// <summary>Queues an action for the pipeline thread; safe from any thread.</summary>
+        protected void Post(Action action)
+        {
+            var queue = _queue;
+            if (queue == null) { action(); return; }
+            try { queue.Add(action); }
+            catch (InvalidOperationException) { /* the pump has closed: the command is ending */ }
+        }
+
+        protected void PostObject(object value) => Post(() => WriteObject(value));
+        protected void PostError(ErrorRecord record) => Post(() => WriteError(record));
+        protected void PostVerbose(string text) => Post(() => WriteVerbose(text));
+        protected void PostDebug(string text) => Post(() => WriteDebug(text));
+        protected void PostWarning(string text) => Post(() => WriteWarning(text));
+        protected void PostProgress(ProgressRecord record) => Post(() => WriteProgress(record));
+
+        public void Dispose()
+        {
+            _stopping.Dispose();
+            GC.SuppressFinalize(this);
+        }
+    }
+}

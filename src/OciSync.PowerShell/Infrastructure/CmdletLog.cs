@@ -1,0 +1,42 @@
+using System;
+using System.IO;
+using System.Text;
+using OciSync.Core.Transport;
+
+namespace OciSync.PowerShell.Infrastructure
+{
+    /// <summary>
+    /// Core's diagnostics into the Verbose/Debug/Warning streams and, with -LogPath, into a file of
+    /// timestamped lines (image-syncer's --log). Core never hands it a secret.
+    /// </summary>
+    internal sealed class CmdletLog : IOciLog, IDisposable
+    {
+        private readonly Action<OciLogLevel, string> _write;
+        private readonly StreamWriter? _file;
+        private readonly object _fileLock = new object();
+
+        public CmdletLog(Action<OciLogLevel, string> write, string? logPath)
+        {
+            _write = write;
+            if (!string.IsNullOrEmpty(logPath))
+            {
+                var full = Path.GetFullPath(logPath);
+                var dir = Path.GetDirectoryName(full);
+                if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+                _file = new StreamWriter(new FileStream(full, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
+            }
+        }
+
+        public void Write(OciLogLevel level, string message)
+        {
+            if (_file != null)
+                lock (_fileLock) _file.WriteLine($"{DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss.fff zzz} {level.ToString().ToUpperInvariant(),-11} {message}");
+            _write(level, message);
+        }
+
+        public void Dispose()
+        {
+            lock (_fileLock) _file?.Dispose();
+        }
+    }
+}

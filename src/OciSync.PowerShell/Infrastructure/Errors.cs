@@ -1,0 +1,38 @@
+using System;
+using System.Management.Automation;
+using OciSync.Core.Content;
+using OciSync.Core.Transport;
+
+namespace OciSync.PowerShell.Infrastructure
+{
+    /// <summary>Builds error records with the stable ids Core uses, and the matching category.</summary>
+    internal static class Errors
+    {
+        public static ErrorRecord From(Exception e, object? target)
+        {
+            var id = e switch
+            {
+                RegistryException r => r.ErrorId,
+                DigestMismatchException => ErrorIds.DigestMismatch,
+                _ => ErrorIds.ImageSyncFailed,
+            };
+            return Record(e, id, target);
+        }
+
+        public static ErrorRecord Record(Exception e, string errorId, object? target) =>
+            new ErrorRecord(e, errorId, CategoryOf(errorId), target);
+
+        public static ErrorCategory CategoryOf(string errorId) => errorId switch
+        {
+            ErrorIds.ManifestNotFound or ErrorIds.BlobNotFound or ErrorIds.RepositoryNotFound => ErrorCategory.ObjectNotFound,
+            ErrorIds.RegistryUnauthorized or ErrorIds.RegistryForbidden or ErrorIds.InsecureTokenRealm => ErrorCategory.PermissionDenied,
+            ErrorIds.RegistryUnreachable => ErrorCategory.ConnectionError,
+            ErrorIds.RegistryTimeout => ErrorCategory.OperationTimeout,
+            ErrorIds.RegistryRateLimited or ErrorIds.RegistryUnavailable => ErrorCategory.ResourceUnavailable,
+            ErrorIds.DigestMismatch or ErrorIds.ManifestInvalid => ErrorCategory.InvalidData,
+            ErrorIds.RegistryProtocolError => ErrorCategory.ProtocolError,
+            _ when errorId.StartsWith("Config", StringComparison.Ordinal) || errorId.StartsWith("Rule", StringComparison.Ordinal) || errorId.StartsWith("Auth", StringComparison.Ordinal) => ErrorCategory.InvalidData,
+            _ => ErrorCategory.NotSpecified,
+        };
+    }
+}

@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using OciSync.Core.Auth;
+using OciSync.Core.Configuration;
+using OciSync.Core.Registry;
+using OciSync.Core.Transport;
+
+namespace OciSync.PowerShell.Infrastructure
+{
+    /// <summary>
+    /// What every cmdlet that talks to registries shares: -Credential / -Auth, a registry client
+    /// factory for the call, and Core's log routed to Verbose and Debug.
+    /// </summary>
+    public abstract class RegistryCmdlet : AsyncPSCmdlet
+    {
+        /// <summary>
+        /// Registry credentials: objects from New-RegistryCredential / Import-RegistryCredential, or a
+        /// PSCredential (Get-Credential, Get-AutomationPSCredential) used for the registries this call names.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNull]
+        public object[]? Credential { get; set; }
+
+        /// <summary>An image-syncer auth file (YAML or JSON).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Auth { get; set; }
+
+        private protected CmdletLog? Log { get; private set; }
+
+        private protected CmdletLog OpenLog(string? logPath = null)
+        {
+            Log ??= new CmdletLog((level, message) =>
+            {
+                switch (level)
+                {
+                    case OciLogLevel.Debug: PostDebug(message); break;
+                    case OciLogLevel.Warning: PostWarning(message); break;
+                    default: PostVerbose(message); break;
+                }
+            }, logPath);
+            return Log;
+        }
+
+        protected override void EndProcessing()
+        {
+            Log?.Dispose();
+            base.EndProcessing();
+        }
+
+        /// <summary>Builds the credential store from -Auth and -Credential; a PSCredential applies to <paramref name="registries"/>.</summary>
+        private protected CredentialStore BuildCredentials(IEnumerable<string> registries)
+        {
+            var store = new CredentialStore();
+            if (!string.IsNullOrEmpty(Auth))
+            {
+                var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Auth);
+                AuthFileResult result;
+                try
+                {
+                    result = AuthFile.Load(path);
+                }
+                catch (ConfigException e)
+                {
+                    ThrowTerminatingError(Errors.Record(e, e.Error.ErrorId, Auth));
+                    throw; // not reached
+                }
+                foreach (var error in result.Errors)
+                    WriteError(Errors.Record(new ConfigException(error), error.ErrorId, Auth));
+                store.AddRange(result.Credentials);
+            }
+            foreach (var item in Credential ?? Array.Empty<object>())
+            {
+                var value = item is PSObject pso ? pso.BaseObject : item;
+                switch (value)
+                {
+                    case RegistryCredential rc:
+                        store.Add(rc);
+                        break;
+                    case PSCredential pc:
+                        foreach (var registry in registries.Distinct(StringComparer.Ordinal))
+                            store.Add(new RegistryCredential(registry, pc.UserName, pc.Password.Copy(), origin: "-Credential"));
+                        break;
+                    default:
+                        ThrowTerminatingError(new ErrorRecord(
+                            new ArgumentException($"-Credential takes RegistryCredential objects (New-RegistryCredential, Import-RegistryCredential) or a PSCredential, not {value?.GetType().Name ?? "null"}."),
+                            "InvalidCredentialArgument", ErrorCategory.InvalidArgument, null));
+                        break;
+                }
+            }
+            return store;
+        }
+
+        private protected RegistryClientFactory CreateClients(CredentialStore credentials, string? logPath = null) =>
+            new RegistryClientFactory(new RegistryClientOptions { Log = OpenLog(logPath) }, credentials);
+    }
+}

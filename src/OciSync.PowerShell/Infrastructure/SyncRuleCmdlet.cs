@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using OciSync.Core.Auth;
+using OciSync.Core.Configuration;
+using OciSync.Core.Sync;
+
+namespace OciSync.PowerShell.Infrastructure
+{
+    /// <summary>
+    /// The inputs Invoke-ImageSync and Get-SyncPlan share: image-syncer files, SyncRule objects from
+    /// the pipeline, or one -Source/-Destination pair; credentials; defaults for empty destinations.
+    /// </summary>
+    public abstract class SyncRuleCmdlet : RegistryCmdlet
+    {
+        protected const string FilesSet = "Files";
+        protected const string RulesSet = "Rules";
+        protected const string ReferenceSet = "Reference";
+
+        private readonly List<SyncRule> _rules = new List<SyncRule>();
+
+        /// <summary>An image-syncer images file; defaults to images.json in the current directory.</summary>
+        [Parameter(ParameterSetName = FilesSet, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string? Images { get; set; }
+
+        /// <summary>A legacy combined file: <c>{ auth: {...}, images: {...} }</c>.</summary>
+        [Parameter(ParameterSetName = FilesSet)]
+        [ValidateNotNullOrEmpty]
+        public string? Config { get; set; }
+
+        /// <summary>Rules from New-SyncRule or Import-SyncRule.</summary>
+        [Parameter(ParameterSetName = RulesSet, Mandatory = true, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public SyncRule[] Rule { get; set; } = Array.Empty<SyncRule>();
+
+        /// <summary>The source side of one rule, in images-file grammar (all tags, :a,b, @digest, :/regex/).</summary>
+        [Parameter(ParameterSetName = ReferenceSet, Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string? Source { get; set; }
+
+        /// <summary>One or more destinations of that rule.</summary>
+        [Parameter(ParameterSetName = ReferenceSet, Mandatory = true, Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string[] Destination { get; set; } = Array.Empty<string>();
+
+        /// <summary>Credentials for the -Source registry (a PSCredential, e.g. from Get-Credential).</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        [Credential]
+        public PSCredential? SourceCredential { get; set; }
+
+        /// <summary>Credentials for the -Destination registries.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        [Credential]
+        public PSCredential? DestinationCredential { get; set; }
+
+        /// <summary>Registry for rules with an empty destination (env DEFAULT_REGISTRY).</summary>
+        [Parameter]
+        [Alias("Registry")]
+        public string? DefaultRegistry { get; set; }
+
+        /// <summary>Namespace for rules with an empty destination (env DEFAULT_NAMESPACE).</summary>
+        [Parameter]
+        [Alias("Namespace")]
+        public string? DefaultNamespace { get; set; }
+
+        /// <summary>Blobs and manifests in flight at once across all images (image-syncer --proc).</summary>
+        [Parameter]
+        [Alias("ThrottleLimit")]
+        [ValidateRange(1, 256)]
+        public int Proc { get; set; } = 5;
+
+        private protected IReadOnlyList<SyncRule> Rules => _rules;
+        private protected CredentialStore Credentials { get; private set; } = new CredentialStore();
+
+        private protected RuleOptions RuleOptions => new RuleOptions { DefaultRegistry = DefaultRegistry, DefaultNamespace = DefaultNamespace };
+
+        protected override void ProcessRecord()
+        {
+            if (ParameterSetName == RulesSet) _rules.AddRange(Rule.Where(r => r != null));
+        }
+
+        /// <summary>Collects every rule and credential for this call; per-rule problems are non-terminating errors.</summary>
+        private protected void GatherInputs()
+        {
+            var extra = new List<RegistryCredential>();
+            if (ParameterSetName == FilesSet) LoadFiles(extra);
+            if (ParameterSetName == ReferenceSet) CreateReferenceRule();
+
+            var registries = _rules.SelectMany(r => new[] { r.SourceRepository.Registry }.Concat(r.Targets.Select(t => t.Repository.Registry)));
+            Credentials = BuildCredentials(registries);
+            Credentials.AddRange(extra);
+            if (ParameterSetName == ReferenceSet && _rules.Count == 1)
+            {
+                var rule = _rules[0];
+                if (SourceCredential != null)
+                    Credentials.Add(new RegistryCredential(rule.SourceRepository.RepositoryName, SourceCredential.UserName, SourceCredential.Password.Copy(), origin: "-SourceCredential"));
+                if (DestinationCredential != null)
+                    foreach (var target in rule.Targets)
+                        Credentials.Add(new RegistryCredential(target.Repository.RepositoryName, DestinationCredential.UserName, DestinationCredential.Password.Copy(), origin: "-DestinationCredential"));
+            }
+        }
+
+        private void CreateReferenceRule()
+        {
+            try
+            {
+                _rules.Add(SyncRule.Create(Source!, Destination, RuleOptions));
+            }
+            catch (RuleException e)
+            {
+                ThrowTerminatingError(Errors.Record(e, e.Error.ErrorId, Source));
+            }
+        }
+
+        private void LoadFiles(List<RegistryCredential> extra)
+        {
+            try
+            {
+                if (!string.IsNullOrEmpty(Config))
+                {
+                    var legacy = LegacyConfigFile.Load(Resolve(Config!), RuleOptions);
+                    ReportErrors(legacy.Auth.Errors, Config!);
+                    ReportErrors(legacy.Images.Errors, Config!);
+                    extra.AddRange(legacy.Auth.Credentials);
+                    _rules.AddRange(legacy.Images.Rules);
+                    return;
+                }
+                var imagesPath = Images ?? "images.json";
+                if (Images == null && Auth == null && File.Exists(Resolve("auth.json"))) Auth = "auth.json"; // image-syncer's default
+                var images = ImagesFile.Load(Resolve(imagesPath), RuleOptions);
+                ReportErrors(images.Errors, imagesPath);
+                _rules.AddRange(images.Rules);
+            }
+            catch (ConfigException e)
+            {
+                ThrowTerminatingError(Errors.Record(e, e.Error.ErrorId, e.Error.File));
+            }
+        }
+
+        private void ReportErrors(IEnumerable<ConfigError> errors, string target)
+        {
+            foreach (var error in errors) WriteError(Errors.Record(new ConfigException(error), error.ErrorId, error.Rule ?? target));
+        }
+
+        private protected string Resolve(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+        /// <summary>Plans the gathered rules (tags listed once per repository, HEADs for digests); plan errors are written.</summary>
+        private protected SyncPlan Plan(Core.Registry.RegistryClientFactory clients, bool headDestinations)
+        {
+            SyncPlan? plan = null;
+            Run(async ct =>
+            {
+                plan = await new SyncPlanner(clients, Proc).PlanAsync(_rules, headDestinations, ct).ConfigureAwait(false);
+                foreach (var error in plan.Errors) PostError(Errors.From(error.Error, error.Target));
+            });
+            return plan!;
+        }
+    }
+}
