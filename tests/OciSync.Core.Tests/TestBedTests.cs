@@ -100,6 +100,11 @@ public sealed class TestBedTests
         Assert.Contains("v1", await http.ListTagsAsync("testbed/roundtrip"));
         Assert.Contains("testbed/roundtrip", await http.CatalogAsync());
         Assert.Null(await http.GetManifestDigestAsync("testbed/roundtrip", "no-such-tag"));
+
+        // Access-log lines arrive asynchronously; they are what request-counting tests use.
+        for (int i = 0; i < 40 && !server.AccessLogLines.Any(l => l.Contains("PUT /v2/testbed/roundtrip/manifests/v1 ")); i++)
+            await Task.Delay(50);
+        Assert.Contains(server.AccessLogLines, l => l.Contains("PUT /v2/testbed/roundtrip/manifests/v1 "));
     }
 
     [Fact]

@@ -58,14 +58,14 @@ public static class SeedSets
     }
 
     /// <summary>
-    /// ≈1 GiB with the defaults: repositories × tagsPerRepo images of layersPerImage layers. In each
+    /// ≈1 GB (≈980 MiB) with the defaults: repositories × tagsPerRepo images of layersPerImage layers. In each
     /// repository all tags share their first (layersPerImage - 2) layers, like a common base.
     /// bigLayers layers of bigLayerSize are spread over the repositories (round robin, base layer
     /// first); the rest average smallLayerSize. Odd repositories use Docker schema2, even ones OCI.
     /// Plus bench/multi:1.0, an OCI index for linux/amd64 and linux/arm64/v8.
     /// </summary>
     public static async Task<SeedReport> SeedBenchAsync(RegistryServer target, int repositories = 20, int tagsPerRepo = 3,
-        int layersPerImage = 5, int bigLayers = 12, int bigLayerSize = 50 * 1024 * 1024, int smallLayerSize = 5 * 1024 * 1024 / 2,
+        int layersPerImage = 5, int bigLayers = 12, int bigLayerSize = 50 * 1024 * 1024, int smallLayerSize = 9 * 1024 * 1024 / 4,
         Action<string>? progress = null)
     {
         if (repositories < 1 || tagsPerRepo < 1 || layersPerImage < 1) throw new ArgumentOutOfRangeException(nameof(repositories));
