@@ -26,6 +26,7 @@ namespace OciSync.Core.Registry
         private readonly RegistryClientOptions _options;
         private readonly RegistryCredential? _credential;
         private readonly HttpMessageInvoker _pingClient;
+        private readonly HttpMessageInvoker _probeClient;
         private readonly HttpMessageInvoker _client;
         private readonly AuthHandler _auth;
         private readonly bool _allowPlainHttp;
@@ -44,6 +45,8 @@ namespace OciSync.Core.Registry
             var redirect = new RedirectHandler(observed);
             // The invokers never dispose their chain: the socket handler below is shared process-wide.
             _pingClient = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, redirect), disposeHandler: false);
+            // One try only: when HTTPS is refused, plain HTTP is next, not a backoff.
+            _probeClient = new HttpMessageInvoker(redirect, disposeHandler: false);
             _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.Log, redirect);
             _client = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, _auth), disposeHandler: false);
             _baseUri = new Lazy<Task<Uri>>(PingAsync);
@@ -238,16 +241,16 @@ namespace OciSync.Core.Registry
             var https = new Uri($"https://{EndpointHost}/");
             try
             {
-                return await PingAtAsync(https).ConfigureAwait(false);
+                return await PingAtAsync(https, _allowPlainHttp ? _probeClient : _pingClient).ConfigureAwait(false);
             }
             catch (RegistryException e) when (_allowPlainHttp && e.ErrorId == ErrorIds.RegistryUnreachable)
             {
                 _options.Log.Write(OciLogLevel.Verbose, $"{Registry}: HTTPS failed ({e.InnerException?.Message ?? e.Message}); using plain HTTP as the registry allows.");
-                return await PingAtAsync(new Uri($"http://{EndpointHost}/")).ConfigureAwait(false);
+                return await PingAtAsync(new Uri($"http://{EndpointHost}/"), _pingClient).ConfigureAwait(false);
             }
         }
 
-        private async Task<Uri> PingAtAsync(Uri baseUri)
+        private async Task<Uri> PingAtAsync(Uri baseUri, HttpMessageInvoker client)
         {
             var uri = new Uri(baseUri, "v2/");
             using var request = new HttpRequestMessage(HttpMethod.Get, uri);
@@ -255,7 +258,7 @@ namespace OciSync.Core.Registry
             HttpResponseMessage response;
             try
             {
-                response = await _pingClient.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
+                response = await client.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HttpRequestException || e is TimeoutException || e is IOException)
             {

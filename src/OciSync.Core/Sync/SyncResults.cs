@@ -75,6 +75,8 @@ namespace OciSync.Core.Sync
         public Digest? SourceDigest { get; set; }
         public Digest? DestinationDigest { get; set; }
         public bool Planned { get; set; }
+        /// <summary>The destination already holds the source's digest (known after planning).</summary>
+        public bool UpToDate => SourceDigest is not null && SourceDigest == DestinationDigest;
         /// <summary>Rule text this copy came from, for error messages and output files.</summary>
         public string? Rule { get; set; }
 

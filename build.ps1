@@ -1,0 +1,209 @@
+<#
+.SYNOPSIS
+    Builds, packages, tests, demonstrates and benchmarks OciSync.
+.DESCRIPTION
+    Tasks:
+      Build    compile the solution
+      Package  assemble the importable module at out/OciSync/OciSync.psd1
+      Test     xunit (core, real registries) + Pester (cmdlets, packaged module); prints "N passed, N failed"
+      Demo     start two throwaway registries, seed sample images, sync them twice, stop the registries
+      Bench    seed ~1 GB into a local registry and compare OciSync with skopeo sync
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Package', 'Test', 'Demo', 'Bench', 'Prerequisites')]
+    [string[]] $Task = @('Package'),
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+if ($PSVersionTable.PSVersion.Major -ge 7) { $PSStyle.OutputRendering = 'PlainText' }
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleOut = Join-Path $Out 'OciSync'
+$TestBedDll = Join-Path $Root "tests/OciSync.TestBed/bin/$Configuration/net10.0/OciSync.TestBed.dll"
+
+function Invoke-Native {
+    param([string] $FilePath, [string[]] $Arguments)
+    & $FilePath @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$FilePath $($Arguments -join ' ') failed with exit code $LASTEXITCODE." }
+}
+
+function Invoke-Prerequisites {
+    # The tests and the demo run the real distribution registry (Debian package docker-registry),
+    # htpasswd for Basic auth and skopeo as an independent checker and benchmark peer.
+    $needed = @{ 'docker-registry' = '/usr/bin/docker-registry'; 'apache2-utils' = '/usr/bin/htpasswd'; 'skopeo' = '/usr/bin/skopeo' }
+    $missing = @($needed.Keys | Where-Object { -not (Test-Path $needed[$_]) } | Sort-Object)
+    if ($missing.Count -eq 0) { return }
+    $apt = Get-Command apt-get -ErrorAction SilentlyContinue
+    $isRoot = (Get-Command id -ErrorAction SilentlyContinue) -and ((& id -u) -eq '0')
+    if (-not $apt -or -not $isRoot) {
+        throw "OciSync's tests need the Debian packages: $($missing -join ' '). Install them (apt-get install $($missing -join ' ')) and run again."
+    }
+    Write-Host "Installing $($missing -join ', ') with apt-get..."
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native apt-get @('update', '-qq')
+    Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $missing)
+}
+
+function Invoke-Build {
+    Invoke-Native dotnet @('build', (Join-Path $Root 'OciSync.PowerShell.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+}
+
+function Invoke-Package {
+    Invoke-Build
+    if (Test-Path $ModuleOut) { Remove-Item $ModuleOut -Recurse -Force }
+    New-Item -ItemType Directory -Path $ModuleOut | Out-Null
+    $bin = Join-Path $Root "src/OciSync.PowerShell/bin/$Configuration/netstandard2.0"
+    Get-ChildItem $bin -Filter *.dll | Where-Object Name -ne 'System.Management.Automation.dll' | Copy-Item -Destination $ModuleOut
+    Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse
+    Write-Host "Module: $(Join-Path $ModuleOut 'OciSync.psd1')"
+}
+
+function Get-PesterManifest {
+    Invoke-Native dotnet @('restore', (Join-Path $Root 'tests/OciSync.Pester/OciSync.Pester.csproj'), '--nologo', '-v', 'quiet')
+    $packages = (& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
+    $manifest = Join-Path $packages.Trim() 'pester/6.2.0/tools/Pester.psd1'
+    if (-not (Test-Path $manifest)) { throw "Pester was restored but $manifest is missing." }
+    $manifest
+}
+
+function Invoke-Test {
+    Invoke-Prerequisites
+    Invoke-Package
+    $results = Join-Path $Out 'test-results'
+    if (Test-Path $results) { Remove-Item $results -Recurse -Force }
+    New-Item -ItemType Directory -Path $results | Out-Null
+
+    # xunit: the core against real registries.
+    & dotnet test (Join-Path $Root 'tests/OciSync.Core.Tests/OciSync.Core.Tests.csproj') -c $Configuration --no-build --nologo `
+        --logger 'trx;LogFileName=core.trx' --logger 'console;verbosity=minimal' --results-directory $results
+    $trx = Get-ChildItem $results -Filter *.trx -Recurse | Select-Object -First 1
+    $xPassed = 0; $xFailed = 1
+    if ($trx) {
+        $counters = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+        $xPassed = [int]$counters.passed
+        $xFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    if ($LASTEXITCODE -ne 0 -and $xFailed -eq 0) { $xFailed = 1 }   # a crashed test host counts as a failure
+
+    # Pester: the cmdlets, in a fresh pwsh that imports the packaged module.
+    $pester = Get-PesterManifest
+    $pesterJson = Join-Path $results 'pester.json'
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+`$PSStyle.OutputRendering = 'PlainText'
+Import-Module '$pester'
+`$config = New-PesterConfiguration
+`$config.Run.Path = '$(Join-Path $Root 'tests/OciSync.Pester')'
+`$config.Run.PassThru = `$true
+`$config.Output.Verbosity = 'Normal'
+`$env:OCISYNC_MODULE = '$(Join-Path $ModuleOut 'OciSync.psd1')'
+`$env:OCISYNC_TESTBED = '$TestBedDll'
+`$r = Invoke-Pester -Configuration `$config
+[pscustomobject]@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$pesterJson'
+"@
+    & dotnet pwsh -NoProfile -NonInteractive -Command $script
+    $pPassed = 0; $pFailed = 1
+    if (Test-Path $pesterJson) { $p = Get-Content $pesterJson -Raw | ConvertFrom-Json; $pPassed = [int]$p.Passed; $pFailed = [int]$p.Failed }
+
+    $passed = $xPassed + $pPassed
+    $failed = $xFailed + $pFailed
+    Write-Host "xunit: $xPassed passed, $xFailed failed; Pester: $pPassed passed, $pFailed failed"
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+}
+
+function Start-TestBed {
+    param([string[]] $Arguments)
+    $state = Join-Path ([IO.Path]::GetTempPath()) "ocisync-testbed-$PID-$([guid]::NewGuid().ToString('N')).json"
+    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @($TestBedDll, 'up') + $Arguments + @('--state', $state)) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true      # the test bed stops when this pipe closes
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    $process = [Diagnostics.Process]::Start($psi)
+    while ($true) {
+        $line = $process.StandardOutput.ReadLine()
+        if ($null -eq $line) { throw 'The test bed stopped before it was ready (is docker-registry installed?).' }
+        if ($line -eq 'READY') { break }
+    }
+    [pscustomobject]@{ Process = $process; Registries = @(Get-Content $state -Raw | ConvertFrom-Json) }
+}
+
+function Stop-TestBed {
+    param($TestBed)
+    $TestBed.Process.StandardInput.Close()
+    if (-not $TestBed.Process.WaitForExit(20000)) { $TestBed.Process.Kill($true) }
+}
+
+function Invoke-Demo {
+    Invoke-Prerequisites
+    Invoke-Package
+    Import-Module (Join-Path $ModuleOut 'OciSync.psd1') -Force
+    Write-Host "`n== Starting two throwaway registries: an anonymous source with sample images, a Basic-auth destination"
+    $bed = Start-TestBed @('--anonymous', '--basic', '--seed', 'demo')
+    try {
+        $source, $target = $bed.Registries
+        $work = Join-Path ([IO.Path]::GetTempPath()) "ocisync-demo-$PID"
+        New-Item -ItemType Directory -Path $work -Force | Out-Null
+        # image-syncer's two files, exactly as users bring them.
+        @"
+$($source.host)/demo/alpine: $($target.host)/mirror/alpine
+$($source.host)/demo/busybox:1.36: $($target.host)/mirror/busybox
+$($source.host)/demo/app:1.0:
+  - $($target.host)/mirror/app
+  - $($target.host)/apps/app:stable
+$($source.host)/demo/legacy:1.0: $($target.host)/mirror/legacy
+"@ | Set-Content (Join-Path $work 'images.yaml')
+        $env:OCISYNC_DEMO_PASSWORD = $target.password
+        @"
+$($target.host):
+  username: $($target.username)
+  password: `${OCISYNC_DEMO_PASSWORD}
+"@ | Set-Content (Join-Path $work 'auth.yaml')
+        Write-Host "`n== images.yaml"; Get-Content (Join-Path $work 'images.yaml') | Write-Host
+        Write-Host "`n== Get-SyncPlan"
+        Get-SyncPlan -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml') | Format-Table | Out-String | Write-Host
+        Write-Host "== Invoke-ImageSync (first run copies everything)"
+        $first = Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml')
+        $first | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] } | Format-Table | Out-String | Write-Host
+        $first | Where-Object { $_ -is [OciSync.Core.Sync.LayerResult] } | Format-Table | Out-String | Write-Host
+        $first | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] } | Format-List | Out-String | Write-Host
+        Write-Host "== Invoke-ImageSync again (nothing is copied twice)"
+        $second = Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml')
+        $second | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] } | Format-Table | Out-String | Write-Host
+        $summary = $second | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] }
+        $summary | Format-List | Out-String | Write-Host
+        if ($summary.Failed -gt 0 -or $summary.BlobsCopied -gt 0) { throw 'The second run should have copied nothing.' }
+        Write-Host "== Get-RegistryManifest on the copied multi-platform image"
+        Get-RegistryManifest "$($target.host)/mirror/app:1.0" -Auth (Join-Path $work 'auth.yaml') | Format-List Reference, Digest, MediaType, Platforms | Out-String | Write-Host
+        Remove-Item $work -Recurse -Force
+    }
+    finally {
+        Write-Host '== Stopping the registries'
+        Stop-TestBed $bed
+    }
+}
+
+function Invoke-Bench {
+    Invoke-Prerequisites
+    Invoke-Package
+    & (Join-Path $Root 'tests/bench/Invoke-Benchmark.ps1') -ModulePath (Join-Path $ModuleOut 'OciSync.psd1') -TestBed $TestBedDll -OutDirectory $Out
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Prerequisites' { Invoke-Prerequisites }
+        'Build' { Invoke-Build }
+        'Package' { Invoke-Package }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+    }
+}

@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using OciSync.Core.Configuration;
+using OciSync.Core.Sync;
+using OciSync.Core.Transport;
+using OciSync.PowerShell.Infrastructure;
+
+namespace OciSync.PowerShell.Commands
+{
+    /// <summary>
+    /// Copies images between registries: plans the rules (tags listed once, HEADs to find unchanged
+    /// images), then streams what differs under one concurrency limit. Emits a result per layer and
+    /// per manifest and a summary; each failed image is a non-terminating error.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Invoke, "ImageSync", DefaultParameterSetName = FilesSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(ManifestResult), typeof(LayerResult), typeof(SyncSummary))]
+    public sealed class InvokeImageSyncCommand : SyncRuleCmdlet
+    {
+        /// <summary>Extra passes over images that failed (image-syncer --retries).</summary>
+        [Parameter]
+        [ValidateRange(0, 100)]
+        public int Retries { get; set; } = 2;
+
+        /// <summary>Keep only these operating systems (<c>os[:osversion]</c>) from multi-platform images.</summary>
+        [Parameter]
+        public string[]? OS { get; set; }
+
+        /// <summary>Keep only these architectures (<c>arch[:variant]</c>) from multi-platform images.</summary>
+        [Parameter]
+        public string[]? Arch { get; set; }
+
+        /// <summary>Push manifests even when the destination already has the same digest.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>Also write timestamped log lines to this file (image-syncer --log).</summary>
+        [Parameter]
+        [Alias("Log")]
+        [ValidateNotNullOrEmpty]
+        public string? LogPath { get; set; }
+
+        /// <summary>Write an images file (YAML or JSON by extension) of the images that are now in sync.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? SuccessImagesPath { get; set; }
+
+        /// <summary>Write an images file of the images that failed, to feed back in with -Images.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? FailedImagesPath { get; set; }
+
+        protected override void EndProcessing()
+        {
+            GatherInputs();
+            var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null);
+            var options = new SyncOptions
+            {
+                Concurrency = Proc,
+                Retries = Retries,
+                Force = Force,
+                Platforms = new PlatformFilter(OS, Arch),
+            };
+            Log!.Write(OciLogLevel.Information, $"Planning {Rules.Count} rule(s), concurrency {Proc}, platforms {options.Platforms}.");
+            var plan = Plan(clients, headDestinations: !Force);
+
+            // ShouldProcess only on the pipeline thread, before any copying starts.
+            var approved = plan.Copies.Where(c => ShouldProcess(c.Destination.ToString(),
+                c.UpToDate && !Force ? $"Copy image from {c.Source} (destination is up to date)" : $"Copy image from {c.Source}")).ToList();
+            if (approved.Count == 0 && plan.Copies.Count > 0) { base.EndProcessing(); return; }
+
+            var results = new List<(ImageCopy Copy, ManifestResult Result)>();
+            var byKey = approved.ToDictionary(c => c.Source + " -> " + c.Destination);
+            var observer = new ProgressObserver(approved.Count, PostObject,
+                failed => PostError(Errors.Record(new SyncFailedException(failed), failed.ErrorId ?? ErrorIds.ImageSyncFailed, failed)),
+                PostProgress);
+            SyncSummary? summary = null;
+            Run(async ct =>
+            {
+                var engine = new SyncEngine(clients, options, new CollectingObserver(observer, r =>
+                {
+                    if (r.IsTopLevel && byKey.TryGetValue(r.Source + " -> " + r.Destination, out var copy))
+                        lock (results) results.Add((copy, r));
+                }));
+                try
+                {
+                    summary = await engine.RunAsync(approved, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    PostProgress(observer.Completed());
+                }
+            });
+
+            var planFailures = plan.Errors.Where(e => e.Copy != null).Select(e => e.Copy!).ToList();
+            summary = WithPlanFailures(summary!, planFailures.Count + plan.Errors.Count(e => e.Copy == null));
+            WriteImageFiles(results, planFailures);
+            Log.Write(OciLogLevel.Information, summary.ToString());
+            WriteObject(summary);
+            base.EndProcessing();
+        }
+
+        private static SyncSummary WithPlanFailures(SyncSummary s, int planFailures) => planFailures == 0 ? s : new SyncSummary
+        {
+            Images = s.Images + planFailures, Synced = s.Synced, Unchanged = s.Unchanged, Filtered = s.Filtered,
+            Failed = s.Failed + planFailures, BlobsCopied = s.BlobsCopied, BlobsMounted = s.BlobsMounted,
+            BlobsPresent = s.BlobsPresent, BytesCopied = s.BytesCopied, Duration = s.Duration,
+        };
+
+        /// <summary>image-syncer writes only successes (and forgets skipped images); we write both lists, skipped ones included.</summary>
+        private void WriteImageFiles(List<(ImageCopy Copy, ManifestResult Result)> results, List<ImageCopy> planFailures)
+        {
+            if (SuccessImagesPath != null)
+                ImagesFileWriter.Write(Resolve(SuccessImagesPath), results.Where(r => r.Result.Action != ManifestAction.Failed).Select(r => Pair(r.Copy)));
+            if (FailedImagesPath != null)
+                ImagesFileWriter.Write(Resolve(FailedImagesPath), results.Where(r => r.Result.Action == ManifestAction.Failed).Select(r => r.Copy).Concat(planFailures).Select(Pair));
+        }
+
+        private static ImagePair Pair(ImageCopy copy) => new ImagePair(copy.Source, copy.Destination, null);
+
+        private sealed class CollectingObserver : ISyncObserver
+        {
+            private readonly ISyncObserver _inner;
+            private readonly Action<ManifestResult> _collect;
+            public CollectingObserver(ISyncObserver inner, Action<ManifestResult> collect) { _inner = inner; _collect = collect; }
+            public void OnLayer(LayerResult result) => _inner.OnLayer(result);
+            public void OnManifest(ManifestResult result) { _collect(result); _inner.OnManifest(result); }
+            public void OnBytes(long count) => _inner.OnBytes(count);
+        }
+    }
+
+    /// <summary>The exception inside the error record of an image that could not be synced.</summary>
+    public sealed class SyncFailedException : Exception
+    {
+        public SyncFailedException(ManifestResult result) : base($"{result.Source} -> {result.Destination}: {result.Error}") { Result = result; }
+        public ManifestResult Result { get; }
+    }
+}

@@ -1,0 +1,159 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Auth;
+using OciSync.Core.Content;
+using OciSync.Core.References;
+using OciSync.Core.Registry;
+using OciSync.Core.Transport;
+using Xunit;
+
+namespace OciSync.Core.Tests.Transport;
+
+/// <summary>Auth, redirect and retry behaviour against scripted responses (faults a real registry won't produce on demand).</summary>
+public sealed class TransportTests
+{
+    private const string Host = "registry.example.test";
+    private static readonly byte[] BlobBytes = Encoding.UTF8.GetBytes("hello blob");
+    private static readonly Descriptor Blob = new("application/octet-stream", DigestCalculator.Sha256(BlobBytes), BlobBytes.Length);
+
+    private static RegistryClient Client(ScriptedHandler handler, string? user = "alice", string? password = "s3cret-canary", RetryPolicy? retry = null)
+    {
+        var store = new CredentialStore();
+        if (user != null) store.Add(new RegistryCredential(Host, user, RegistryCredential.ToSecureString(password)));
+        var factory = new RegistryClientFactory(new RegistryClientOptions
+        {
+            SocketHandlerFactory = _ => handler,
+            Retry = retry ?? new RetryPolicy { BaseDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromSeconds(2) },
+        }, store);
+        return factory.Get(Host, "team/app");
+    }
+
+    private static HttpResponseMessage BearerChallenge() => new(HttpStatusCode.Unauthorized)
+    {
+        Headers = { { "WWW-Authenticate", $"Bearer realm=\"https://auth.example.test/token\",service=\"{Host}\"" } },
+    };
+
+    private static HttpResponseMessage TokenResponse(string token) => new(HttpStatusCode.OK)
+    {
+        Content = new StringContent($"{{\"token\":\"{token}\",\"expires_in\":300}}"),
+    };
+
+    [Fact]
+    public async Task A_redirected_blob_download_carries_no_authorization_to_the_other_host()
+    {
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.Host switch
+        {
+            "auth.example.test" => TokenResponse("tok-1"),
+            "storage.example.test" => new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(BlobBytes) },
+            _ when req.RequestUri.AbsolutePath == "/v2/" => BearerChallenge(),
+            _ when req.Headers.Authorization?.Parameter != "tok-1" => BearerChallenge(),
+            _ => new HttpResponseMessage(HttpStatusCode.TemporaryRedirect) { Headers = { Location = new Uri("https://storage.example.test/blob?sig=abc") } },
+        });
+
+        using var stream = await Client(handler).OpenBlobAsync("team/app", Blob, null, CancellationToken.None);
+        var buffer = new byte[64];
+        while (await stream.ReadAsync(buffer) > 0) { }
+
+        var toRegistry = handler.Seen.Single(s => s.Uri.AbsolutePath.StartsWith("/v2/team/app/blobs/"));
+        Assert.Equal("Bearer tok-1", toRegistry.Authorization);
+        var toStorage = handler.Seen.Single(s => s.Uri.Host == "storage.example.test");
+        Assert.Null(toStorage.Authorization);
+    }
+
+    [Fact]
+    public async Task Tokens_are_fetched_once_per_scope_and_reused()
+    {
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.Host switch
+        {
+            "auth.example.test" => TokenResponse("tok-" + req.RequestUri.Query.Length),
+            _ when req.RequestUri.AbsolutePath == "/v2/" => BearerChallenge(),
+            _ when req.Headers.Authorization == null => BearerChallenge(),
+            _ => new HttpResponseMessage(HttpStatusCode.OK),
+        });
+        var client = Client(handler);
+        for (int i = 0; i < 5; i++) Assert.True(await client.BlobExistsAsync("team/app", Blob.Digest, CancellationToken.None));
+
+        Assert.Single(handler.Seen, s => s.Uri.Host == "auth.example.test");
+        Assert.Equal(1, handler.Seen.Count(s => s.Uri.AbsolutePath == "/v2/"));
+        // Known challenge: every HEAD went out with the token up front, no 401 round trips.
+        Assert.Equal(5, handler.Seen.Count(s => s.Uri.AbsolutePath.Contains("/blobs/")));
+        var tokenRequest = handler.Seen.Single(s => s.Uri.Host == "auth.example.test");
+        Assert.StartsWith("Basic ", tokenRequest.Authorization);
+        Assert.Contains("scope=repository%3Ateam%2Fapp%3Apull", tokenRequest.Uri.Query);
+    }
+
+    [Fact]
+    public async Task Server_errors_and_rate_limits_are_retried_honouring_retry_after()
+    {
+        var manifestCalls = 0;
+        var handler = new ScriptedHandler((req, _) =>
+        {
+            if (req.RequestUri!.AbsolutePath == "/v2/") return new HttpResponseMessage(HttpStatusCode.OK);
+            switch (Interlocked.Increment(ref manifestCalls))
+            {
+                case 1: return ScriptedHandler.Status(HttpStatusCode.ServiceUnavailable);
+                case 2: return new HttpResponseMessage((HttpStatusCode)429) { Headers = { RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(1)) } };
+                default:
+                    var r = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(Array.Empty<byte>()) };
+                    r.Headers.Add("Docker-Content-Digest", Blob.Digest.ToString());
+                    return r;
+            }
+        });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var head = await Client(handler, user: null).HeadManifestAsync("team/app", "v1", CancellationToken.None);
+        Assert.Equal(Blob.Digest, head!.Digest);
+        Assert.Equal(3, manifestCalls);
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(0.9), "Retry-After: 1 was not honoured");
+    }
+
+    [Fact]
+    public async Task Refused_credentials_give_a_stable_error_without_the_password()
+    {
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.Host == "auth.example.test"
+            ? ScriptedHandler.Status(HttpStatusCode.Unauthorized)
+            : BearerChallenge());
+        var e = await Assert.ThrowsAsync<RegistryException>(() => Client(handler).BlobExistsAsync("team/app", Blob.Digest, CancellationToken.None));
+        Assert.Equal(ErrorIds.RegistryUnauthorized, e.ErrorId);
+        Assert.DoesNotContain("s3cret-canary", e.ToString());
+        Assert.Contains("alice", e.Message);
+    }
+
+    [Fact]
+    public async Task Credentials_are_not_sent_to_a_plain_http_token_realm()
+    {
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.Host == "auth.example.test"
+            ? TokenResponse("t")
+            : new HttpResponseMessage(HttpStatusCode.Unauthorized) { Headers = { { "WWW-Authenticate", "Bearer realm=\"http://auth.example.test/token\",service=\"x\"" } } });
+        var e = await Assert.ThrowsAsync<RegistryException>(() => Client(handler).BlobExistsAsync("team/app", Blob.Digest, CancellationToken.None));
+        Assert.Equal(ErrorIds.InsecureTokenRealm, e.ErrorId);
+        Assert.DoesNotContain(handler.Seen, s => s.Uri.Host == "auth.example.test");
+    }
+
+    [Fact]
+    public async Task A_blob_whose_bytes_do_not_match_its_digest_fails_verification()
+    {
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/"
+            ? new HttpResponseMessage(HttpStatusCode.OK)
+            : new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes("hello BLOB")) });
+        using var stream = await Client(handler, user: null).OpenBlobAsync("team/app", Blob, null, CancellationToken.None);
+        await Assert.ThrowsAsync<DigestMismatchException>(async () => { var b = new byte[64]; while (await stream.ReadAsync(b) > 0) { } });
+    }
+
+    [Theory]
+    [InlineData("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\",scope=\"repository:library/nginx:pull\"", "Bearer", "https://auth.docker.io/token", "registry.docker.io", "repository:library/nginx:pull")]
+    [InlineData("Basic realm=\"Registry Realm\"", "Basic", "Registry Realm", null, null)]
+    [InlineData("Bearer realm=\"https://a/t\", service=\"s\", error=\"insufficient_scope\"", "Bearer", "https://a/t", "s", null)]
+    public void Challenges_parse(string header, string scheme, string realm, string? service, string? scope)
+    {
+        var c = AuthChallenge.Parse(header)!;
+        Assert.Equal(scheme, c.Scheme);
+        Assert.Equal(realm, c.Realm);
+        Assert.Equal(service, c.Service);
+        Assert.Equal(scope, c.Scope);
+    }
+}
