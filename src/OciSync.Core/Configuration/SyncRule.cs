@@ -172,7 +172,7 @@ namespace OciSync.Core.Configuration
         {
             var list = destinations?.ToList() ?? new List<string?>();
             if (TryBuild(source, list, options ?? RuleOptions.Default, null, out var rule, out var problem)) return rule!;
-            throw new RuleException(new ConfigError(problem!.ErrorId, null, 0, 0, source, problem.Detail));
+            throw new RuleException(new ConfigError(problem!.ErrorId, null, 0, 0, string.IsNullOrWhiteSpace(source) ? null : source, problem.Detail));
         }
 
         internal sealed class Problem
