@@ -80,7 +80,8 @@ namespace OciSync.Core.Configuration
             if (text == null) throw new ArgumentNullException(nameof(text));
             if (format == ConfigFormat.Json) text = UntabJson(text);
             if (text.Length > 0 && text[0] == '\uFEFF') text = text.Substring(1);
-            var parser = new Parser(new StringReader(text));
+            var scanner = new Scanner(new StringReader(text), skipComments: true);
+            var parser = new Parser(scanner);
             var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
             try
             {
@@ -111,6 +112,14 @@ namespace OciSync.Core.Configuration
                 }
                 detail = "invalid YAML/JSON: " + StripMarks(e.Message);
                 throw new ConfigException(new ConfigError(ConfigErrorIds.ConfigSyntaxError, fileName, line, col, null, detail), e);
+            }
+            catch (Exception e) when (e is InvalidOperationException || e is ArgumentException || e is IndexOutOfRangeException)
+            {
+                // YamlDotNet's scanner sometimes fails this way on malformed input (an unclosed
+                // flow collection before a blank line, for one). Its message says nothing useful.
+                var at = scanner.CurrentPosition;
+                throw new ConfigException(new ConfigError(ConfigErrorIds.ConfigSyntaxError, fileName, ToInt(at.Line), ToInt(at.Column), null,
+                    "invalid YAML/JSON syntax (the parser stopped here; look for an unclosed [ or { or quote above)."));
             }
         }
 

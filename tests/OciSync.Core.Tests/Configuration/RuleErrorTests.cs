@@ -115,13 +115,14 @@ namespace OciSync.Core.Tests.Configuration
         [InlineData("a.yaml", "quay.io/a/b: x\n  bad: indent\n", 2, 6)]
         [InlineData("a.json", "{\"a\": \"x\",, \"b\": \"y\"}", 1, 11)]
         [InlineData("a.json", "{\"a\": \"x\" ]", 1, 11)]
+        [InlineData("a.yaml", "auth:\n  r.io:\n    username: [\n\nimages: {}\n", 5, 1)]
         [InlineData("a.json", "{\n  \"a\": [\"x\", }", 2, 14)]
         public void Syntax_errors_throw_with_line_and_column(string name, string text, int line, int column)
         {
             var e = Assert.Throws<ConfigException>(() => ImagesFile.Parse(text, name));
             Assert.Equal(ConfigErrorIds.ConfigSyntaxError, e.ErrorId);
             Assert.Equal((line, column), (e.Error.Line, e.Error.Column));
-            Assert.StartsWith($"{name}:{line}:{column}: invalid YAML/JSON: ", e.Message);
+            Assert.StartsWith($"{name}:{line}:{column}: invalid YAML/JSON", e.Message);
         }
 
         [Theory]
