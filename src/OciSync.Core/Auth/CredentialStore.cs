@@ -1,20 +1,127 @@
 using System;
+using System.Collections;
 using System.Collections.Generic;
-using System.Linq;
+using OciSync.Core.References;
 
 namespace OciSync.Core.Auth
 {
-    // Placeholder: replaced by the configuration branch's full implementation.
-    public sealed class CredentialStore
+    /// <summary>
+    /// Registry credentials keyed by <c>registry</c> or <c>registry/namespace[/…]</c>. A lookup
+    /// takes the longest key that is a prefix of <c>registry/repository</c> ending on a '/'
+    /// boundary (or equal to it). Adding a key that is already present replaces the entry.
+    /// Thread-safe.
+    /// </summary>
+    public sealed class CredentialStore : IEnumerable<RegistryCredential>
     {
-        private readonly List<RegistryCredential> _items = new List<RegistryCredential>();
-        public void Add(RegistryCredential c) => _items.Add(c);
-        public void AddRange(IEnumerable<RegistryCredential> cs) => _items.AddRange(cs);
+        private readonly object _gate = new object();
+        // Insertion order is kept for enumeration; a replaced key keeps its first position.
+        private readonly List<string> _order = new List<string>();
+        private readonly Dictionary<string, RegistryCredential> _byKey = new Dictionary<string, RegistryCredential>(StringComparer.Ordinal);
+
+        public CredentialStore() { }
+
+        public CredentialStore(IEnumerable<RegistryCredential> credentials) => AddRange(credentials);
+
+        public int Count { get { lock (_gate) return _byKey.Count; } }
+
+        public void Add(RegistryCredential credential)
+        {
+            if (credential == null) throw new ArgumentNullException(nameof(credential));
+            var key = LookupKey(credential.Key);
+            lock (_gate)
+            {
+                if (!_byKey.ContainsKey(key)) _order.Add(key);
+                _byKey[key] = credential;
+            }
+        }
+
+        public void AddRange(IEnumerable<RegistryCredential> credentials)
+        {
+            if (credentials == null) throw new ArgumentNullException(nameof(credentials));
+            foreach (var c in credentials) Add(c);
+        }
+
+        /// <summary>The entry for a repository (tag and digest are ignored), or null: anonymous.</summary>
+        public RegistryCredential? Find(ImageReference repository)
+        {
+            if (repository == null) throw new ArgumentNullException(nameof(repository));
+            return Find(repository.Registry, repository.Repository);
+        }
+
+        /// <summary>The entry for <c>registry/repository</c>, or null: anonymous.</summary>
         public RegistryCredential? Find(string registry, string repository)
         {
-            var full = registry + "/" + repository + "/";
-            return _items.Where(c => full.StartsWith(c.Key + "/", StringComparison.Ordinal)).OrderByDescending(c => c.Key.Length).FirstOrDefault();
+            if (registry == null) throw new ArgumentNullException(nameof(registry));
+            var host = LookupKey(registry);
+            var path = (repository ?? string.Empty).Trim('/');
+            if (host == ImageReference.DockerHub && path.Length > 0 && path.IndexOf('/') < 0) path = "library/" + path;
+            var target = path.Length == 0 ? host : host + "/" + path;
+
+            lock (_gate)
+            {
+                RegistryCredential? best = null;
+                int bestLength = -1;
+                foreach (var pair in _byKey)
+                {
+                    var key = pair.Key;
+                    if (key.Length <= bestLength) continue;
+                    bool matches = target.Length == key.Length
+                        ? string.Equals(target, key, StringComparison.Ordinal)
+                        : target.Length > key.Length && target[key.Length] == '/' && target.StartsWith(key, StringComparison.Ordinal);
+                    if (!matches) continue;
+                    best = pair.Value;
+                    bestLength = key.Length;
+                }
+                return best;
+            }
         }
-        public bool IsInsecure(string registry) => _items.Any(c => c.Registry == registry && c.Insecure);
+
+        /// <summary>True if any entry for <paramref name="registry"/> (whatever its namespace) says insecure.</summary>
+        public bool IsInsecure(string registry)
+        {
+            if (registry == null) throw new ArgumentNullException(nameof(registry));
+            var host = LookupKey(registry);
+            var slash = host.IndexOf('/');
+            if (slash >= 0) host = host.Substring(0, slash);
+            lock (_gate)
+            {
+                foreach (var pair in _byKey)
+                {
+                    if (!pair.Value.Insecure) continue;
+                    var key = pair.Key;
+                    if (key.Length == host.Length ? key == host : key.Length > host.Length && key[host.Length] == '/' && key.StartsWith(host, StringComparison.Ordinal))
+                        return true;
+                }
+            }
+            return false;
+        }
+
+        public IEnumerator<RegistryCredential> GetEnumerator()
+        {
+            List<RegistryCredential> snapshot;
+            lock (_gate)
+            {
+                snapshot = new List<RegistryCredential>(_order.Count);
+                foreach (var key in _order) snapshot.Add(_byKey[key]);
+            }
+            return snapshot.GetEnumerator();
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        /// <summary>
+        /// The key as lookups compare it: <see cref="RegistryCredential.NormalizeKey"/>, the host
+        /// lower-cased (host names are case-insensitive), and Docker's own
+        /// <c>https://index.docker.io/v1/</c> spelling read as <c>docker.io</c>.
+        /// </summary>
+        internal static string LookupKey(string key)
+        {
+            var k = RegistryCredential.NormalizeKey(key);
+            var slash = k.IndexOf('/');
+            var host = (slash < 0 ? k : k.Substring(0, slash)).ToLowerInvariant();
+            var rest = slash < 0 ? string.Empty : k.Substring(slash);
+            if (host == ImageReference.DockerHub && (rest == "/v1" || rest == "/v2")) rest = string.Empty;
+            return host + rest;
+        }
     }
 }

@@ -53,6 +53,7 @@ namespace OciSync.PowerShell.Commands
 
         protected override void EndProcessing()
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null);
             var options = new SyncOptions
@@ -94,18 +95,19 @@ namespace OciSync.PowerShell.Commands
             });
 
             var planFailures = plan.Errors.Where(e => e.Copy != null).Select(e => e.Copy!).ToList();
-            summary = WithPlanFailures(summary!, planFailures.Count + plan.Errors.Count(e => e.Copy == null));
+            summary = Complete(summary!, planFailures.Count + plan.Errors.Count(e => e.Copy == null), clock.Elapsed);
             WriteImageFiles(results, planFailures);
             Log.Write(OciLogLevel.Information, summary.ToString());
             WriteObject(summary);
             base.EndProcessing();
         }
 
-        private static SyncSummary WithPlanFailures(SyncSummary s, int planFailures) => planFailures == 0 ? s : new SyncSummary
+        /// <summary>The engine's summary plus what failed already while planning, timed from the start of the call.</summary>
+        private static SyncSummary Complete(SyncSummary s, int planFailures, TimeSpan elapsed) => new SyncSummary
         {
             Images = s.Images + planFailures, Synced = s.Synced, Unchanged = s.Unchanged, Filtered = s.Filtered,
             Failed = s.Failed + planFailures, BlobsCopied = s.BlobsCopied, BlobsMounted = s.BlobsMounted,
-            BlobsPresent = s.BlobsPresent, BytesCopied = s.BytesCopied, Duration = s.Duration,
+            BlobsPresent = s.BlobsPresent, BytesCopied = s.BytesCopied, Duration = elapsed,
         };
 
         /// <summary>image-syncer writes only successes (and forgets skipped images); we write both lists, skipped ones included.</summary>

@@ -68,7 +68,10 @@ namespace OciSync.PowerShell.Infrastructure
                     throw; // not reached
                 }
                 foreach (var error in result.Errors)
-                    WriteError(Errors.Record(new ConfigException(error), error.ErrorId, Auth));
+                {
+                    if (error.Severity == ConfigSeverity.Warning) WriteWarning(error.Message);
+                    else WriteError(Errors.Record(new ConfigException(error), error.ErrorId, Auth));
+                }
                 store.AddRange(result.Credentials);
             }
             foreach (var item in Credential ?? Array.Empty<object>())

@@ -142,7 +142,11 @@ namespace OciSync.PowerShell.Infrastructure
 
         private void ReportErrors(IEnumerable<ConfigError> errors, string target)
         {
-            foreach (var error in errors) WriteError(Errors.Record(new ConfigException(error), error.ErrorId, error.Rule ?? target));
+            foreach (var error in errors)
+            {
+                if (error.Severity == ConfigSeverity.Warning) WriteWarning(error.Message);
+                else WriteError(Errors.Record(new ConfigException(error), error.ErrorId, error.Rule ?? target));
+            }
         }
 
         private protected string Resolve(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);

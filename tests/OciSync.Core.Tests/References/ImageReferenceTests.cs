@@ -2,7 +2,7 @@ using System;
 using OciSync.Core.References;
 using Xunit;
 
-namespace OciSync.Core.Tests.References;
+namespace OciSync.Core.Tests;
 
 public sealed class ImageReferenceTests
 {

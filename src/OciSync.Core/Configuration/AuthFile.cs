@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using OciSync.Core.Auth;
+
+namespace OciSync.Core.Configuration
+{
+    /// <summary>The credentials of an auth file, and the problems of entries (dropped ones are errors, unknown keys warnings).</summary>
+    public sealed class AuthFileResult
+    {
+        internal AuthFileResult(string path, IReadOnlyList<RegistryCredential> credentials, IReadOnlyList<ConfigError> errors)
+        {
+            Path = path;
+            Credentials = credentials;
+            Errors = errors;
+        }
+
+        public string Path { get; }
+        /// <summary>The usable entries in file order (a repeated key appears twice; a <see cref="CredentialStore"/> keeps the later).</summary>
+        public IReadOnlyList<RegistryCredential> Credentials { get; }
+        public IReadOnlyList<ConfigError> Errors { get; }
+    }
+
+    /// <summary>
+    /// Reads an image-syncer auth file: a map <c>registry[/namespace…] → {username, password, insecure}</c>.
+    /// No value of an entry is ever copied into an error, an exception or a ToString: syntax
+    /// errors carry only the parser's position and a generic description.
+    /// </summary>
+    public static class AuthFile
+    {
+        private static readonly Regex IdentifierLike = new Regex(@"^[A-Za-z_][A-Za-z_-]{0,31}$", RegexOptions.CultureInvariant);
+
+        /// <summary>Loads a file; a missing, unreadable or unparsable file, or a top level that is not a map, throws <see cref="ConfigException"/>.</summary>
+        /// <param name="getEnvironmentVariable">Where <c>${VAR}</c>/<c>$VAR</c> come from; default the process environment.</param>
+        public static AuthFileResult Load(string path, Func<string, string?>? getEnvironmentVariable = null)
+        {
+            var text = YamlTree.ReadFile(path);
+            return Parse(text, path, getEnvironmentVariable, YamlTree.FormatOf(path));
+        }
+
+        public static AuthFileResult Parse(string text, string fileName, Func<string, string?>? getEnvironmentVariable = null) =>
+            Parse(text, fileName, getEnvironmentVariable, YamlTree.FormatOf(fileName ?? string.Empty));
+
+        private static AuthFileResult Parse(string text, string fileName, Func<string, string?>? env, ConfigFormat format)
+        {
+            fileName ??= string.Empty;
+            var root = YamlTree.Parse(text, fileName, format, secret: true);
+            return FromNode(root, fileName, env ?? Environment.GetEnvironmentVariable, "an auth file");
+        }
+
+        internal static AuthFileResult FromNode(YNode? root, string fileName, Func<string, string?> env, string what)
+        {
+            var credentials = new List<RegistryCredential>();
+            var errors = new List<ConfigError>();
+            if (root == null || (root is YScalar s && s.IsNull))
+                return new AuthFileResult(fileName, credentials.AsReadOnly(), errors.AsReadOnly());
+            if (!(root is YMapping map))
+                throw new ConfigException(new ConfigError(ConfigErrorIds.ConfigSyntaxError, fileName, root.Line, root.Column, null,
+                    $"{what} must be a map of registry → {{username, password, insecure}}, not {root.Kind}."));
+
+            var firstSeen = new Dictionary<string, YNode>(StringComparer.Ordinal);
+            foreach (var entry in map.Entries)
+            {
+                var keyNode = entry.Key;
+                // The key is named in messages only when the value is a map: a stray scalar key could be a misplaced secret.
+                if (!(entry.Value is YMapping fields))
+                {
+                    errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, keyNode,
+                        $"the auth entry here must be a map of username/password/insecure, not {Describe(entry.Value)}; the entry is ignored."));
+                    continue;
+                }
+                if (!(keyNode is YScalar keyScalar) || keyScalar.IsNull || keyScalar.Value.Trim().Length == 0)
+                {
+                    errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, keyNode,
+                        "an auth entry's key must be a registry or registry/namespace; the entry is ignored."));
+                    continue;
+                }
+                var key = CredentialStore.LookupKey(keyScalar.Value);
+                if (key.Length == 0 || key.IndexOf(' ') >= 0 || key.StartsWith("/", StringComparison.Ordinal))
+                {
+                    errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, keyNode,
+                        "an auth entry's key must be a registry or registry/namespace; the entry is ignored."));
+                    continue;
+                }
+
+                string? username = null, password = null;
+                bool insecure = false;
+                bool broken = false;
+                var given = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var field in fields.Entries)
+                {
+                    var name = field.Key is YScalar fk && !fk.IsNull ? fk.Value : null;
+                    var lower = name?.ToLowerInvariant();
+                    if (lower == "username" || lower == "password" || lower == "insecure")
+                    {
+                        if (!given.Add(lower))
+                        {
+                            errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, field.Key,
+                                $"'{lower}' is given twice in the entry for '{key}'; the entry is ignored.", key));
+                            broken = true;
+                            continue;
+                        }
+                        if (!(field.Value is YScalar v))
+                        {
+                            errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, field.Value,
+                                $"'{lower}' of the entry for '{key}' must be {(lower == "insecure" ? "true or false" : "a string")}, not {field.Value.Kind}; the entry is ignored.", key));
+                            broken = true;
+                            continue;
+                        }
+                        var value = v.IsNull ? string.Empty : v.Value;
+                        if (lower == "insecure")
+                        {
+                            var b = value.Trim().ToLowerInvariant();
+                            if (b == "true") insecure = true;
+                            else if (b == "false" || b.Length == 0) insecure = false;
+                            else
+                            {
+                                errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, v,
+                                    $"'insecure' of the entry for '{key}' must be true or false; the entry is ignored.", key));
+                                broken = true;
+                            }
+                        }
+                        else if (lower == "username") username = EnvironmentExpander.Expand(value, env);
+                        else password = EnvironmentExpander.Expand(value, env);
+                        continue;
+                    }
+
+                    // Unknown keys are warnings; the entry is still used. The key's name is shown
+                    // only when it looks like a key name and has a value after it (`name: value`):
+                    // in `{username: u, s3cr3t}` the stray word could be a password.
+                    var showName = name != null && IdentifierLike.IsMatch(name) && !(field.Value is YScalar fv && fv.IsNull);
+                    var detail = (showName ? $"unknown key '{name}'" : "an unknown key")
+                        + $" in the entry for '{key}' (known: username, password, insecure); it is ignored and the entry is still used.";
+                    errors.Add(Error(ConfigErrorIds.ConfigUnknownKey, fileName, field.Key, detail, key, ConfigSeverity.Warning));
+                }
+                if (broken) continue;
+
+                if (firstSeen.TryGetValue(key, out var first))
+                    errors.Add(Error(ConfigErrorIds.AuthDuplicateKey, fileName, keyNode,
+                        $"'{key}' already has an entry at line {first.Line.ToString(CultureInfo.InvariantCulture)}; this later entry replaces it.", key, ConfigSeverity.Warning));
+                else firstSeen[key] = keyNode;
+
+                credentials.Add(new RegistryCredential(key, username, RegistryCredential.ToSecureString(password), insecure, YamlTree.Origin(fileName, keyNode)));
+            }
+            return new AuthFileResult(fileName, credentials.AsReadOnly(), errors.AsReadOnly());
+        }
+
+        private static string Describe(YNode node) => node is YScalar sc && !sc.IsNull ? "a string" : node.Kind;
+
+        private static ConfigError Error(string id, string file, YNode at, string detail, string? key = null, ConfigSeverity severity = ConfigSeverity.Error) =>
+            new ConfigError(id, file, at.Line, at.Column, null, detail, severity);
+    }
+}

@@ -1,0 +1,105 @@
+using System;
+using System.Globalization;
+using System.Text;
+
+namespace OciSync.Core.Configuration
+{
+    /// <summary>The stable identifiers of configuration problems (cmdlets use them as ErrorId).</summary>
+    public static class ConfigErrorIds
+    {
+        public const string ConfigFileNotFound = nameof(ConfigFileNotFound);
+        public const string ConfigFileUnreadable = nameof(ConfigFileUnreadable);
+        public const string ConfigSyntaxError = nameof(ConfigSyntaxError);
+        public const string ConfigUnknownKey = nameof(ConfigUnknownKey);
+        public const string RuleEmptySide = nameof(RuleEmptySide);
+        public const string RuleInvalidReference = nameof(RuleInvalidReference);
+        public const string RuleTagCountMismatch = nameof(RuleTagCountMismatch);
+        public const string RuleDigestMismatch = nameof(RuleDigestMismatch);
+        public const string RuleMultipleRegex = nameof(RuleMultipleRegex);
+        public const string RuleBadRegex = nameof(RuleBadRegex);
+        public const string RuleDestinationTagsNeedSourceTags = nameof(RuleDestinationTagsNeedSourceTags);
+        public const string RuleNoDefaultDestination = nameof(RuleNoDefaultDestination);
+        public const string RuleDuplicateKey = nameof(RuleDuplicateKey);
+        public const string AuthInvalidEntry = nameof(AuthInvalidEntry);
+        public const string AuthDuplicateKey = nameof(AuthDuplicateKey);
+    }
+
+    public enum ConfigSeverity
+    {
+        /// <summary>The rule or entry it names was dropped.</summary>
+        Error,
+        /// <summary>Reported, but the rule or entry it names is still used (unknown keys, a repeated auth key).</summary>
+        Warning,
+    }
+
+    /// <summary>
+    /// One problem in a configuration file or rule: where it is (file, 1-based line and column;
+    /// 0 when not from a file), which rule, and what grammar point it breaks. Never holds a
+    /// password or any other value read from an auth entry.
+    /// </summary>
+    public sealed class ConfigError
+    {
+        public ConfigError(string errorId, string? file, int line, int column, string? rule, string detail,
+            ConfigSeverity severity = ConfigSeverity.Error)
+        {
+            ErrorId = errorId ?? throw new ArgumentNullException(nameof(errorId));
+            File = file ?? string.Empty;
+            Line = line;
+            Column = column;
+            Rule = rule;
+            Detail = detail ?? string.Empty;
+            Severity = severity;
+            Message = Compose();
+        }
+
+        public string ErrorId { get; }
+        /// <summary>The file as the caller named it; empty for rules made in code.</summary>
+        public string File { get; }
+        public int Line { get; }
+        public int Column { get; }
+        /// <summary>The rule's source key as written, when the problem belongs to a rule.</summary>
+        public string? Rule { get; }
+        /// <summary>The problem alone, without location or rule.</summary>
+        public string Detail { get; }
+        public ConfigSeverity Severity { get; }
+        /// <summary><c>file:line:col: rule 'x': detail</c>.</summary>
+        public string Message { get; }
+
+        /// <summary><c>file:line</c>, or null when not from a file.</summary>
+        public string? Location => File.Length == 0 ? null : Line > 0 ? File + ":" + Line.ToString(CultureInfo.InvariantCulture) : File;
+
+        internal ConfigError WithPosition(string? file, int line, int column, string? rule) =>
+            new ConfigError(ErrorId, file, line, column, rule ?? Rule, Detail, Severity);
+
+        private string Compose()
+        {
+            var sb = new StringBuilder();
+            if (File.Length > 0)
+            {
+                sb.Append(File);
+                if (Line > 0) sb.Append(':').Append(Line.ToString(CultureInfo.InvariantCulture)).Append(':').Append(Column.ToString(CultureInfo.InvariantCulture));
+                sb.Append(": ");
+            }
+            if (Rule != null) sb.Append("rule '").Append(Rule).Append("': ");
+            sb.Append(Detail);
+            return sb.ToString();
+        }
+
+        public override string ToString() => (Severity == ConfigSeverity.Warning ? "warning " : "error ") + ErrorId + ": " + Message;
+    }
+
+    /// <summary>A configuration file that cannot be used at all (missing, unreadable, not YAML/JSON, wrong shape).</summary>
+    public class ConfigException : Exception
+    {
+        public ConfigException(ConfigError error) : base(error?.Message) => Error = error ?? throw new ArgumentNullException(nameof(error));
+        public ConfigException(ConfigError error, Exception? inner) : base(error?.Message, inner) => Error = error ?? throw new ArgumentNullException(nameof(error));
+        public ConfigError Error { get; }
+        public string ErrorId => Error.ErrorId;
+    }
+
+    /// <summary>A rule that breaks the grammar (thrown by <see cref="SyncRule.Create"/>).</summary>
+    public sealed class RuleException : ConfigException
+    {
+        public RuleException(ConfigError error) : base(error) { }
+    }
+}

@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using OciSync.Core.References;
+
+namespace OciSync.Core.Configuration
+{
+    /// <summary>
+    /// Writes image pairs as an images file (YAML, or JSON for a <c>.json</c> path) that
+    /// <see cref="ImagesFile.Load"/> reads back into rules producing the same pairs. Sources
+    /// are sorted, each with its sorted destinations; one destination is written as a string,
+    /// several as a list. Used for <c>-SuccessImagesPath</c> / <c>-FailedImagesPath</c>.
+    /// </summary>
+    public static class ImagesFileWriter
+    {
+        public static void Write(string path, IEnumerable<ImagePair> pairs)
+        {
+            if (path == null) throw new ArgumentNullException(nameof(path));
+            var text = Format(pairs, YamlTree.FormatOf(path) == ConfigFormat.Json);
+            var full = Path.GetFullPath(path);
+            var dir = Path.GetDirectoryName(full);
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            File.WriteAllText(full, text, new UTF8Encoding(false));
+        }
+
+        /// <summary>The file text: JSON when <paramref name="json"/>, otherwise YAML.</summary>
+        public static string Format(IEnumerable<ImagePair> pairs, bool json)
+        {
+            if (pairs == null) throw new ArgumentNullException(nameof(pairs));
+            var groups = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+            foreach (var pair in pairs)
+            {
+                if (pair == null) continue;
+                var (source, byDigest) = SourceText(pair.Source);
+                if (!groups.TryGetValue(source, out var set)) groups[source] = set = new SortedSet<string>(StringComparer.Ordinal);
+                set.Add(DestinationText(pair.Destination, byDigest ? pair.Source.Digest : null));
+            }
+
+            var sb = new StringBuilder();
+            if (groups.Count == 0) return "{}\n";
+            if (json)
+            {
+                sb.Append("{\n");
+                int i = 0;
+                foreach (var g in groups)
+                {
+                    sb.Append("  ").Append(Quote(g.Key)).Append(": ");
+                    if (g.Value.Count == 1) sb.Append(Quote(g.Value.Min!));
+                    else sb.Append("[\n").Append(string.Join(",\n", g.Value.Select(d => "    " + Quote(d)))).Append("\n  ]");
+                    sb.Append(++i < groups.Count ? ",\n" : "\n");
+                }
+                sb.Append("}\n");
+            }
+            else
+            {
+                foreach (var g in groups)
+                {
+                    sb.Append(Quote(g.Key)).Append(':');
+                    if (g.Value.Count == 1) sb.Append(' ').Append(Quote(g.Value.Min!)).Append('\n');
+                    else
+                    {
+                        sb.Append('\n');
+                        foreach (var d in g.Value) sb.Append("  - ").Append(Quote(d)).Append('\n');
+                    }
+                }
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>A tag wins over a digest: a source that was selected by tag is written by tag.</summary>
+        private static (string Text, bool ByDigest) SourceText(ImageReference source)
+        {
+            if (source.Tag != null) return (source.RepositoryName + ":" + source.Tag, false);
+            if (source.Digest is not null) return (source.RepositoryName + "@" + source.Digest, true);
+            throw new ArgumentException($"The pair's source '{source}' has neither a tag nor a digest.", nameof(source));
+        }
+
+        private static string DestinationText(ImageReference destination, Digest? sourceDigest)
+        {
+            if (destination.Tag != null) return destination.RepositoryName + ":" + destination.Tag;
+            // A digest-only destination can be written only when the source is a digest (the grammar needs them equal).
+            if (destination.Digest is not null && sourceDigest is not null && destination.Digest == sourceDigest)
+                return destination.RepositoryName + "@" + destination.Digest;
+            return destination.RepositoryName;
+        }
+
+        /// <summary>A double-quoted string valid in both JSON and YAML.</summary>
+        private static string Quote(string s)
+        {
+            var sb = new StringBuilder(s.Length + 2).Append('"');
+            foreach (var c in s)
+            {
+                switch (c)
+                {
+                    case '"': sb.Append("\\\""); break;
+                    case '\\': sb.Append("\\\\"); break;
+                    default:
+                        if (c < 0x20) sb.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                        else sb.Append(c);
+                        break;
+                }
+            }
+            return sb.Append('"').ToString();
+        }
+    }
+}

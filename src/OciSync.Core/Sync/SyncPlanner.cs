@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Configuration;
+using OciSync.Core.References;
+using OciSync.Core.Registry;
+using OciSync.Core.Transport;
+
+namespace OciSync.Core.Sync
+{
+    /// <summary>A rule or image the planner could not turn into copies, and why.</summary>
+    public sealed class PlanError
+    {
+        public PlanError(string target, Exception error, ImageCopy? copy = null) { Target = target; Error = error; Copy = copy; }
+        public string Target { get; }
+        public Exception Error { get; }
+        /// <summary>The image whose HEAD failed; null when a whole rule could not be expanded.</summary>
+        public ImageCopy? Copy { get; }
+    }
+
+    public sealed class SyncPlan
+    {
+        public SyncPlan(IReadOnlyList<ImageCopy> copies, IReadOnlyList<PlanError> errors) { Copies = copies; Errors = errors; }
+        public IReadOnlyList<ImageCopy> Copies { get; }
+        public IReadOnlyList<PlanError> Errors { get; }
+    }
+
+    /// <summary>
+    /// Rules → concrete image copies. Tags are listed once per source repository however many rules
+    /// name it; then each copy's source and destination are HEADed (cheap, and free of Docker Hub's
+    /// pull quota) so the copier can skip unchanged images without a manifest GET. Copies nothing.
+    /// </summary>
+    public sealed class SyncPlanner
+    {
+        private readonly RegistryClientFactory _clients;
+        private readonly ConcurrencyGate _gate;
+        private readonly IOciLog _log;
+        private readonly ConcurrentDictionary<string, Task<IReadOnlyList<string>>> _tags = new ConcurrentDictionary<string, Task<IReadOnlyList<string>>>(StringComparer.Ordinal);
+
+        public SyncPlanner(RegistryClientFactory clients, int concurrency)
+        {
+            _clients = clients;
+            _gate = new ConcurrencyGate(concurrency);
+            _log = clients.Options.Log;
+        }
+
+        /// <param name="headDestinations">False with -Force: the destination's digest does not matter then.</param>
+        public async Task<SyncPlan> PlanAsync(IEnumerable<SyncRule> rules, bool headDestinations, CancellationToken ct)
+        {
+            var errors = new ConcurrentBag<PlanError>();
+            var expanded = await Task.WhenAll(rules.Select(async rule =>
+            {
+                try
+                {
+                    var tags = rule.NeedsTagList ? await ListTagsOnceAsync(rule.SourceRepository, ct).ConfigureAwait(false) : null;
+                    var pairs = rule.Expand(tags).ToList();
+                    if (pairs.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no tag.");
+                    return pairs;
+                }
+                catch (Exception e) when (!(e is OperationCanceledException))
+                {
+                    errors.Add(new PlanError(rule.ToString(), e));
+                    return new List<ImagePair>();
+                }
+            })).ConfigureAwait(false);
+
+            // The same source and destination named by two rules is one copy.
+            var copies = expanded.SelectMany(p => p)
+                .GroupBy(p => p.Source + " -> " + p.Destination, StringComparer.Ordinal)
+                .Select(g => new ImageCopy(g.First().Source, g.First().Destination) { Rule = g.First().Rule?.ToString() })
+                .ToList();
+
+            var planned = new ConcurrentBag<ImageCopy>();
+            await Task.WhenAll(copies.Select(async copy =>
+            {
+                try
+                {
+                    await HeadAsync(copy, headDestinations, ct).ConfigureAwait(false);
+                    planned.Add(copy);
+                }
+                catch (Exception e) when (!(e is OperationCanceledException))
+                {
+                    errors.Add(new PlanError(copy.Source.ToString(), e, copy));
+                }
+            })).ConfigureAwait(false);
+
+            var order = copies.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
+            return new SyncPlan(planned.OrderBy(c => order[c]).ToList(), errors.ToList());
+        }
+
+        private async Task HeadAsync(ImageCopy copy, bool headDestination, CancellationToken ct)
+        {
+            var src = _clients.Get(copy.Source);
+            var head = await _gate.RunAsync(() => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
+                ?? throw new RegistryException(ErrorIds.ManifestNotFound, $"{copy.Source} does not exist.");
+            copy.SourceDigest = head.Digest ?? copy.Source.Digest;
+            if (headDestination)
+            {
+                var dst = _clients.Get(copy.Destination);
+                var dstHead = await _gate.RunAsync(() => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
+                copy.DestinationDigest = dstHead?.Digest;
+            }
+            // Without a digest from HEAD (some registries omit it) the copier decides after a GET.
+            copy.Planned = copy.SourceDigest is not null;
+        }
+
+        private Task<IReadOnlyList<string>> ListTagsOnceAsync(ImageReference repository, CancellationToken ct) =>
+            _tags.GetOrAdd(repository.RepositoryName, _ => ListAsync(repository, ct));
+
+        private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)
+        {
+            var client = _clients.Get(repository);
+            var tags = new List<string>();
+            await foreach (var tag in client.ListTagsAsync(repository.Repository, ct).ConfigureAwait(false)) tags.Add(tag);
+            _log.Write(OciLogLevel.Verbose, $"{repository.RepositoryName}: {tags.Count} tag(s).");
+            return tags;
+        }
+    }
+}

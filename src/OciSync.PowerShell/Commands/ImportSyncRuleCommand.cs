@@ -1,0 +1,55 @@
+using System;
+using System.Management.Automation;
+using OciSync.Core.Configuration;
+using OciSync.PowerShell.Infrastructure;
+
+namespace OciSync.PowerShell.Commands
+{
+    /// <summary>Reads the rules of an image-syncer images file (or the images part of a legacy config file).</summary>
+    [Cmdlet(VerbsData.Import, "SyncRule")]
+    [OutputType(typeof(SyncRule))]
+    public sealed class ImportSyncRuleCommand : PSCmdlet
+    {
+        /// <summary>images.yaml / images.json, or a legacy config file with -Legacy.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName", "PSPath")]
+        [ValidateNotNullOrEmpty]
+        public string[] Path { get; set; } = Array.Empty<string>();
+
+        /// <summary>The file is image-syncer's legacy combined config (<c>{ auth: …, images: … }</c>).</summary>
+        [Parameter]
+        public SwitchParameter Legacy { get; set; }
+
+        [Parameter]
+        [Alias("Registry")]
+        public string? DefaultRegistry { get; set; }
+
+        [Parameter]
+        [Alias("Namespace")]
+        public string? DefaultNamespace { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var options = new RuleOptions { DefaultRegistry = DefaultRegistry, DefaultNamespace = DefaultNamespace };
+            foreach (var path in Path)
+            {
+                var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                try
+                {
+                    var result = Legacy ? LegacyConfigFile.Load(full, options).Images : ImagesFile.Load(full, options);
+                    foreach (var error in result.Errors)
+                    {
+                        if (error.Severity == ConfigSeverity.Warning) WriteWarning(error.Message);
+                        else WriteError(Errors.Record(new ConfigException(error), error.ErrorId, error.Rule ?? path));
+                    }
+                    WriteObject(result.Rules, enumerateCollection: true);
+                }
+                catch (ConfigException e)
+                {
+                    // One unreadable file ends that file, not the others given.
+                    WriteError(Errors.Record(e, e.Error.ErrorId, path));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Security;
+using OciSync.Core.Auth;
+using OciSync.Core.Configuration;
+using Xunit;
+
+namespace OciSync.Core.Tests.Configuration
+{
+    public class AuthFileTests
+    {
+        internal static string Reveal(SecureString? s)
+        {
+            if (s == null) return "<null>";
+            var p = Marshal.SecureStringToGlobalAllocUnicode(s);
+            try { return Marshal.PtrToStringUni(p) ?? ""; }
+            finally { Marshal.ZeroFreeGlobalAllocUnicode(p); }
+        }
+
+        private static Func<string, string?> Env(params string[] kv)
+        {
+            var d = new Dictionary<string, string>();
+            for (int i = 0; i < kv.Length; i += 2) d[kv[i]] = kv[i + 1];
+            return n => d.TryGetValue(n, out var v) ? v : null;
+        }
+
+        /// <summary>The seed document's auth.yaml with its indentation restored and its comments kept.</summary>
+        internal const string SeedAuthYaml =
+            "quay.io: #支持 \"registry\" 和 \"registry/namespace\"(v1.0.3之后的版本) 的形式\n" +
+            "  username: xxx\n" +
+            "  password: xxxxxxxxx\n" +
+            "  insecure: true # 可选,(v1.0.1 之后支持)registry是否是http服务\n" +
+            "registry.ksyunkcr.com:\n" +
+            "  username: xxx # 可选,(v1.3.1 之后支持)\n" +
+            "  password: xxxxxxxxx # 可选\n" +
+            "docker.io:\n" +
+            "  username: \"${env}\"\n" +
+            "  password: \"$env\"\n" +
+            "quay.io/coreos:\n" +
+            "  username: abc\n" +
+            "  password: xxxxxxxxx\n" +
+            "  insecure: true\n";
+
+        internal const string SeedAuthJson =
+            "{\n" +
+            "  \"quay.io\": {\"username\": \"xxx\", \"password\": \"xxxxxxxxx\", \"insecure\": true},\n" +
+            "  \"registry.ksyunkcr.com\": {\"username\": \"xxx\", \"password\": \"xxxxxxxxx\"},\n" +
+            "  \"docker.io\": {\"username\": \"${env}\", \"password\": \"$env\"},\n" +
+            "  \"quay.io/coreos\": {\"username\": \"abc\", \"password\": \"xxxxxxxxx\", \"insecure\": \"true\"}\n" +
+            "}\n";
+
+        [Theory]
+        [InlineData("auth.yaml", SeedAuthYaml, "1,5,8,11")]
+        [InlineData("auth.json", SeedAuthJson, "2,3,4,5")]
+        public void The_seed_auth_file_parses(string name, string text, string lines)
+        {
+            var result = AuthFile.Parse(text, name, Env("env", "from-env"));
+            Assert.Empty(result.Errors);
+            Assert.Equal(
+                new[] { "quay.io|xxx|xxxxxxxxx|True", "registry.ksyunkcr.com|xxx|xxxxxxxxx|False", "docker.io|from-env|from-env|False", "quay.io/coreos|abc|xxxxxxxxx|True" },
+                result.Credentials.Select(c => $"{c.Key}|{c.Username}|{Reveal(c.Password)}|{c.Insecure}"));
+            Assert.Equal(lines.Split(',').Select(l => name + ":" + l), result.Credentials.Select(c => c.Origin));
+        }
+
+        [Theory]
+        [InlineData("a.yaml", "r.example.com:\n  username: ${U}\n  password: $P\n", "user-1|pw-1")]
+        [InlineData("a.json", "{\"r.example.com\": {\"username\": \"${U}\", \"password\": \"$P\"}}", "user-1|pw-1")]
+        [InlineData("a.yaml", "r.example.com:\n  username: ${NOPE}\n  password: $NOPE\n", "|")]
+        [InlineData("a.yaml", "r.example.com:\n  username: pre-${U}-post\n  password: '$$P'\n", "pre-user-1-post|$pw-1")]
+        public void Username_and_password_expand_the_environment(string name, string text, string expected)
+        {
+            var c = AuthFile.Parse(text, name, Env("U", "user-1", "P", "pw-1")).Credentials.Single();
+            Assert.Equal(expected, (c.Username ?? "") + "|" + Reveal(c.Password));
+            Assert.Equal(expected == "|", c.IsAnonymous);
+        }
+
+        [Fact]
+        public void The_process_environment_is_the_default()
+        {
+            var name = "OCISYNC_TEST_AUTH_" + Guid.NewGuid().ToString("N");
+            Environment.SetEnvironmentVariable(name, "env-user");
+            try
+            {
+                var c = AuthFile.Parse($"r.example.com:\n  username: ${{{name}}}\n  password: p\n", "a.yaml").Credentials.Single();
+                Assert.Equal("env-user", c.Username);
+            }
+            finally { Environment.SetEnvironmentVariable(name, null); }
+        }
+
+        [Theory]
+        [InlineData("https://index.docker.io/v1/", "docker.io")]
+        [InlineData("index.docker.io", "docker.io")]
+        [InlineData("registry-1.docker.io/library", "docker.io/library")]
+        [InlineData("Quay.IO/coreos/", "quay.io/coreos")]
+        [InlineData("localhost:5000", "localhost:5000")]
+        public void Keys_are_normalised(string key, string expected)
+        {
+            foreach (var (name, text) in new[] { ("a.yaml", $"\"{key}\":\n  username: u\n  password: p\n"), ("a.json", $"{{\"{key}\": {{\"username\": \"u\", \"password\": \"p\"}}}}") })
+                Assert.Equal(name + ":" + expected, name + ":" + AuthFile.Parse(text, name).Credentials.Single().Key);
+        }
+
+        [Theory]
+        // insecure spellings
+        [InlineData("a.yaml", "r.io:\n  insecure: \"true\"\n", "", "r.io:True")]
+        [InlineData("a.yaml", "r.io:\n  insecure: False\n", "", "r.io:False")]
+        [InlineData("a.json", "{\"r.io\": {\"insecure\": false}}", "", "r.io:False")]
+        [InlineData("a.yaml", "r.io:\n  insecure: yes\n", "AuthInvalidEntry@2:13", "")]
+        [InlineData("a.json", "{\"r.io\": {\"insecure\": [true]}}", "AuthInvalidEntry@1:23", "")]
+        // unknown keys are warnings; the entry is still used
+        [InlineData("a.yaml", "r.io:\n  username: u\n  email: e@x\n", "ConfigUnknownKey@3:3", "r.io:False")]
+        [InlineData("a.json", "{\"r.io\": {\"username\": \"u\", \"identitytoken\": \"t\"}}", "ConfigUnknownKey@1:28", "r.io:False")]
+        // broken entries are dropped, the others kept
+        [InlineData("a.yaml", "r.io:\n  password: {a: b}\ns.io:\n  username: u\n", "AuthInvalidEntry@2:13", "s.io:False")]
+        [InlineData("a.yaml", "r.io: just-a-string\ns.io:\n  username: u\n", "AuthInvalidEntry@1:1", "s.io:False")]
+        [InlineData("a.yaml", "r.io:\ns.io:\n  username: u\n", "AuthInvalidEntry@1:1", "s.io:False")]
+        [InlineData("a.json", "{\"r.io\": [\"u\", \"p\"], \"s.io\": {}}", "AuthInvalidEntry@1:2", "s.io:False")]
+        [InlineData("a.yaml", "r.io:\n  username: u\n  username: v\n", "AuthInvalidEntry@3:3", "")]
+        [InlineData("a.yaml", "\"\":\n  username: u\n", "AuthInvalidEntry@1:1", "")]
+        // a repeated key: warning, both returned, the store keeps the later
+        [InlineData("a.yaml", "r.io:\n  username: u\nr.io:\n  username: v\n", "AuthDuplicateKey@3:1", "r.io:False r.io:False")]
+        public void Entry_problems(string name, string text, string errors, string credentials)
+        {
+            var result = AuthFile.Parse(text, name);
+            Assert.Equal(errors, string.Join(" ", result.Errors.Select(e => $"{e.ErrorId}@{e.Line}:{e.Column}")));
+            Assert.Equal(credentials, string.Join(" ", result.Credentials.Select(c => $"{c.Key}:{c.Insecure}")));
+            foreach (var e in result.Errors)
+            {
+                Assert.Equal(e.ErrorId == ConfigErrorIds.ConfigUnknownKey || e.ErrorId == ConfigErrorIds.AuthDuplicateKey ? ConfigSeverity.Warning : ConfigSeverity.Error, e.Severity);
+                Assert.StartsWith($"{name}:{e.Line}:{e.Column}: ", e.Message);
+            }
+        }
+
+        [Fact]
+        public void Unknown_key_message_names_the_key()
+        {
+            var e = AuthFile.Parse("r.io:\n  username: u\n  email: e@x\n", "a.yaml").Errors.Single();
+            Assert.Equal("a.yaml:3:3: unknown key 'email' in the entry for 'r.io' (known: username, password, insecure); it is ignored and the entry is still used.", e.Message);
+            Assert.Equal("warning ConfigUnknownKey: " + e.Message, e.ToString());
+        }
+
+        [Theory]
+        [InlineData("a.yaml", "- a\n- b\n")]
+        [InlineData("a.json", "\"x\"")]
+        public void A_root_that_is_not_a_map_throws(string name, string text)
+        {
+            var e = Assert.Throws<ConfigException>(() => AuthFile.Parse(text, name));
+            Assert.Equal(ConfigErrorIds.ConfigSyntaxError, e.ErrorId);
+            Assert.Equal((1, 1), (e.Error.Line, e.Error.Column));
+        }
+
+        [Fact]
+        public void Credentials_feed_a_store()
+        {
+            var store = new CredentialStore(AuthFile.Parse(SeedAuthYaml, "auth.yaml", Env("env", "hub")).Credentials);
+            Assert.Equal("quay.io/coreos", store.Find(References.ImageReference.Parse("quay.io/coreos/kube-rbac-proxy:v1"))!.Key);
+            Assert.Equal("quay.io", store.Find(References.ImageReference.Parse("quay.io/other/x"))!.Key);
+            Assert.Equal("hub", store.Find(References.ImageReference.Parse("nginx"))!.Username);
+            Assert.Null(store.Find(References.ImageReference.Parse("ghcr.io/a/b")));
+        }
+    }
+}
