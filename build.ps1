@@ -108,8 +108,10 @@ Import-Module '$pester'
 [pscustomobject]@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$pesterJson'
 "@
     & dotnet pwsh -NoProfile -NonInteractive -Command $script
+    $pesterExit = $LASTEXITCODE
     $pPassed = 0; $pFailed = 1
     if (Test-Path $pesterJson) { $p = Get-Content $pesterJson -Raw | ConvertFrom-Json; $pPassed = [int]$p.Passed; $pFailed = [int]$p.Failed }
+    if ($pesterExit -ne 0 -and $pFailed -eq 0) { $pFailed = 1 }   # Pester itself failed to run
 
     $passed = $xPassed + $pPassed
     $failed = $xFailed + $pFailed
