@@ -30,7 +30,7 @@ internal sealed class SyncHarness : ISyncObserver
             store.Add(new RegistryCredential(server.Host, server.Username, RegistryCredential.ToSecureString(server.Password)));
         Clients = new RegistryClientFactory(new RegistryClientOptions
         {
-            RequestObserver = (req, resp) => Requests.Enqueue((req.Method.Method, req.RequestUri!.AbsolutePath, (int?)resp?.StatusCode ?? 0)),
+            RequestObserver = (req, resp) => Requests.Enqueue((req.Method.Method, req.RequestUri!.PathAndQuery, (int?)resp?.StatusCode ?? 0)),
             SocketHandlerFactory = sockets,
         }, store);
     }

@@ -1,0 +1,243 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Sync;
+using OciSync.TestBed;
+using Xunit;
+
+namespace OciSync.Core.Tests.Sync;
+
+/// <summary>Concurrency, blob dedupe and mounts, platform filters and fault survival, against real registries.</summary>
+[Collection("registries")]
+public sealed class EngineBehaviourTests
+{
+    private readonly RegistryFixture _registries;
+
+    public EngineBehaviourTests(RegistryFixture registries) => _registries = registries;
+
+    [Fact]
+    public async Task No_more_transfers_than_Proc_are_ever_in_flight()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        var copies = Enumerable.Range(0, 4).Select(i => ($"{source.Host}/proc/img{i}:v1", $"{_registries.Basic.Host}/proc/img{i}:v1")).ToArray();
+        for (int i = 0; i < 4; i++)
+            await http.PushImageAsync($"proc/img{i}", ImageFactory.CreateImage(20_000 + i * 100, layerCount: 4, layerSize: 256 * 1024), "v1");
+
+        var counter = new InFlightCounter(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+        var harness = new SyncHarness(_registries, _ => counter);
+        var summary = await harness.RunAsync(new SyncOptions { Concurrency = 3 }, copies);
+
+        Assert.Equal(4, summary.Synced);
+        Assert.Equal(20, summary.BlobsCopied);
+        Assert.InRange(counter.PeakBlobTransfers, 2, 3); // observed at the socket: parallel, yet never above 3
+        Assert.InRange(harness.PeakConcurrency, 2, 3);
+    }
+
+    [Fact]
+    public async Task A_shared_layer_moves_once_per_repository_and_is_mounted_into_the_next()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        var shared = ImageFactory.CreateLayer(30_001, 300 * 1024);
+        var images = Enumerable.Range(0, 3).Select(i => ImageFactory.CreateImage(30_100 + i * 100, layerCount: 1, sharedLayers: new[] { shared })).ToList();
+        for (int i = 0; i < images.Count; i++) await http.PushImageAsync("shared/src", images[i], $"t{i}");
+
+        var dst = _registries.Token.Host;
+        var copies = Enumerable.Range(0, 3).SelectMany(i => new[]
+        {
+            ($"{source.Host}/shared/src:t{i}", $"{dst}/shared/one:t{i}"),
+            ($"{source.Host}/shared/src:t{i}", $"{dst}/shared/two:t{i}"),
+        }).ToArray();
+        var harness = new SyncHarness(_registries);
+        var summary = await harness.RunAsync(new SyncOptions { Concurrency = 4 }, copies);
+
+        Assert.Equal(6, summary.Synced);
+        var sharedResults = harness.Layers.Where(l => l.Digest == shared.Digest).ToList();
+        Assert.Equal(2, sharedResults.Count); // once per destination repository, not once per image
+        Assert.Single(sharedResults, l => l.Action == LayerAction.Copied);
+        var mounted = Assert.Single(sharedResults, l => l.Action == LayerAction.Mounted);
+        Assert.NotNull(mounted.MountedFrom);
+        var escaped = Uri.EscapeDataString(shared.Digest);
+        Assert.Equal(1, harness.Requests.Count(r => r.Method == "PUT" && r.Path.Contains("/blobs/uploads/") && r.Path.Contains(escaped) && r.Status == 201));
+        var target = new RegistryHttp(_registries.Token);
+        Assert.True(await target.BlobExistsAsync("shared/one", shared.Digest));
+        Assert.True(await target.BlobExistsAsync("shared/two", shared.Digest));
+    }
+
+    [Fact]
+    public async Task Without_a_filter_an_index_keeps_its_digest_and_with_arm64_only_arm64_arrives()
+    {
+        var source = _registries.Anonymous;
+        var index = ImageFactory.CreateIndex(40_000, ImageFormat.Oci, includePlatformlessEntry: true,
+            ("linux", "amd64", null), ("linux", "arm64", "v8"), ("windows", "amd64", null));
+        await new RegistryHttp(source).PushIndexAsync("multi/app", index, "1.0");
+        var dst = _registries.Basic;
+
+        var all = new SyncHarness(_registries);
+        await all.RunAsync(new SyncOptions(), ($"{source.Host}/multi/app:1.0", $"{dst.Host}/multi/all:1.0"));
+        var target = new RegistryHttp(dst);
+        Assert.Equal(index.Digest, await target.GetManifestDigestAsync("multi/all", "1.0"));
+
+        var arm = new SyncHarness(_registries);
+        var summary = await arm.RunAsync(new SyncOptions { Platforms = new PlatformFilter(null, new[] { "arm64" }) },
+            ($"{source.Host}/multi/app:1.0", $"{dst.Host}/multi/arm:1.0"));
+        Assert.Equal(1, summary.Synced);
+        var pushed = await target.GetManifestAsync("multi/arm", "1.0");
+        using var doc = JsonDocument.Parse(pushed!);
+        var entries = doc.RootElement.GetProperty("manifests").EnumerateArray().ToList();
+        var entry = Assert.Single(entries);
+        Assert.Equal("arm64", entry.GetProperty("platform").GetProperty("architecture").GetString());
+        var amd = index.Children.First(c => c.Architecture == "amd64" && c.Os == "linux");
+        Assert.Null(await target.GetManifestDigestAsync("multi/arm", amd.Digest));
+        Assert.False(await target.BlobExistsAsync("multi/arm", amd.Layers[0].Digest));
+        await SyncHarness.AssertCompleteAsync(target, "multi/arm", "1.0");
+
+        // A single-platform image that does not match is skipped, not pushed.
+        await new RegistryHttp(source).PushImageAsync("multi/single", ImageFactory.CreateImage(40_500, arch: "amd64"), "v1");
+        var skip = await new SyncHarness(_registries).RunAsync(new SyncOptions { Platforms = new PlatformFilter(null, new[] { "arm64" }) },
+            ($"{source.Host}/multi/single:v1", $"{dst.Host}/multi/single:v1"));
+        Assert.Equal(1, skip.Filtered);
+        Assert.Null(await target.GetManifestDigestAsync("multi/single", "v1"));
+    }
+
+    [Fact]
+    public async Task Rate_limits_server_errors_and_a_reset_mid_blob_are_survived()
+    {
+        var source = _registries.Anonymous;
+        var image = ImageFactory.CreateImage(50_000, layerCount: 3, layerSize: 512 * 1024);
+        await new RegistryHttp(source).PushImageAsync("faults/app", image, "v1");
+
+        var faults = new FaultInjector(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+        var harness = new SyncHarness(_registries, _ => faults);
+        harness.Clients.Options.Retry.BaseDelay = TimeSpan.FromMilliseconds(20);
+        var summary = await harness.RunAsync(new SyncOptions(), ($"{source.Host}/faults/app:v1", $"{_registries.Basic.Host}/faults/app:v1"));
+
+        Assert.Equal(0, summary.Failed);
+        Assert.Equal(1, summary.Synced);
+        Assert.True(faults.RateLimited && faults.ServerErrored && faults.Reset, "every fault was injected");
+        var target = new RegistryHttp(_registries.Basic);
+        Assert.Equal(image.Digest, await target.GetManifestDigestAsync("faults/app", "v1"));
+        await SyncHarness.AssertCompleteAsync(target, "faults/app", "v1");
+    }
+
+    [Fact]
+    public async Task An_unreachable_source_fails_that_image_while_the_others_sync()
+    {
+        var source = _registries.Anonymous;
+        await new RegistryHttp(source).PushImageAsync("partial/ok", ImageFactory.CreateImage(60_000), "v1");
+        var closedPort = FreeLoopbackPort();
+        var harness = new SyncHarness(_registries);
+        harness.Clients.Options.Retry.BaseDelay = TimeSpan.FromMilliseconds(1);
+        var summary = await harness.RunAsync(new SyncOptions { Retries = 1 },
+            ($"127.0.0.1:{closedPort}/partial/gone:v1", $"{_registries.Basic.Host}/partial/gone:v1"),
+            ($"{source.Host}/partial/ok:v1", $"{_registries.Basic.Host}/partial/ok:v1"));
+
+        Assert.Equal(1, summary.Synced);
+        Assert.Equal(1, summary.Failed);
+        var failed = Assert.Single(harness.Manifests, m => m.Action == ManifestAction.Failed);
+        Assert.Equal("RegistryUnreachable", failed.ErrorId);
+        Assert.Null(await new RegistryHttp(_registries.Basic).GetManifestDigestAsync("partial/gone", "v1"));
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    /// <summary>Counts blob transfers (GET and upload PUT) in flight at the socket.</summary>
+    private sealed class InFlightCounter : DelegatingHandler
+    {
+        private int _now, _peak;
+        public InFlightCounter(HttpMessageHandler inner) : base(inner) { }
+        public int PeakBlobTransfers => _peak;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            var isTransfer = (request.Method == HttpMethod.Get && path.Contains("/blobs/sha256:")) || (request.Method == HttpMethod.Put && path.Contains("/blobs/uploads/"));
+            if (!isTransfer) return await base.SendAsync(request, ct);
+            var n = Interlocked.Increment(ref _now);
+            lock (this) _peak = Math.Max(_peak, n);
+            try
+            {
+                var response = await base.SendAsync(request, ct);
+                if (request.Method == HttpMethod.Get && response.Content != null) await response.Content.LoadIntoBufferAsync();
+                await Task.Delay(30, ct); // widen the window so overlap is visible
+                return response;
+            }
+            finally { Interlocked.Decrement(ref _now); }
+        }
+    }
+
+    /// <summary>Real registry traffic with faults: one 429 with Retry-After, one 503, one blob GET cut off mid-stream.</summary>
+    private sealed class FaultInjector : DelegatingHandler
+    {
+        private int _rateLimited, _serverErrored, _reset;
+        public FaultInjector(HttpMessageHandler inner) : base(inner) { }
+        public bool RateLimited => _rateLimited > 0;
+        public bool ServerErrored => _serverErrored > 0;
+        public bool Reset => _reset > 0;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            if (request.Method == HttpMethod.Head && path.Contains("/manifests/") && Interlocked.Increment(ref _rateLimited) == 1)
+                return new HttpResponseMessage((HttpStatusCode)429) { RequestMessage = request, Headers = { RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(1)) } };
+            if (request.Method == HttpMethod.Put && path.Contains("/manifests/") && Interlocked.Increment(ref _serverErrored) == 1)
+                return new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { RequestMessage = request };
+            var response = await base.SendAsync(request, ct);
+            if (request.Method == HttpMethod.Get && path.Contains("/blobs/sha256:") && response.IsSuccessStatusCode &&
+                response.Content.Headers.ContentLength > 100_000 && Interlocked.Increment(ref _reset) == 1)
+            {
+                var inner = await response.Content.ReadAsStreamAsync(ct);
+                var cut = new StreamContent(new ResettingStream(inner, 50_000));
+                foreach (var h in response.Content.Headers) cut.Headers.TryAddWithoutValidation(h.Key, h.Value);
+                response.Content = cut;
+            }
+            return response;
+        }
+    }
+
+    /// <summary>Serves some bytes, then fails like a connection reset.</summary>
+    private sealed class ResettingStream : Stream
+    {
+        private readonly Stream _inner;
+        private long _left;
+        public ResettingStream(Stream inner, long bytes) { _inner = inner; _left = bytes; }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_left <= 0) throw new IOException("Connection reset by peer (injected).");
+            var n = _inner.Read(buffer, offset, (int)Math.Min(count, _left));
+            _left -= n;
+            return n;
+        }
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            if (_left <= 0) throw new IOException("Connection reset by peer (injected).");
+            var n = await _inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], ct);
+            _left -= n;
+            return n;
+        }
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
+    }
+}

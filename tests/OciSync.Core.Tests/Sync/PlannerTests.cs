@@ -1,0 +1,69 @@
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Configuration;
+using OciSync.Core.Sync;
+using OciSync.TestBed;
+using Xunit;
+
+namespace OciSync.Core.Tests.Sync;
+
+/// <summary>Rules → plan → copy, the path Invoke-ImageSync takes, counted at the socket.</summary>
+[Collection("registries")]
+public sealed class PlannerTests
+{
+    private readonly RegistryFixture _registries;
+
+    public PlannerTests(RegistryFixture registries) => _registries = registries;
+
+    [Fact]
+    public async Task Tags_are_listed_once_per_repository_and_a_no_op_rerun_costs_two_heads_per_tag()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        for (int i = 0; i < 5; i++) await http.PushImageAsync("plan/app", ImageFactory.CreateImage(70_000 + i * 100), $"v{i}");
+        var dst = _registries.Token.Host;
+        var rules = new[]
+        {
+            SyncRule.Create($"{source.Host}/plan/app", new[] { $"{dst}/plan/all" }),
+            SyncRule.Create($"{source.Host}/plan/app:/v[12]/", new[] { $"{dst}/plan/some" }),
+        };
+
+        var first = new SyncHarness(_registries);
+        var plan = await new SyncPlanner(first.Clients, 5).PlanAsync(rules, headDestinations: true, CancellationToken.None);
+        Assert.Empty(plan.Errors);
+        Assert.Equal(7, plan.Copies.Count);
+        Assert.All(plan.Copies, c => Assert.False(c.UpToDate));
+        Assert.Equal(1, first.Count("GET", "/tags/list"));
+        var summary = await new SyncEngine(first.Clients, new SyncOptions(), first).RunAsync(plan.Copies, CancellationToken.None);
+        Assert.Equal(7, summary.Synced);
+
+        var again = new SyncHarness(_registries);
+        var replan = await new SyncPlanner(again.Clients, 5).PlanAsync(rules, headDestinations: true, CancellationToken.None);
+        Assert.All(replan.Copies, c => Assert.True(c.UpToDate));
+        var second = await new SyncEngine(again.Clients, new SyncOptions(), again).RunAsync(replan.Copies, CancellationToken.None);
+        Assert.Equal(7, second.Unchanged);
+        Assert.Equal(0, again.Count("GET", "/manifests/"));
+        Assert.Equal(0, again.Count("PUT", "/"));
+        Assert.True(again.Count("HEAD", "/manifests/") <= 2 * 7, $"{again.Count("HEAD", "/manifests/")} manifest requests for 7 tags");
+    }
+
+    [Fact]
+    public async Task A_rule_whose_repository_is_missing_is_an_error_and_the_rest_is_planned()
+    {
+        var source = _registries.Anonymous;
+        await new RegistryHttp(source).PushImageAsync("plan/present", ImageFactory.CreateImage(71_000), "v1");
+        var rules = new[]
+        {
+            SyncRule.Create($"{source.Host}/plan/absent", new[] { $"{_registries.Basic.Host}/plan/absent" }),
+            SyncRule.Create($"{source.Host}/plan/present:v1,v9", new[] { $"{_registries.Basic.Host}/plan/present" }),
+        };
+        var harness = new SyncHarness(_registries);
+        var plan = await new SyncPlanner(harness.Clients, 5).PlanAsync(rules, true, CancellationToken.None);
+        var copy = Assert.Single(plan.Copies);
+        Assert.Equal("v1", copy.Source.Tag);
+        Assert.Equal(2, plan.Errors.Count); // the absent repository, and the absent tag v9
+        Assert.Contains(plan.Errors, e => e.Copy?.Source.Tag == "v9");
+    }
+}
