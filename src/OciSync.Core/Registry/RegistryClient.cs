@@ -230,7 +230,18 @@ namespace OciSync.Core.Registry
 
         // ---- plumbing ---------------------------------------------------------------------
 
-        public Task<Uri> GetBaseUriAsync(CancellationToken ct) => _baseUri.Value;
+        /// <summary>The registry's base URL once pinged. The ping is shared, so a caller that is cancelled stops waiting without cancelling it for others.</summary>
+        public async Task<Uri> GetBaseUriAsync(CancellationToken ct)
+        {
+            var ping = _baseUri.Value;
+            if (ping.IsCompleted || !ct.CanBeCanceled) return await ping.ConfigureAwait(false);
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (ct.Register(() => cancelled.TrySetResult(true)))
+            {
+                if (await Task.WhenAny(ping, cancelled.Task).ConfigureAwait(false) != ping) ct.ThrowIfCancellationRequested();
+            }
+            return await ping.ConfigureAwait(false);
+        }
 
         /// <summary>
         /// One /v2/ ping per client: picks HTTPS (or plain HTTP where allowed) and learns the auth

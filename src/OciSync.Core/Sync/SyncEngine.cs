@@ -17,7 +17,6 @@ namespace OciSync.Core.Sync
     /// </summary>
     public sealed class SyncEngine
     {
-        private readonly RegistryClientFactory _clients;
         private readonly SyncOptions _options;
         private readonly ISyncObserver _observer;
         private readonly IOciLog _log;
@@ -29,7 +28,6 @@ namespace OciSync.Core.Sync
         public SyncEngine(RegistryClientFactory clients, SyncOptions options, ISyncObserver observer)
         {
             options.Validate();
-            _clients = clients;
             _options = options;
             _log = clients.Options.Log;
             _observer = new TallyingObserver(observer, _tally);

@@ -145,6 +145,33 @@ public sealed class EngineBehaviourTests
         Assert.Null(await new RegistryHttp(_registries.Basic).GetManifestDigestAsync("partial/gone", "v1"));
     }
 
+    [Fact]
+    public async Task Cancelling_mid_copy_stops_promptly_and_leaves_no_tag()
+    {
+        var source = _registries.Anonymous;
+        await new RegistryHttp(source).PushImageAsync("cancel/app", ImageFactory.CreateImage(80_000, layerCount: 4, layerSize: 1024 * 1024), "v1");
+        using var stop = new CancellationTokenSource();
+        var observer = new CancelOnFirstBytes(stop);
+        var harness = new SyncHarness(_registries);
+        var engine = new SyncEngine(harness.Clients, new SyncOptions(), observer);
+        var copy = new ImageCopy(OciSync.Core.References.ImageReference.Parse($"{source.Host}/cancel/app:v1"),
+            OciSync.Core.References.ImageReference.Parse($"{_registries.Basic.Host}/cancel/app:v1"));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => engine.RunAsync(new[] { copy }, stop.Token));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"stopping took {watch.Elapsed}");
+        Assert.Null(await new RegistryHttp(_registries.Basic).GetManifestDigestAsync("cancel/app", "v1"));
+    }
+
+    private sealed class CancelOnFirstBytes : ISyncObserver
+    {
+        private readonly CancellationTokenSource _stop;
+        public CancelOnFirstBytes(CancellationTokenSource stop) => _stop = stop;
+        public void OnLayer(LayerResult result) { }
+        public void OnManifest(ManifestResult result) { }
+        public void OnBytes(long count) => _stop.Cancel();
+    }
+
     private static int FreeLoopbackPort()
     {
         var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
