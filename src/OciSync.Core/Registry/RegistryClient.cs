@@ -30,7 +30,8 @@ namespace OciSync.Core.Registry
         private readonly HttpMessageInvoker _client;
         private readonly AuthHandler _auth;
         private readonly bool _allowPlainHttp;
-        private readonly Lazy<Task<Uri>> _baseUri;
+        private readonly object _pingLock = new object();
+        private Task<Uri>? _ping;
 
         internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options)
         {
@@ -49,7 +50,6 @@ namespace OciSync.Core.Registry
             _probeClient = new HttpMessageInvoker(redirect, disposeHandler: false);
             _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.Log, redirect);
             _client = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, _auth), disposeHandler: false);
-            _baseUri = new Lazy<Task<Uri>>(PingAsync);
         }
 
         /// <summary>The registry as users name it (<c>docker.io</c>, <c>127.0.0.1:5000</c>).</summary>
@@ -233,7 +233,13 @@ namespace OciSync.Core.Registry
         /// <summary>The registry's base URL once pinged. The ping is shared, so a caller that is cancelled stops waiting without cancelling it for others.</summary>
         public async Task<Uri> GetBaseUriAsync(CancellationToken ct)
         {
-            var ping = _baseUri.Value;
+            Task<Uri> ping;
+            lock (_pingLock)
+            {
+                // A failed ping is not remembered: the next pass over failed images pings again.
+                if (_ping == null || _ping.IsFaulted || _ping.IsCanceled) _ping = PingAsync();
+                ping = _ping;
+            }
             if (ping.IsCompleted || !ct.CanBeCanceled) return await ping.ConfigureAwait(false);
             var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             using (ct.Register(() => cancelled.TrySetResult(true)))
