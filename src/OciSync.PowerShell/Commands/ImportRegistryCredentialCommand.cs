@@ -24,11 +24,7 @@ namespace OciSync.PowerShell.Commands
                 try
                 {
                     var result = AuthFile.Load(full);
-                    foreach (var error in result.Errors)
-                    {
-                        if (error.Severity == ConfigSeverity.Warning) WriteWarning(error.Message);
-                        else WriteError(Errors.Record(new ConfigException(error), error.ErrorId, path));
-                    }
+                    Errors.Report(this, result.Errors, path);
                     foreach (var credential in result.Credentials)
                     {
                         if (credential.IsAnonymous) WriteVerbose($"{credential.Key}: no user or password, requests will be anonymous.");

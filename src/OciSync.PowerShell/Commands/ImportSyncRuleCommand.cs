@@ -37,11 +37,7 @@ namespace OciSync.PowerShell.Commands
                 try
                 {
                     var result = Legacy ? LegacyConfigFile.Load(full, options).Images : ImagesFile.Load(full, options);
-                    foreach (var error in result.Errors)
-                    {
-                        if (error.Severity == ConfigSeverity.Warning) WriteWarning(error.Message);
-                        else WriteError(Errors.Record(new ConfigException(error), error.ErrorId, error.Rule ?? path));
-                    }
+                    Errors.Report(this, result.Errors, path);
                     WriteObject(result.Rules, enumerateCollection: true);
                 }
                 catch (ConfigException e)

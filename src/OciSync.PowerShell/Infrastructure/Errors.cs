@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Management.Automation;
+using OciSync.Core.Configuration;
 using OciSync.Core.Content;
 using OciSync.Core.Transport;
 
@@ -17,6 +19,16 @@ namespace OciSync.PowerShell.Infrastructure
                 _ => ErrorIds.ImageSyncFailed,
             };
             return Record(e, id, target);
+        }
+
+        /// <summary>Config problems of one file: warnings to the warning stream, errors as non-terminating error records.</summary>
+        public static void Report(Cmdlet cmdlet, IEnumerable<ConfigError> problems, object? target)
+        {
+            foreach (var problem in problems)
+            {
+                if (problem.Severity == ConfigSeverity.Warning) cmdlet.WriteWarning(problem.Message);
+                else cmdlet.WriteError(Record(new ConfigException(problem), problem.ErrorId, problem.Rule ?? target));
+            }
         }
 
         public static ErrorRecord Record(Exception e, string errorId, object? target) =>

@@ -67,11 +67,7 @@ namespace OciSync.PowerShell.Infrastructure
                     ThrowTerminatingError(Errors.Record(e, e.Error.ErrorId, Auth));
                     throw; // not reached
                 }
-                foreach (var error in result.Errors)
-                {
-                    if (error.Severity == ConfigSeverity.Warning) WriteWarning(error.Message);
-                    else WriteError(Errors.Record(new ConfigException(error), error.ErrorId, Auth));
-                }
+                Errors.Report(this, result.Errors, Auth);
                 store.AddRange(result.Credentials);
             }
             foreach (var item in Credential ?? Array.Empty<object>())

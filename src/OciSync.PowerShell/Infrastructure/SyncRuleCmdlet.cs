@@ -122,8 +122,7 @@ namespace OciSync.PowerShell.Infrastructure
                 if (!string.IsNullOrEmpty(Config))
                 {
                     var legacy = LegacyConfigFile.Load(Resolve(Config!), RuleOptions);
-                    ReportErrors(legacy.Auth.Errors, Config!);
-                    ReportErrors(legacy.Images.Errors, Config!);
+                    Errors.Report(this, legacy.Errors, Config);
                     extra.AddRange(legacy.Auth.Credentials);
                     _rules.AddRange(legacy.Images.Rules);
                     return;
@@ -131,7 +130,7 @@ namespace OciSync.PowerShell.Infrastructure
                 var imagesPath = Images ?? "images.json";
                 if (Images == null && Auth == null && File.Exists(Resolve("auth.json"))) Auth = "auth.json"; // image-syncer's default
                 var images = ImagesFile.Load(Resolve(imagesPath), RuleOptions);
-                ReportErrors(images.Errors, imagesPath);
+                Errors.Report(this, images.Errors, imagesPath);
                 _rules.AddRange(images.Rules);
             }
             catch (ConfigException e)
@@ -140,14 +139,6 @@ namespace OciSync.PowerShell.Infrastructure
             }
         }
 
-        private void ReportErrors(IEnumerable<ConfigError> errors, string target)
-        {
-            foreach (var error in errors)
-            {
-                if (error.Severity == ConfigSeverity.Warning) WriteWarning(error.Message);
-                else WriteError(Errors.Record(new ConfigException(error), error.ErrorId, error.Rule ?? target));
-            }
-        }
 
         private protected string Resolve(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
