@@ -66,8 +66,8 @@ namespace OciSync.Core.Registry
             using var response = await SendAsync(HttpMethod.Head, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
                 accept: MediaTypes.AllManifests).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound) return null;
-            await EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
-            Digest.TryParse(HeaderValue(response, "Docker-Content-Digest"), out var digest);
+            await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
+            Digest.TryParse(RegistryResponses.HeaderValue(response, "Docker-Content-Digest"), out var digest);
             return new ManifestHead(digest, Manifest.StripParameters(response.Content?.Headers.ContentType?.ToString()),
                 response.Content?.Headers.ContentLength ?? -1);
         }
@@ -77,8 +77,8 @@ namespace OciSync.Core.Registry
         {
             using var response = await SendAsync(HttpMethod.Get, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
                 accept: MediaTypes.AllManifests, streamBody: true).ConfigureAwait(false);
-            await EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
-            var bytes = await ReadLimitedAsync(response, _options.MaxManifestBytes, ct).ConfigureAwait(false);
+            await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
+            var bytes = await RegistryResponses.ReadLimitedAsync(response, _options.MaxManifestBytes, ct).ConfigureAwait(false);
             Manifest manifest;
             try
             {
@@ -88,7 +88,7 @@ namespace OciSync.Core.Registry
             {
                 throw new RegistryException(ErrorIds.ManifestInvalid, $"{Registry}/{repository}:{reference}: {e.Message}", e);
             }
-            Digest.TryParse(HeaderValue(response, "Docker-Content-Digest"), out var announced);
+            Digest.TryParse(RegistryResponses.HeaderValue(response, "Docker-Content-Digest"), out var announced);
             Digest.TryParse(reference, out var asked);
             var expected = asked ?? announced;
             if (expected is not null && expected.Algorithm == "sha256" && expected != manifest.Digest)
@@ -102,8 +102,8 @@ namespace OciSync.Core.Registry
             var content = new ByteArrayContent(manifest.Bytes);
             content.Headers.ContentType = new MediaTypeHeaderValue(manifest.MediaType);
             using var response = await SendAsync(HttpMethod.Put, repository, $"manifests/{reference}", RequestScope.PullPush(repository), ct, content: content).ConfigureAwait(false);
-            await EnsureSuccessAsync(response, ErrorIds.ManifestInvalid).ConfigureAwait(false);
-            if (Digest.TryParse(HeaderValue(response, "Docker-Content-Digest"), out var stored) && stored != manifest.Digest)
+            await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.ManifestInvalid).ConfigureAwait(false);
+            if (Digest.TryParse(RegistryResponses.HeaderValue(response, "Docker-Content-Digest"), out var stored) && stored != manifest.Digest)
                 throw new DigestMismatchException(manifest.Digest, $"{Registry} stored the manifest as {stored}");
         }
 
@@ -113,7 +113,7 @@ namespace OciSync.Core.Registry
         {
             using var response = await SendAsync(HttpMethod.Head, repository, $"blobs/{digest}", RequestScope.Pull(repository), ct).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound) return false;
-            await EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
+            await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
             return true;
         }
 
@@ -126,7 +126,7 @@ namespace OciSync.Core.Registry
             var response = await SendAsync(HttpMethod.Get, repository, $"blobs/{blob.Digest}", RequestScope.Pull(repository), ct, streamBody: true).ConfigureAwait(false);
             try
             {
-                await EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
+                await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
                 var stream = await response.Content!.ReadAsStreamAsync().ConfigureAwait(false);
                 return new VerifyingStream(stream, blob.Digest, blob.Size, onBytes, response) { ReadIdleTimeout = _options.BlobIdleTimeout };
             }
@@ -144,8 +144,8 @@ namespace OciSync.Core.Registry
             var path = $"blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(fromRepository)}";
             using var response = await SendAsync(HttpMethod.Post, repository, path, scope, ct, content: new ByteArrayContent(Array.Empty<byte>())).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Created) return new MountResult(true, null);
-            await EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
-            return new MountResult(false, UploadLocation(response));
+            await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
+            return new MountResult(false, RegistryResponses.UploadLocation(response));
         }
 
         /// <summary>
@@ -159,8 +159,8 @@ namespace OciSync.Core.Registry
             {
                 using var start = await SendAsync(HttpMethod.Post, repository, "blobs/uploads/", RequestScope.PullPush(repository), ct,
                     content: new ByteArrayContent(Array.Empty<byte>())).ConfigureAwait(false);
-                await EnsureSuccessAsync(start, ErrorIds.RegistryProtocolError).ConfigureAwait(false);
-                uploadLocation = UploadLocation(start);
+                await RegistryResponses.EnsureSuccessAsync(start, ErrorIds.RegistryProtocolError).ConfigureAwait(false);
+                uploadLocation = RegistryResponses.UploadLocation(start);
             }
 
             var target = new UriBuilder(uploadLocation);
@@ -172,7 +172,7 @@ namespace OciSync.Core.Registry
             using var request = new HttpRequestMessage(HttpMethod.Put, target.Uri) { Content = body };
             RequestScope.Set(request, RequestScope.PullPush(repository));
             using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-            await EnsureSuccessAsync(response, ErrorIds.RegistryProtocolError).ConfigureAwait(false);
+            await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.RegistryProtocolError).ConfigureAwait(false);
         }
 
         // ---- tags ------------------------------------------------------------------------
@@ -192,40 +192,13 @@ namespace OciSync.Core.Registry
                 using (var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false))
                 {
                     if (response.StatusCode == HttpStatusCode.NotFound)
-                        throw await ErrorAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
-                    await EnsureSuccessAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
-                    page = await ReadTagsAsync(response).ConfigureAwait(false);
-                    next = NextLink(response, next);
+                        throw await RegistryResponses.ErrorAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
+                    await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
+                    page = await RegistryResponses.ReadTagsAsync(response).ConfigureAwait(false);
+                    next = RegistryResponses.NextLink(response, next);
                 }
                 foreach (var tag in page) yield return tag;
             }
-        }
-
-        private static async Task<List<string>> ReadTagsAsync(HttpResponseMessage response)
-        {
-            var tags = new List<string>();
-            var json = await response.Content!.ReadAsStringAsync().ConfigureAwait(false);
-            using var doc = JsonDocument.Parse(json);
-            if (doc.RootElement.TryGetProperty("tags", out var arr) && arr.ValueKind == JsonValueKind.Array)
-                foreach (var t in arr.EnumerateArray())
-                    if (t.ValueKind == JsonValueKind.String) tags.Add(t.GetString()!);
-            return tags;
-        }
-
-        /// <summary>Parses <c>Link: &lt;/v2/…?last=x&amp;n=100&gt;; rel="next"</c>.</summary>
-        internal static Uri? NextLink(HttpResponseMessage response, Uri current)
-        {
-            if (!response.Headers.TryGetValues("Link", out var values)) return null;
-            foreach (var value in values)
-                foreach (var part in value.Split(','))
-                {
-                    var open = part.IndexOf('<');
-                    var close = part.IndexOf('>');
-                    if (open < 0 || close < open || part.IndexOf("rel=\"next\"", StringComparison.OrdinalIgnoreCase) < 0 && part.IndexOf("rel=next", StringComparison.OrdinalIgnoreCase) < 0) continue;
-                    var target = part.Substring(open + 1, close - open - 1);
-                    return new Uri(current, target);
-                }
-            return null;
         }
 
         // ---- plumbing ---------------------------------------------------------------------
@@ -279,7 +252,7 @@ namespace OciSync.Core.Registry
             }
             catch (Exception e) when (e is HttpRequestException || e is TimeoutException || e is IOException)
             {
-                throw new RegistryException(ErrorIds.RegistryUnreachable, HttpMethod.Get, uri, null, Array.Empty<string>(), Flatten(e), e);
+                throw new RegistryException(ErrorIds.RegistryUnreachable, HttpMethod.Get, uri, null, Array.Empty<string>(), RegistryResponses.Flatten(e), e);
             }
             using (response)
             {
@@ -294,7 +267,7 @@ namespace OciSync.Core.Registry
                 }
                 else
                 {
-                    throw await ErrorAsync(response, ErrorIds.RegistryUnavailable).ConfigureAwait(false);
+                    throw await RegistryResponses.ErrorAsync(response, ErrorIds.RegistryUnavailable).ConfigureAwait(false);
                 }
             }
             return baseUri;
@@ -324,97 +297,23 @@ namespace OciSync.Core.Registry
             {
                 throw;
             }
-            catch (Exception e) when (Find<DigestMismatchException>(e) is { } mismatch)
+            catch (Exception e) when (RegistryResponses.Find<DigestMismatchException>(e) is { } mismatch)
             {
                 throw mismatch; // the source stream failed verification while the upload read it
             }
-            catch (Exception e) when (Find<TimeoutException>(e) is { } stalled && !(e is TimeoutException))
+            catch (Exception e) when (RegistryResponses.Find<TimeoutException>(e) is { } stalled && !(e is TimeoutException))
             {
                 throw new RegistryException(ErrorIds.RegistryTimeout, request.Method, request.RequestUri!, null, Array.Empty<string>(), stalled.Message, e);
             }
             catch (Exception e) when (e is HttpRequestException || e is IOException || e is OperationCanceledException)
             {
-                throw new RegistryException(ErrorIds.RegistryUnreachable, request.Method, request.RequestUri!, null, Array.Empty<string>(), Flatten(e), e);
+                throw new RegistryException(ErrorIds.RegistryUnreachable, request.Method, request.RequestUri!, null, Array.Empty<string>(), RegistryResponses.Flatten(e), e);
             }
             catch (TimeoutException e)
             {
                 throw new RegistryException(ErrorIds.RegistryTimeout, request.Method, request.RequestUri!, null, Array.Empty<string>(), e.Message, e);
             }
             return response;
-        }
-
-        private static async Task EnsureSuccessAsync(HttpResponseMessage response, string notFoundId)
-        {
-            if (response.IsSuccessStatusCode) return;
-            throw await ErrorAsync(response, notFoundId).ConfigureAwait(false);
-        }
-
-        private static async Task<RegistryException> ErrorAsync(HttpResponseMessage response, string notFoundId)
-        {
-            string body = string.Empty;
-            try
-            {
-                if (response.Content != null && response.RequestMessage?.Method != HttpMethod.Head)
-                    body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-            }
-            catch (Exception) { /* the status alone still explains the failure */ }
-            var codes = RegistryException.ParseCodes(body, out var messages);
-            var status = response.StatusCode;
-            string id = status switch
-            {
-                HttpStatusCode.Unauthorized => ErrorIds.RegistryUnauthorized,
-                HttpStatusCode.Forbidden => ErrorIds.RegistryForbidden,
-                HttpStatusCode.NotFound when codes.Contains("NAME_UNKNOWN") => ErrorIds.RepositoryNotFound,
-                HttpStatusCode.NotFound => notFoundId,
-                (HttpStatusCode)429 => ErrorIds.RegistryRateLimited,
-                HttpStatusCode.BadRequest when codes.Contains("MANIFEST_INVALID") || codes.Contains("MANIFEST_BLOB_UNKNOWN") || codes.Contains("BLOB_UNKNOWN") => ErrorIds.ManifestInvalid,
-                HttpStatusCode.BadRequest when codes.Contains("DIGEST_INVALID") => ErrorIds.DigestMismatch,
-                _ when (int)status >= 500 || status == HttpStatusCode.RequestTimeout => ErrorIds.RegistryUnavailable,
-                _ => ErrorIds.RegistryProtocolError,
-            };
-            var request = response.RequestMessage!;
-            return new RegistryException(id, request.Method, request.RequestUri!, status, codes, messages);
-        }
-
-        private static async Task<byte[]> ReadLimitedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
-        {
-            if (response.Content == null) return Array.Empty<byte>();
-            if (response.Content.Headers.ContentLength > limit)
-                throw new RegistryException(ErrorIds.ManifestInvalid, $"The manifest at {RegistryException.Redact(response.RequestMessage!.RequestUri!)} is larger than {limit} bytes.");
-            using var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            int n;
-            while ((n = await stream.ReadAsync(chunk, 0, chunk.Length, ct).ConfigureAwait(false)) > 0)
-            {
-                buffer.Write(chunk, 0, n);
-                if (buffer.Length > limit)
-                    throw new RegistryException(ErrorIds.ManifestInvalid, $"The manifest at {RegistryException.Redact(response.RequestMessage!.RequestUri!)} is larger than {limit} bytes.");
-            }
-            return buffer.ToArray();
-        }
-
-        private static Uri UploadLocation(HttpResponseMessage response)
-        {
-            var location = response.Headers.Location ?? throw new RegistryException(ErrorIds.RegistryProtocolError,
-                $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)} started an upload without a Location.");
-            return location.IsAbsoluteUri ? location : new Uri(response.RequestMessage!.RequestUri!, location);
-        }
-
-        private static string? HeaderValue(HttpResponseMessage response, string name) =>
-            response.Headers.TryGetValues(name, out var v) ? v.FirstOrDefault() : null;
-
-        private static T? Find<T>(Exception e) where T : Exception
-        {
-            for (var x = e; x != null; x = x.InnerException) if (x is T t) return t;
-            return null;
-        }
-
-        private static string Flatten(Exception e)
-        {
-            var parts = new List<string>();
-            for (var x = e; x != null; x = x.InnerException) parts.Add(x.Message);
-            return string.Join(" → ", parts.Distinct());
         }
 
         internal static bool IsLoopback(string host)
