@@ -48,7 +48,8 @@ namespace OciSync.Core.Sync
         }
 
         /// <param name="headDestinations">False with -Force: the destination's digest does not matter then.</param>
-        public async Task<SyncPlan> PlanAsync(IEnumerable<SyncRule> rules, bool headDestinations, CancellationToken ct)
+        /// <param name="progress">Told (images checked, images in the plan) as HEADs complete.</param>
+        public async Task<SyncPlan> PlanAsync(IEnumerable<SyncRule> rules, bool headDestinations, CancellationToken ct, Action<int, int>? progress = null)
         {
             var errors = new ConcurrentBag<PlanError>();
             var expanded = await Task.WhenAll(rules.Select(async rule =>
@@ -74,12 +75,14 @@ namespace OciSync.Core.Sync
                 .ToList();
 
             var planned = new ConcurrentBag<ImageCopy>();
+            var checkedCount = 0;
             await Task.WhenAll(copies.Select(async copy =>
             {
                 try
                 {
                     await HeadAsync(copy, headDestinations, ct).ConfigureAwait(false);
                     planned.Add(copy);
+                    progress?.Invoke(Interlocked.Increment(ref checkedCount), copies.Count);
                 }
                 catch (Exception e) when (!(e is OperationCanceledException))
                 {

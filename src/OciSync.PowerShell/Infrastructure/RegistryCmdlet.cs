@@ -79,8 +79,14 @@ namespace OciSync.PowerShell.Infrastructure
                         store.Add(rc);
                         break;
                     case PSCredential pc:
-                        foreach (var registry in registries.Distinct(StringComparer.Ordinal))
-                            store.Add(new RegistryCredential(registry, pc.UserName, pc.Password.Copy(), origin: "-Credential"));
+                        // A bare user/password names no registry: only use it when the call names exactly one,
+                        // so it is never sent to a host it does not belong to.
+                        var named = registries.Distinct(StringComparer.Ordinal).ToList();
+                        if (named.Count != 1)
+                            ThrowTerminatingError(new ErrorRecord(
+                                new ArgumentException($"A PSCredential in -Credential is only used when one registry is involved; this call names {named.Count}. Use New-RegistryCredential -Registry <host> -Credential ... (or -SourceCredential/-DestinationCredential) to say which registry it is for."),
+                                "AmbiguousCredential", ErrorCategory.InvalidArgument, null));
+                        store.Add(new RegistryCredential(named[0], pc.UserName, pc.Password.Copy(), origin: "-Credential"));
                         break;
                     default:
                         ThrowTerminatingError(new ErrorRecord(

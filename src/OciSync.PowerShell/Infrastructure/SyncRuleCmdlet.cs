@@ -146,10 +146,19 @@ namespace OciSync.PowerShell.Infrastructure
         private protected SyncPlan Plan(Core.Registry.RegistryClientFactory clients, bool headDestinations)
         {
             SyncPlan? plan = null;
+            const int activity = 2;
+            var lastReport = DateTime.MinValue;
             Run(async ct =>
             {
-                plan = await new SyncPlanner(clients, Proc).PlanAsync(_rules, headDestinations, ct).ConfigureAwait(false);
+                plan = await new SyncPlanner(clients, Proc).PlanAsync(_rules, headDestinations, ct, (done, total) =>
+                {
+                    // Sampled: thousands of quick HEADs must not flood the host with progress records.
+                    if (done < total && (DateTime.UtcNow - lastReport).TotalMilliseconds < 100) return;
+                    lastReport = DateTime.UtcNow;
+                    PostProgress(new ProgressRecord(activity, "Planning", $"{done} of {total} images checked") { PercentComplete = total == 0 ? 100 : done * 100 / total });
+                }).ConfigureAwait(false);
                 foreach (var error in plan.Errors) PostError(Errors.From(error.Error, error.Target));
+                PostProgress(new ProgressRecord(activity, "Planning", "Done") { RecordType = ProgressRecordType.Completed });
             });
             return plan!;
         }
