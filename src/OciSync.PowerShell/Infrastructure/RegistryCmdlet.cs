@@ -98,7 +98,17 @@ namespace OciSync.PowerShell.Infrastructure
             return store;
         }
 
-        private protected RegistryClientFactory CreateClients(CredentialStore credentials, string? logPath = null) =>
-            new RegistryClientFactory(new RegistryClientOptions { Log = OpenLog(logPath) }, credentials);
+        private protected RegistryClientFactory CreateClients(CredentialStore credentials, string? logPath = null)
+        {
+            var log = OpenLog(logPath);
+            var options = new RegistryClientOptions { Log = log };
+            if (MyInvocation.BoundParameters.ContainsKey("Debug"))
+            {
+                // Method, URL without its query (upload URLs carry state) and status; never headers.
+                options.RequestObserver = (request, response) => log.Write(OciLogLevel.Debug,
+                    $"{request.Method} {RegistryException.Redact(request.RequestUri!)} -> {(response == null ? "no response" : ((int)response.StatusCode).ToString())}");
+            }
+            return new RegistryClientFactory(options, credentials);
+        }
     }
 }
