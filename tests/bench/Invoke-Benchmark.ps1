@@ -1,0 +1,336 @@
+<#
+.SYNOPSIS
+    Benchmarks OciSync's Invoke-ImageSync against skopeo sync on ≈1 GB in local registries.
+.DESCRIPTION
+    Starts real distribution registries through TestBedHost.ps1 (a child pwsh, so seeding never touches
+    this session and the registries' access logs can be counted): one source seeded with the bench set
+    (20 repositories × 3 tags + one multi-platform image) and an empty destination per tool.
+
+    For each tool: cold sync, then a no-op re-sync into the same destination. Measured: wall time,
+    client CPU, peak memory, requests per no-op tag (source + destination access logs). OciSync runs
+    in this session (module import and pwsh start-up are reported apart); skopeo is an external process.
+    Then a single 1 GiB layer is copied by each tool to measure memory growth while streaming.
+
+    Writes <OutDirectory>/bench/results.json and results.md and prints the table. Exits 0 when the
+    measurement completed (targets missed or not); non-zero when a sync failed or a destination is
+    incomplete or differs from the source.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $TestBed,
+    [Parameter(Mandatory)] [string] $OutDirectory,
+    # image-syncer's and Invoke-ImageSync's default.
+    [int] $Proc = 5,
+    [int] $BigLayerMiB = 1024
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+if ($PSVersionTable.PSVersion.Major -ge 7) { $PSStyle.OutputRendering = 'PlainText' }
+
+$RepoRoot = Split-Path (Split-Path $PSScriptRoot)
+$ModulePath = (Resolve-Path $ModulePath).Path
+$TestBed = (Resolve-Path $TestBed).Path
+$BenchOut = Join-Path $OutDirectory 'bench'
+New-Item -ItemType Directory -Path $BenchOut -Force | Out-Null
+$Work = Join-Path ([IO.Path]::GetTempPath()) "ocisync-bench-$PID"
+New-Item -ItemType Directory -Path $Work -Force | Out-Null
+$Skopeo = (Get-Command skopeo -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source
+if (-not $Skopeo) { throw 'skopeo is not installed (apt-get install skopeo).' }
+$GnuTime = if (Test-Path /usr/bin/time) { '/usr/bin/time' } else { $null }
+$Problems = [Collections.Generic.List[string]]::new()   # anything that makes the benchmark itself invalid
+
+function Write-Step([string] $Text) { Write-Host "== $Text" }
+
+# ---------------------------------------------------------------- test bed host (child pwsh)
+
+function Start-BedHost {
+    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'TestBedHost.ps1'), '-TestBed', $TestBed)) { $psi.ArgumentList.Add($a) }
+    $psi.WorkingDirectory = $RepoRoot        # the local tool manifest provides `dotnet pwsh`
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    [Diagnostics.Process]::Start($psi)
+}
+
+function Invoke-BedHost([string] $Command) {
+    $script:Bed.StandardInput.WriteLine($Command)
+    $script:Bed.StandardInput.Flush()
+    while ($true) {
+        $line = $script:Bed.StandardOutput.ReadLine()
+        if ($null -eq $line) { throw "The test bed host exited during '$Command'." }
+        if ($line.StartsWith('@@ERR ')) { throw "Test bed host, '$Command': $($line.Substring(6))" }
+        if ($line.StartsWith('@@ ')) { return ($line.Substring(3) | ConvertFrom-Json -AsHashtable) }
+        Write-Verbose "testbed: $line"
+    }
+}
+
+function Stop-BedHost {
+    if (-not $script:Bed) { return }
+    try { $script:Bed.StandardInput.WriteLine('quit'); $script:Bed.StandardInput.Close() } catch { }
+    if (-not $script:Bed.WaitForExit(60000)) { $script:Bed.Kill($true) }
+}
+
+# Requests seen by the registries since Clear-Requests, waited for briefly (log lines arrive asynchronously).
+function Clear-Requests([string[]] $Ids) { foreach ($id in $Ids) { $null = Invoke-BedHost "log-clear $id" } }
+function Get-Requests([string[]] $Ids) {
+    Start-Sleep -Milliseconds 500
+    $total = 0; $byKind = [ordered]@{}
+    foreach ($id in $Ids) {
+        $c = Invoke-BedHost "log-count $id"
+        $total += $c.total
+        foreach ($k in ($c.byKind.Keys | Sort-Object)) { $byKind["$id $k"] = $c.byKind[$k] }
+    }
+    # The readiness probe's GET /v2/ is not counted: the bed host starts no probes after start-up.
+    [ordered]@{ total = $total; byKind = $byKind }
+}
+
+# ---------------------------------------------------------------- measuring OciSync in this session
+
+. (Join-Path $PSScriptRoot 'Measure.ps1')
+
+function Measure-OciSyncHere([string] $ImagesFile, [string] $Label) {
+    $r = Measure-OciSync $ImagesFile $Label $Proc
+    foreach ($p in $r.problems) { $Problems.Add($p) }
+    $r
+}
+
+# A fresh `dotnet pwsh` that imports the module and measures one call: memory growth is not hidden by
+# heap this session already grew (the GC keeps freed segments mapped).
+function Measure-OciSyncChild([string] $ImagesFile, [string] $Label) {
+    $json = Join-Path $Work "ocisync-$Label.json"
+    Push-Location $RepoRoot
+    try { & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'Invoke-OciSyncChild.ps1') -ModulePath $ModulePath -Images $ImagesFile -Proc $Proc -Label $Label -ResultPath $json }
+    finally { Pop-Location }
+    if ($LASTEXITCODE -ne 0 -or -not (Test-Path $json)) { throw "The OciSync child run '$Label' failed (exit $LASTEXITCODE)." }
+    $r = Get-Content $json -Raw | ConvertFrom-Json -AsHashtable
+    foreach ($p in $r.problems) { $Problems.Add($p) }
+    $r
+}
+
+# ---------------------------------------------------------------- measuring skopeo (external process)
+
+function Measure-Skopeo([string[]] $Arguments, [string] $Label) {
+    $log = Join-Path $BenchOut "skopeo-$Label.log"
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    if ($GnuTime) {
+        # GNU time reports the child's user/system CPU and max RSS exactly (from wait4's rusage).
+        $timeFile = Join-Path $Work "skopeo-$Label.time"
+        & $GnuTime -o $timeFile -f '%e %U %S %M' $Skopeo @Arguments *> $log
+        $exit = $LASTEXITCODE
+        $clock.Stop()
+        $parts = ((Get-Content $timeFile | Select-Object -Last 1) -split '\s+')
+        $cpu = [double]$parts[1] + [double]$parts[2]
+        $peakMiB = [double]$parts[3] / 1024
+    }
+    else {
+        # No GNU time: sample /proc/<pid> (utime+stime in clock ticks, VmHWM) every 50 ms until exit.
+        $p = Start-Process -FilePath $Skopeo -ArgumentList $Arguments -RedirectStandardError $log -RedirectStandardOutput "$log.out" -PassThru
+        $cpu = 0.0; $peakMiB = 0.0
+        while (-not $p.HasExited) {
+            try {
+                $stat = (Get-Content "/proc/$($p.Id)/stat" -Raw) -replace '^.*\) ', ''
+                $f = $stat -split ' '
+                $cpu = ([double]$f[11] + [double]$f[12]) / 100
+                $hwm = Get-Content "/proc/$($p.Id)/status" | Where-Object { $_ -like 'VmHWM:*' }
+                if ($hwm -match '(\d+)') { $peakMiB = [math]::Max($peakMiB, [double]$Matches[1] / 1024) }
+            } catch { }
+            Start-Sleep -Milliseconds 50
+        }
+        $p.WaitForExit(); $exit = $p.ExitCode
+        $clock.Stop()
+    }
+    if ($exit -ne 0) { $Problems.Add("skopeo $Label exited with $exit (see $log).") }
+    [ordered]@{
+        seconds    = [math]::Round($clock.Elapsed.TotalSeconds, 3)
+        cpuSeconds = [math]::Round($cpu, 3)
+        peakRssMiB = [math]::Round($peakMiB, 1)
+        exitCode   = $exit
+        log        = $log
+        cpuMethod  = if ($GnuTime) { 'GNU time (rusage)' } else { '/proc sampling, 50 ms' }
+    }
+}
+
+# ---------------------------------------------------------------- verification
+
+# Every tag's digest at the destination equals the source's; a sample is checked whole (blobs, children).
+function Test-Destination([string] $BedId, [string] $DestHost, [hashtable] $Expected, [string] $Label) {
+    $refs = @($Expected.Keys | Sort-Object)
+    $found = Invoke-BedHost "digests $BedId $($refs -join ',')"
+    $bad = @($refs | Where-Object { $found[$_] -ne $Expected[$_] })
+    foreach ($r in $bad) { $Problems.Add("${Label}: $r is $($found[$r]) at the destination, expected $($Expected[$r]).") }
+    $sample = @($refs | Where-Object { $_ -match '/(multi:1\.0|repo-00:1\.0|repo-07:1\.2|repo-19:1\.1|layer:1\.0)$' })
+    $complete = 0
+    foreach ($r in $sample) {
+        $i = $r.LastIndexOf(':')
+        $null = & dotnet $TestBed verify --host $DestHost --repository $r.Substring(0, $i) --reference $r.Substring($i + 1) 2>&1
+        if ($LASTEXITCODE -ne 0) { $Problems.Add("${Label}: $r is incomplete at the destination (OciSync.TestBed verify).") } else { $complete++ }
+    }
+    [ordered]@{ tagsChecked = $refs.Count; digestMismatches = $bad.Count; sampleComplete = "$complete/$($sample.Count)" }
+}
+
+# ---------------------------------------------------------------- run
+
+$results = [ordered]@{
+    machine   = [ordered]@{ cores = [Environment]::ProcessorCount; os = [Runtime.InteropServices.RuntimeInformation]::OSDescription; pwsh = "$($PSVersionTable.PSVersion)"; dotnet = [Environment]::Version.ToString() }
+    proc      = $Proc
+    skopeoVersion = ((& $Skopeo --version) -join ' ')
+    startedAt = (Get-Date).ToUniversalTime().ToString('o')
+}
+$script:Bed = $null
+try {
+    Write-Step 'PowerShell start-up (dotnet pwsh -NoProfile -Command exit, median of 3)'
+    $startups = foreach ($i in 1..3) {
+        Push-Location $RepoRoot
+        try { (Measure-Command { & dotnet pwsh -NoProfile -NonInteractive -Command 'exit 0' }).TotalSeconds } finally { Pop-Location }
+    }
+    $results.pwshStartupSeconds = [math]::Round(($startups | Sort-Object)[1], 3)
+
+    Write-Step 'Import-Module OciSync'
+    $importSeconds = (Measure-Command { Import-Module $ModulePath -Force }).TotalSeconds
+    $results.moduleImportSeconds = [math]::Round($importSeconds, 3)
+
+    Write-Step 'Starting registries: a source and one empty destination per tool'
+    $script:Bed = Start-BedHost
+    $src = Invoke-BedHost 'start'
+    $dstO = Invoke-BedHost 'start'
+    $dstS = Invoke-BedHost 'start'
+    Write-Host "source $($src.host), OciSync destination $($dstO.host), skopeo destination $($dstS.host)"
+
+    Write-Step 'Seeding the bench set into the source (~40 s)'
+    $seedClock = [Diagnostics.Stopwatch]::StartNew()
+    $seed = Invoke-BedHost "seed-bench $($src.id)"
+    $results.seed = [ordered]@{ text = $seed.text; repositories = @($seed.repositories).Count; tags = @($seed.tags).Count; blobs = $seed.blobs; manifests = $seed.manifests; totalBytes = $seed.totalBytes; seconds = [math]::Round($seedClock.Elapsed.TotalSeconds, 1) }
+    Write-Host "seeded: $($seed.text) in $($results.seed.seconds) s"
+    $tagCount = @($seed.tags).Count
+
+    # OciSync: image-syncer images file, one line per repository (all tags).
+    $imagesFile = Join-Path $Work 'images.yaml'
+    ($seed.repositories | ForEach-Object { "$($src.host)/${_}: $($dstO.host)/ocisync/$_" }) | Set-Content $imagesFile
+    # skopeo: one YAML source listing every repository (all tags), one process, its best single run.
+    $skopeoYaml = Join-Path $Work 'skopeo-sync.yaml'
+    @("$($src.host):", '  tls-verify: false', '  images:') + ($seed.repositories | ForEach-Object { "    ${_}: []" }) | Set-Content $skopeoYaml
+    $skopeoArgs = @('--insecure-policy', 'sync', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', '--all', '--preserve-digests', $skopeoYaml, "$($dstS.host)/skopeo")
+
+    $o = [ordered]@{}; $s = [ordered]@{}
+    Write-Step "OciSync cold sync (Invoke-ImageSync -Proc $Proc)"
+    Clear-Requests $src.id, $dstO.id
+    $o.cold = Measure-OciSyncHere $imagesFile 'cold'
+    $o.cold.requests = Get-Requests $src.id, $dstO.id
+    Write-Host "$($o.cold.seconds) s, $($o.cold.bytesCopied) bytes, $($o.cold.requests.total) requests"
+
+    Write-Step 'OciSync no-op re-sync'
+    Clear-Requests $src.id, $dstO.id
+    $o.noop = Measure-OciSyncHere $imagesFile 'no-op'
+    $o.noop.requests = Get-Requests $src.id, $dstO.id
+    Write-Host "$($o.noop.seconds) s, $($o.noop.requests.total) requests"
+
+    Write-Step 'skopeo sync cold'
+    Clear-Requests $src.id, $dstS.id
+    $s.cold = Measure-Skopeo $skopeoArgs 'cold'
+    $s.cold.requests = Get-Requests $src.id, $dstS.id
+    Write-Host "$($s.cold.seconds) s, $($s.cold.requests.total) requests"
+
+    Write-Step 'skopeo sync no-op re-sync'
+    Clear-Requests $src.id, $dstS.id
+    $s.noop = Measure-Skopeo $skopeoArgs 'no-op'
+    $s.noop.requests = Get-Requests $src.id, $dstS.id
+    Write-Host "$($s.noop.seconds) s, $($s.noop.requests.total) requests"
+
+    Write-Step 'Verifying both destinations against the source digests'
+    $expectO = @{}; $expectS = @{}
+    foreach ($k in $seed.digests.Keys) {
+        $expectO["ocisync/$k"] = $seed.digests[$k]
+        $expectS["skopeo/$(($k -split '/')[-1])"] = $seed.digests[$k]   # skopeo sync keeps only the last path element
+    }
+    $o.verify = Test-Destination $dstO.id $dstO.host $expectO 'OciSync destination'
+    $s.verify = Test-Destination $dstS.id $dstS.host $expectS 'skopeo destination'
+    $null = Invoke-BedHost "stop $($dstO.id)"; $null = Invoke-BedHost "stop $($dstS.id)"   # free the disk
+
+    Write-Step "One $BigLayerMiB MiB layer: seeding (streamed from a temp file) and copying"
+    $big = Invoke-BedHost "seed-big $($src.id) big/layer 1.0 $BigLayerMiB"
+    $bigO = Invoke-BedHost 'start'; $bigS = Invoke-BedHost 'start'
+    $bigImages = Join-Path $Work 'images-big.yaml'
+    "$($src.host)/big/layer: $($bigO.host)/ocisync/big/layer" | Set-Content $bigImages
+    $o.bigLayer = Measure-OciSyncChild $bigImages 'big-layer'
+    $o.bigLayer.verify = Test-Destination $bigO.id $bigO.host @{ 'ocisync/big/layer:1.0' = $big.digest } 'OciSync big layer'
+    Write-Host "OciSync: $($o.bigLayer.seconds) s, growth $($o.bigLayer.peakGrowthMiB) MiB (sampled), $($o.bigLayer.hwmGrowthMiB) MiB (VmHWM)"
+    $s.bigLayer = Measure-Skopeo @('--insecure-policy', 'copy', '--src-tls-verify=false', '--dest-tls-verify=false', '--preserve-digests',
+        "docker://$($src.host)/big/layer:1.0", "docker://$($bigS.host)/skopeo/big/layer:1.0") 'big-layer'
+    $s.bigLayer.verify = Test-Destination $bigS.id $bigS.host @{ 'skopeo/big/layer:1.0' = $big.digest } 'skopeo big layer'
+    Write-Host "skopeo: $($s.bigLayer.seconds) s, peak RSS $($s.bigLayer.peakRssMiB) MiB"
+    $results.bigLayer = [ordered]@{ sizeBytes = $big.layerSize; digest = $big.layerDigest }
+    $results.ocisync = $o
+    $results.skopeo = $s
+}
+catch {
+    $Problems.Add("The benchmark broke: $($_.Exception.Message) at $($_.InvocationInfo.PositionMessage)")
+}
+finally {
+    Stop-BedHost
+    Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+# ---------------------------------------------------------------- report
+
+function Fmt($v, [string] $f = '0.00') { if ($null -eq $v) { 'n/a' } else { ([double]$v).ToString($f, [Globalization.CultureInfo]::InvariantCulture) } }
+function Ratio($skopeo, $ocisync) { if ($null -eq $skopeo -or $null -eq $ocisync -or [double]$ocisync -eq 0) { 'n/a' } else { Fmt ([double]$skopeo / [double]$ocisync) } }
+
+$lines = [Collections.Generic.List[string]]::new()
+$targets = [ordered]@{}
+if ($results.Contains('ocisync')) {
+    $o = $results.ocisync; $s = $results.skopeo
+    $gb = $o.cold.bytesCopied / 1e9
+    $perTagO = $o.noop.requests.total / $tagCount
+    $perTagS = $s.noop.requests.total / $tagCount
+    $cpuPerGb = if ($gb -gt 0) { $o.cold.cpuSeconds / $gb } else { $null }
+    $bigGrowth = if ($null -ne $o.bigLayer.hwmGrowthMiB) { [math]::Max($o.bigLayer.peakGrowthMiB, $o.bigLayer.hwmGrowthMiB) } else { $o.bigLayer.peakGrowthMiB }
+    $results.derived = [ordered]@{ gbCopied = [math]::Round($gb, 3); cpuSecondsPerGb = [math]::Round($cpuPerGb, 2); requestsPerNoopTagOciSync = [math]::Round($perTagO, 2); requestsPerNoopTagSkopeo = [math]::Round($perTagS, 2); bigLayerGrowthMiB = $bigGrowth }
+
+    $lines.Add('| metric | OciSync | skopeo | ratio (skopeo/OciSync) |')
+    $lines.Add('|---|---:|---:|---:|')
+    $lines.Add("| cold sync, s ($tagCount tags, $(Fmt $gb '0.000') GB) | $(Fmt $o.cold.seconds) | $(Fmt $s.cold.seconds) | $(Ratio $s.cold.seconds $o.cold.seconds) |")
+    $lines.Add("| no-op re-sync, s | $(Fmt $o.noop.seconds) | $(Fmt $s.noop.seconds) | $(Ratio $s.noop.seconds $o.noop.seconds) |")
+    $lines.Add("| requests per no-op tag (source + destination) | $(Fmt $perTagO) | $(Fmt $perTagS) | $(Ratio $perTagS $perTagO) |")
+    $lines.Add("| requests, cold sync (source + destination) | $($o.cold.requests.total) | $($s.cold.requests.total) | $(Ratio $s.cold.requests.total $o.cold.requests.total) |")
+    $lines.Add("| client CPU, cold, s | $(Fmt $o.cold.cpuSeconds) | $(Fmt $s.cold.cpuSeconds) | $(Ratio $s.cold.cpuSeconds $o.cold.cpuSeconds) |")
+    $lines.Add("| client CPU, no-op, s | $(Fmt $o.noop.cpuSeconds) | $(Fmt $s.noop.cpuSeconds) | $(Ratio $s.noop.cpuSeconds $o.noop.cpuSeconds) |")
+    $lines.Add("| peak memory, cold, MiB (OciSync: growth of the session; skopeo: peak RSS) | $(Fmt $o.cold.peakGrowthMiB '0.0') | $(Fmt $s.cold.peakRssMiB '0.0') | n/a (not alike) |")
+    $lines.Add("| $BigLayerMiB MiB layer: copy time, s | $(Fmt $o.bigLayer.seconds) | $(Fmt $s.bigLayer.seconds) | $(Ratio $s.bigLayer.seconds $o.bigLayer.seconds) |")
+    $lines.Add("| $BigLayerMiB MiB layer: peak memory, MiB (OciSync growth: sampled / VmHWM; skopeo peak RSS) | $(Fmt $o.bigLayer.peakGrowthMiB '0.0') / $(Fmt $o.bigLayer.hwmGrowthMiB '0.0') | $(Fmt $s.bigLayer.peakRssMiB '0.0') | n/a |")
+    $lines.Add("| CPU s per GB (cold) | $(Fmt $cpuPerGb) | $(Fmt ($(if ($gb -gt 0) { $s.cold.cpuSeconds / $gb } else { $null }))) | |")
+    $lines.Add("| pwsh start-up, s (not in the sync times) | $(Fmt $results.pwshStartupSeconds) | n/a | |")
+    $lines.Add("| Import-Module OciSync, s (not in the sync times) | $(Fmt $results.moduleImportSeconds) | n/a | |")
+    $lines.Add('')
+    $targets.coldSpeedup = [ordered]@{ target = 'cold sync >= 1.5x faster than skopeo'; value = (Ratio $s.cold.seconds $o.cold.seconds) + 'x'; met = ($s.cold.seconds / $o.cold.seconds) -ge 1.5 }
+    $targets.noop = [ordered]@{ target = 'no-op re-sync no slower than skopeo'; value = (Ratio $s.noop.seconds $o.noop.seconds) + 'x'; met = ($s.noop.seconds / $o.noop.seconds) -ge 1.0 }
+    $targets.cpuPerGb = [ordered]@{ target = '<= 3 CPU s per GB'; value = (Fmt $cpuPerGb) + ' s/GB'; met = $cpuPerGb -le 3 }
+    $targets.bigLayerMemory = [ordered]@{ target = "memory growth < 64 MiB on a $BigLayerMiB MiB layer"; value = (Fmt $bigGrowth '0.0') + ' MiB'; met = $bigGrowth -lt 64 }
+    $lines.Add('| target | value | |')
+    $lines.Add('|---|---:|---|')
+    foreach ($t in $targets.Values) { $lines.Add("| $($t.target) | $($t.value) | $(if ($t.met) { 'met' } else { 'MISSED' }) |") }
+    $results.targets = $targets
+}
+$results.problems = @($Problems)
+$results.finishedAt = (Get-Date).ToUniversalTime().ToString('o')
+
+$md = @('# OciSync benchmark', '',
+    "Machine: $($results.machine.cores) cores, $($results.machine.os), pwsh $($results.machine.pwsh), .NET $($results.machine.dotnet); $($results.skopeoVersion); Invoke-ImageSync -Proc $Proc.",
+    $(if ($results.Contains('seed')) { "Source: $($results.seed.text). GB = 10^9 bytes. One run each, on a machine shared by client and registries." } else { '' }),
+    '') + $lines
+if ($Problems.Count -gt 0) { $md += @('', '## Problems (the benchmark is not valid)', '') + ($Problems | ForEach-Object { "- $_" }) }
+$md += @('', 'skopeo sync copies one image at a time (layers of one image in parallel): that is its design, measured as is.',
+    'OciSync runs in this pwsh session, timed around Invoke-ImageSync only; CPU is the session process (includes the 50 ms memory sampler), memory is the working-set peak minus the baseline after a GC.',
+    'The cold-run memory row understates growth: this session''s heap is already grown (a fresh process grew ~40 MiB in trials). The 1 GiB layer is therefore measured in a fresh `dotnet pwsh` (Invoke-OciSyncChild.ps1).',
+    'The cold-run CPU of OciSync includes first-call warm-up (JIT) of the module in this session.')
+$md | Set-Content (Join-Path $BenchOut 'results.md')
+$results | ConvertTo-Json -Depth 8 | Set-Content (Join-Path $BenchOut 'results.json')
+
+Write-Host ''
+$md | ForEach-Object { Write-Host $_ }
+Write-Host ''
+Write-Host "Results: $(Join-Path $BenchOut 'results.json'), $(Join-Path $BenchOut 'results.md')"
+if ($Problems.Count -gt 0) { exit 1 }
+exit 0

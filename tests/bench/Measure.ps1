@@ -1,0 +1,77 @@
+# Measures one Invoke-ImageSync call in the current pwsh session (dot-sourced by Invoke-Benchmark.ps1
+# and Invoke-OciSyncChild.ps1): wall time around the call only, process CPU, working-set peak sampled
+# every 50 ms minus the baseline after a GC, and the kernel's VmHWM after a reset as a cross-check.
+
+function Read-ProcStatusKiB([string] $Field) {
+    $line = Get-Content /proc/self/status | Where-Object { $_ -like "${Field}:*" } | Select-Object -First 1
+    if ($line -match '(\d+)\s*kB') { [long]$Matches[1] } else { $null }
+}
+
+function Measure-OciSync([string] $ImagesFile, [string] $Label, [int] $Proc) {
+    # Sampler: a background runspace reads this process's working set every 50 ms. Started before the
+    # baseline so that its own allocation is not counted as growth.
+    $state = [hashtable]::Synchronized(@{ Stop = $false; Peak = [long]0; Samples = 0 })
+    $sampler = [powershell]::Create()
+    $null = $sampler.AddScript({
+            param($s)
+            $p = [Diagnostics.Process]::GetCurrentProcess()
+            while (-not $s.Stop) {
+                $p.Refresh()
+                if ($p.WorkingSet64 -gt $s.Peak) { $s.Peak = $p.WorkingSet64 }
+                $s.Samples++
+                [Threading.Thread]::Sleep(50)
+            }
+        }).AddArgument($state)
+    $handle = $sampler.BeginInvoke()
+    Start-Sleep -Milliseconds 300
+
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+    $self = [Diagnostics.Process]::GetCurrentProcess()
+    $self.Refresh()
+    $baseline = $self.WorkingSet64
+    $state.Peak = $baseline
+    # Reset the kernel's peak-RSS mark (VmHWM) so it measures this call only; a cross-check for the sampler.
+    $hwmReset = $false
+    try { [IO.File]::AppendAllText('/proc/self/clear_refs', '5'); $hwmReset = $true } catch { }
+    $baselineRssKiB = Read-ProcStatusKiB 'VmRSS'
+
+    $self.Refresh(); $cpu0 = $self.TotalProcessorTime
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $syncErrors = $null
+    $output = @(Invoke-ImageSync -Images $ImagesFile -Proc $Proc -ErrorAction SilentlyContinue -ErrorVariable syncErrors)
+    $clock.Stop()
+    $self.Refresh(); $cpu1 = $self.TotalProcessorTime
+
+    $state.Stop = $true
+    $null = $sampler.EndInvoke($handle); $sampler.Dispose()
+    $hwmKiB = if ($hwmReset) { Read-ProcStatusKiB 'VmHWM' } else { $null }
+
+    $summary = $output | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] } | Select-Object -Last 1
+    $layers = @($output | Where-Object { $_ -is [OciSync.Core.Sync.LayerResult] })
+    $manifests = @($output | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] })
+    $problems = @()
+    if (-not $summary) { $problems += "OciSync $Label emitted no SyncSummary." }
+    elseif ($summary.Failed -gt 0) { $problems += "OciSync $Label failed $($summary.Failed) image(s): $(@($syncErrors | Select-Object -First 3) -join ' | ')" }
+    elseif (@($syncErrors).Count -gt 0) { $problems += "OciSync $Label wrote errors: $(@($syncErrors | Select-Object -First 3) -join ' | ')" }
+
+    [ordered]@{
+        seconds            = [math]::Round($clock.Elapsed.TotalSeconds, 3)
+        cpuSeconds         = [math]::Round(($cpu1 - $cpu0).TotalSeconds, 3)
+        peakGrowthMiB      = [math]::Round(($state.Peak - $baseline) / 1MB, 1)
+        hwmGrowthMiB       = if ($hwmKiB) { [math]::Round(($hwmKiB - $baselineRssKiB) / 1024, 1) } else { $null }
+        baselineMiB        = [math]::Round($baseline / 1MB, 1)
+        memorySamples      = $state.Samples
+        summaryDurationSec = if ($summary) { [math]::Round($summary.Duration.TotalSeconds, 3) } else { $null }
+        images             = if ($summary) { $summary.Images } else { $null }
+        synced             = if ($summary) { $summary.Synced } else { $null }
+        unchanged          = if ($summary) { $summary.Unchanged } else { $null }
+        failed             = if ($summary) { $summary.Failed } else { $null }
+        blobsCopied        = if ($summary) { $summary.BlobsCopied } else { $null }
+        blobsMounted       = if ($summary) { $summary.BlobsMounted } else { $null }
+        blobsPresent       = if ($summary) { $summary.BlobsPresent } else { $null }
+        bytesCopied        = if ($summary) { $summary.BytesCopied } else { $null }
+        layerResults       = $layers.Count
+        manifestResults    = $manifests.Count
+        problems           = $problems
+    }
+}
