@@ -13,7 +13,7 @@ Import-Module (Join-Path $packages 'pester/6.2.0/tools/Pester.psd1')
 $env:OCISYNC_MODULE = Join-Path $root 'out/OciSync/OciSync.psd1'
 $env:OCISYNC_TESTBED = Join-Path $root "tests/OciSync.TestBed/bin/$Configuration/net10.0/OciSync.TestBed.dll"
 $config = New-PesterConfiguration
-$config.Run.Path = @($Path | ForEach-Object { if (Test-Path $_) { (Resolve-Path $_).Path } else { Join-Path $PSScriptRoot $_ } })
+$config.Run.Path = @($Path -split "," | ForEach-Object { if (Test-Path $_) { (Resolve-Path $_).Path } else { Join-Path $PSScriptRoot $_ } })
 $config.Run.PassThru = $true
 $config.Output.Verbosity = $Verbosity
 $r = Invoke-Pester -Configuration $config
