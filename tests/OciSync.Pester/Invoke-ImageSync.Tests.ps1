@@ -108,7 +108,7 @@ ${A}/demo/legacy:1.0: ${T}/mirror/legacy
                     [pscustomobject]@{ Source = "$A/demo/legacy:1.0"; Destination = "$B/objs/legacy" }
                     [pscustomobject]@{ Source = "$A/demo/alpine:/^3/"; Destination = "$T/objs/alpine" }
                 ) | New-SyncRule | Invoke-ImageSync -Credential $creds -ErrorAction Stop)
-            @($r.TopLevel.Destination | ForEach-Object ToString | Sort-Object) | Should -Be @("$B/objs/legacy:1.0", "$T/objs/alpine:3.19")
+            @($r.TopLevel.Destination | ForEach-Object ToString | Sort-Object) | Should -Be (@("$B/objs/legacy:1.0", "$T/objs/alpine:3.19") | Sort-Object)
             Test-Manifest "$T/objs/alpine:latest" | Should -BeFalse
         }
 
