@@ -1,0 +1,26 @@
+@{
+    Synopsis    = 'Copies container images between registries, as image-syncer does: many-to-many, streaming, incremental and concurrent.'
+    Description = @(
+        'Invoke-ImageSync copies images between any registries that speak the Docker Registry HTTP API V2 / OCI Distribution API. It takes image-syncer''s files unchanged (-Images, -Auth, or the legacy -Config; with none of them it reads images.json and auth.json in the current directory), rule objects from the pipeline (New-SyncRule, Import-SyncRule), or one -Source/-Destination pair.'
+        'It first plans the rules (tags listed once per repository, HEAD requests for digests): an image whose destination already holds the same digest is skipped as Unchanged without any GET. What differs is streamed blob by blob from the source straight into the destination, never to disk, under one concurrency limit (-Proc); blobs the destination has are not uploaded again, blobs in another repository of the same registry are mounted. Manifests are pushed byte for byte, so digests are preserved, and a tag is pushed only after everything it references is in place.'
+        'Output: one LayerResult per blob (Copied, Mounted, Present, Failed), one ManifestResult per manifest (Synced, Unchanged, Filtered, Failed; children of an index too) and, last, a SyncSummary. Write-Progress shows images and bytes done.'
+        'Each image that fails is a non-terminating error with a stable error id (RegistryUnreachable, RegistryUnauthorized, ManifestNotFound, DigestMismatch, ...) and the image as target; the others go on, and failed work is retried -Retries more times. A rule that breaks the grammar is a non-terminating error (RuleTagCountMismatch, ...) while the other rules run; an unreadable file is a terminating error (ConfigSyntaxError, ConfigFileNotFound) naming the file, line and column.'
+        'With -WhatIf the plan is shown and nothing is written.'
+    )
+    Parameters  = @{
+        Retries           = 'Extra passes over the images that failed, after the first pass (image-syncer --retries). Default 2. Transient HTTP faults (429, 5xx, resets, timeouts) are also retried per request with backoff.'
+        OS                = 'Keep only these operating systems (os or os:osversion) from multi-platform images (image-syncer --os). Single-platform images of another OS are skipped as Filtered. An index is re-written only when the filter really removed entries.'
+        Arch              = 'Keep only these architectures (arch or arch:variant, e.g. arm64, arm:v7) from multi-platform images (image-syncer --arch).'
+        Force             = 'Push manifests even when the destination already holds the same digest (image-syncer --force).'
+        LogPath           = 'Also write timestamped log lines to this file (image-syncer --log). Alias: Log. The log never holds a secret.'
+        SuccessImagesPath = 'Write an images file (YAML or JSON by extension) of the images that are now in sync, unchanged ones included; it can be fed back with -Images.'
+        FailedImagesPath  = 'Write an images file of the images that failed, to retry later with -Images.'
+    }
+    Examples    = @(
+        @{ Code = 'Invoke-ImageSync -Images ./images.yaml -Auth ./auth.yaml -Retries 3 -LogPath ./log'; Remarks = 'The image-syncer command line "image-syncer --auth=./auth.yaml --images=./images.yaml --retries=3 --log=./log".' }
+        @{ Code = 'Import-SyncRule ./images.yaml | Invoke-ImageSync -Auth ./auth.yaml -Arch amd64, arm64 -SuccessImagesPath ./done.yaml -FailedImagesPath ./failed.yaml'; Remarks = 'Syncs rule objects from the pipeline, keeping two architectures, and writes the images that synced and those that failed as images files.' }
+        @{ Code = '$cred = Get-AutomationPSCredential -Name ''mirror-registry''
+Invoke-ImageSync -Source docker.io/library/nginx:1.27 -Destination mirror.example.com/library/nginx -DestinationCredential $cred'; Remarks = 'Copies one image in an Azure Automation runbook with a stored credential for the destination.' }
+        @{ Code = 'Invoke-ImageSync -Images ./images.yaml -Auth ./auth.yaml -WhatIf'; Remarks = 'Shows what would be copied and writes nothing.' }
+    )
+}

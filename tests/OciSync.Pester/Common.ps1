@@ -1,0 +1,112 @@
+# Dot-sourced in BeforeAll of every test file: imports the packaged module and defines the
+# helpers that start and stop the real registries (OciSync.TestBed) and write auth files.
+#   OCISYNC_MODULE  = out/OciSync/OciSync.psd1 (build.ps1 -Task Package)
+#   OCISYNC_TESTBED = tests/OciSync.TestBed/bin/<Configuration>/net10.0/OciSync.TestBed.dll
+
+Set-StrictMode -Version Latest
+if ($PSVersionTable.PSVersion.Major -ge 7) { $PSStyle.OutputRendering = 'PlainText' }
+
+if ([string]::IsNullOrEmpty($env:OCISYNC_MODULE) -or -not (Test-Path $env:OCISYNC_MODULE)) {
+    throw "OCISYNC_MODULE must be the path of the packaged module (out/OciSync/OciSync.psd1, made by build.ps1 -Task Package); it is '$env:OCISYNC_MODULE'."
+}
+Import-Module $env:OCISYNC_MODULE -Force -ErrorAction Stop
+
+$script:CommonParameters = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
+$script:OciSyncCmdlets = @(
+    'Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync',
+    'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential'
+)
+
+function Start-OciTestBed {
+    <#
+    .SYNOPSIS
+        Starts anonymous + Basic + token registries (demo images in the anonymous one).
+        Returns { Process, StatePath, Anonymous, Basic, Token, Registries }.
+    #>
+    param([string[]] $Arguments = @('--anonymous', '--basic', '--token', '--seed', 'demo'))
+    $dll = $env:OCISYNC_TESTBED
+    if ([string]::IsNullOrEmpty($dll) -or -not (Test-Path $dll)) {
+        throw "OCISYNC_TESTBED must be the path of OciSync.TestBed.dll (dotnet build tests/OciSync.TestBed -c Release); it is '$dll'."
+    }
+    $state = Join-Path ([IO.Path]::GetTempPath()) "ocisync-pester-$PID-$([guid]::NewGuid().ToString('N')).json"
+    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @($dll, 'up') + $Arguments + @('--state', $state)) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true       # the test bed stops when this pipe closes
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $process = [Diagnostics.Process]::Start($psi)
+    $stderr = $process.StandardError.ReadToEndAsync()
+    while ($true) {
+        $line = $process.StandardOutput.ReadLine()
+        if ($null -eq $line) {
+            $null = $process.WaitForExit(5000)
+            throw "The test bed stopped before it was ready (is docker-registry installed?): $($stderr.Result)"
+        }
+        if ($line -eq 'READY') { break }
+    }
+    $registries = @(Get-Content $state -Raw | ConvertFrom-Json)
+    Remove-Item $state -ErrorAction SilentlyContinue
+    [pscustomobject]@{
+        Process    = $process
+        Registries = $registries
+        Anonymous  = $registries | Where-Object kind -EQ 'Anonymous' | Select-Object -First 1
+        Basic      = $registries | Where-Object kind -EQ 'Basic' | Select-Object -First 1
+        Token      = $registries | Where-Object kind -EQ 'Token' | Select-Object -First 1
+    }
+}
+
+function Stop-OciTestBed {
+    param($TestBed)
+    if ($null -eq $TestBed) { return }
+    try { $TestBed.Process.StandardInput.Close() } catch { }
+    if (-not $TestBed.Process.WaitForExit(20000)) { $TestBed.Process.Kill($true) }
+    $TestBed.Process.Dispose()
+}
+
+function New-OciAuthFile {
+    <#
+    .SYNOPSIS
+        Writes an image-syncer auth file for the Basic and token registries of a test bed.
+        -Password overrides both passwords (e.g. '${OCISYNC_CANARY}' for a wrong one); .json writes JSON.
+    #>
+    param(
+        [Parameter(Mandatory)] $TestBed,
+        [Parameter(Mandatory)] [string] $Path,
+        [string] $BasicPassword,
+        [string] $TokenPassword,
+        [switch] $BasicOnly
+    )
+    $entries = [ordered]@{}
+    $entries[$TestBed.Basic.host] = [ordered]@{ username = $TestBed.Basic.username; password = if ($PSBoundParameters.ContainsKey('BasicPassword')) { $BasicPassword } else { $TestBed.Basic.password } }
+    if (-not $BasicOnly) {
+        $entries[$TestBed.Token.host] = [ordered]@{ username = $TestBed.Token.username; password = if ($PSBoundParameters.ContainsKey('TokenPassword')) { $TokenPassword } else { $TestBed.Token.password } }
+    }
+    if ($Path -like '*.json') {
+        $entries | ConvertTo-Json | Set-Content -Path $Path -Encoding utf8
+    }
+    else {
+        $lines = foreach ($key in $entries.Keys) {
+            "${key}:"
+            "  username: `"$($entries[$key].username)`""
+            "  password: `"$($entries[$key].password)`""
+        }
+        $lines | Set-Content -Path $Path -Encoding utf8
+    }
+    $Path
+}
+
+function Get-ClosedLoopbackPort {
+    # A port that was free a moment ago: nothing listens there, connections are refused.
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+    $listener.Stop()
+    $port
+}
+
+function New-TestRepositoryName {
+    # A destination repository no other test writes to.
+    param([string] $Prefix = 't')
+    "$Prefix$([guid]::NewGuid().ToString('N').Substring(0, 10))"
+}

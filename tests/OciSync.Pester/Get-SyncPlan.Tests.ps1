@@ -1,0 +1,84 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $bed = Start-OciTestBed
+    $A = $bed.Anonymous.host; $B = $bed.Basic.host; $T = $bed.Token.host
+    $auth = New-OciAuthFile -TestBed $bed -Path (Join-Path $TestDrive 'auth.yaml')
+    $cmd = 'OciSync.PowerShell.Commands.GetSyncPlanCommand'
+}
+AfterAll { Stop-OciTestBed $bed }
+
+Describe 'Get-SyncPlan' {
+    It 'shows UpToDate false before a sync and true after it; it copies nothing itself' {
+        $repo = New-TestRepositoryName 'plan'
+        $images = Join-Path $TestDrive 'plan.yaml'
+        "${A}/demo/alpine: ${B}/${repo}/alpine`n${A}/demo/app:1.0: ${T}/${repo}/app" | Set-Content $images
+        $before = Get-SyncPlan -Images $images -Auth $auth -ErrorAction Stop
+        $before | Should -HaveCount 3
+        $before | ForEach-Object { $_ | Should -BeOfType ([OciSync.Core.Sync.ImageCopy]); $_.UpToDate | Should -BeFalse }
+        @($before.Destination | ForEach-Object ToString | Sort-Object) | Should -Be (@("$B/$repo/alpine:3.19", "$B/$repo/alpine:latest", "$T/$repo/app:1.0") | Sort-Object)
+        ($before | Where-Object { "$($_.Source)" -eq "$A/demo/app:1.0" }).SourceDigest.ToString() | Should -Be (Get-RegistryManifest "$A/demo/app:1.0").Digest
+        $null = Get-RegistryTag "$B/$repo/alpine" -Auth $auth -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev | Should -Not -BeNullOrEmpty   # the plan wrote nothing
+
+        $null = Invoke-ImageSync -Images $images -Auth $auth -ErrorAction Stop
+        $after = Get-SyncPlan -Images $images -Auth $auth -ErrorAction Stop
+        $after | Should -HaveCount 3
+        $after | ForEach-Object { $_.UpToDate | Should -BeTrue }
+    }
+
+    It 'emits only its declared [OutputType]' {
+        $declared = (Get-Command Get-SyncPlan).OutputType.Type
+        Get-SyncPlan -Source "$A/demo/busybox" -Destination "$B/x/busybox" -Auth $auth | ForEach-Object { $declared | Should -Contain $_.GetType() }
+    }
+
+    It 'expands a regex rule against the tag list' {
+        $plan = Get-SyncPlan -Source "$A/demo/alpine:/^3/" -Destination "$B/x/alpine" -Auth $auth
+        @($plan.Source | ForEach-Object ToString) | Should -Be @("$A/demo/alpine:3.19")
+    }
+
+    It 'maps source tags to destination tags left to right' {
+        $plan = Get-SyncPlan -Source "$A/demo/alpine:3.19,latest" -Destination "$B/x/alpine:a,b" -Auth $auth
+        @($plan.Destination | ForEach-Object ToString) | Should -Be @("$B/x/alpine:a", "$B/x/alpine:b")
+    }
+
+    It 'takes rules from the pipeline' {
+        $plan = New-SyncRule "$A/demo/legacy:1.0" "$T/p/legacy", "$B/p/legacy" | Get-SyncPlan -Auth $auth
+        $plan | Should -HaveCount 2
+    }
+
+    It 'with no -Images reads images.json and auth.json in the current directory' {
+        $dir = Join-Path $TestDrive 'defaults'
+        $null = New-Item -ItemType Directory $dir
+        @{ "$A/demo/busybox:1.36" = "$B/d/busybox" } | ConvertTo-Json | Set-Content (Join-Path $dir 'images.json')
+        $null = New-OciAuthFile -TestBed $bed -Path (Join-Path $dir 'auth.json')
+        Push-Location $dir
+        try { $plan = Get-SyncPlan -ErrorAction Stop } finally { Pop-Location }
+        "$($plan.Destination)" | Should -Be "$B/d/busybox:1.36"
+        $plan.UpToDate | Should -BeFalse
+    }
+
+    It 'an unreachable source is a non-terminating RegistryUnreachable error; the other copies are planned' {
+        $port = Get-ClosedLoopbackPort
+        $images = Join-Path $TestDrive 'unreach.yaml'
+        "127.0.0.1:${port}/demo/x:1: ${B}/u/x`n${A}/demo/busybox:1.36: ${B}/u/busybox" | Set-Content $images
+        $plan = Get-SyncPlan -Images $images -Auth $auth -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ok = $?
+        $ok | Should -BeFalse
+        @($plan | Where-Object { "$($_.Source)" -eq "$A/demo/busybox:1.36" }) | Should -HaveCount 1
+        $ev[0].FullyQualifiedErrorId | Should -Be "RegistryUnreachable,$cmd"
+    }
+
+    It 'a malformed images file is a terminating ConfigSyntaxError' {
+        $images = Join-Path $TestDrive 'bad.yaml'
+        "a.io/x:1: [b.io/unclosed" | Set-Content $images
+        $err = { Get-SyncPlan -Images $images } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be "ConfigSyntaxError,$cmd"
+        $err.Exception.Message | Should -Match ([regex]::Escape($images) + ':[12]:\d+')   # the parser stops at the end of the file
+    }
+
+    It 'formats as a table' {
+        $text = Get-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/x/busybox" -Auth $auth | Format-Table | Out-String
+        $text | Should -Match 'UpToDate'
+        $text | Should -Not -Match '(?m)^\s*Source\s*:'
+    }
+}

@@ -1,0 +1,68 @@
+BeforeDiscovery {
+    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential') |
+        ForEach-Object { @{ Name = $_ } }
+    # Examples that need no network run for real (read at discovery, so the module is needed now).
+    Import-Module $env:OCISYNC_MODULE -Force -ErrorAction Stop
+    $offline = foreach ($name in 'New-SyncRule', 'New-RegistryCredential') {
+        $i = 0
+        foreach ($ex in (Get-Help $name -ErrorAction SilentlyContinue).examples.example) { $i++; @{ Name = $name; Index = $i; Code = $ex.code } }
+    }
+}
+
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+}
+
+Describe 'Help of <Name>' -ForEach $cmdlets {
+    BeforeAll {
+        $help = Get-Help $Name -Full
+        $command = Get-Command $Name
+    }
+
+    It 'comes from the module''s MAML file' {
+        Split-Path -Leaf $command.HelpFile | Should -Be 'OciSync.PowerShell.dll-Help.xml'
+        Join-Path (Split-Path $env:OCISYNC_MODULE) 'en-US/OciSync.PowerShell.dll-Help.xml' | Should -Exist
+    }
+
+    It 'has a synopsis' {
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        $help.Synopsis.Trim() | Should -Not -BeLike "$Name*"   # not the generated syntax line
+    }
+
+    It 'has a description' {
+        ($help.description.Text -join ' ').Length | Should -BeGreaterThan 40
+    }
+
+    It 'has at least two examples, each with code and remarks' {
+        @($help.examples.example).Count | Should -BeGreaterOrEqual 2
+        foreach ($ex in $help.examples.example) {
+            $ex.code | Should -Not -BeNullOrEmpty
+            ($ex.remarks.Text -join '') | Should -Not -BeNullOrEmpty
+            $ex.code | Should -Match ([regex]::Escape($Name))
+        }
+    }
+
+    It 'describes every parameter' {
+        $names = $command.Parameters.Keys | Where-Object { $_ -notin $CommonParameters }
+        foreach ($p in $names) {
+            $ph = $help.parameters.parameter | Where-Object name -EQ $p
+            $ph | Should -Not -BeNullOrEmpty -Because "-$p is a parameter of $Name"
+            ($ph.description.Text -join '') | Should -Not -BeNullOrEmpty -Because "-$p needs a description"
+        }
+    }
+
+    It 'examples parse' {
+        foreach ($ex in $help.examples.example) {
+            $errors = $null
+            $null = [System.Management.Automation.Language.Parser]::ParseInput($ex.code, [ref]$null, [ref]$errors)
+            $errors | Should -BeNullOrEmpty
+        }
+    }
+}
+
+Describe 'Offline examples run' {
+    It '<Name> example <Index> runs and emits output' -ForEach $offline {
+        $out = & ([scriptblock]::Create($Code)) -ErrorAction Stop
+        $out | Should -Not -BeNullOrEmpty
+    }
+}

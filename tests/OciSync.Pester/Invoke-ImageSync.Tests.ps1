@@ -1,0 +1,391 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $bed = Start-OciTestBed
+    $A = $bed.Anonymous.host; $B = $bed.Basic.host; $T = $bed.Token.host
+    $auth = New-OciAuthFile -TestBed $bed -Path (Join-Path $TestDrive 'auth.yaml')
+    $cmd = 'OciSync.PowerShell.Commands.InvokeImageSyncCommand'
+
+    function Get-Digest([string] $Reference) { (Get-RegistryManifest $Reference -Auth $auth -ErrorAction Stop).Digest }
+    function Test-Manifest([string] $Reference) {
+        $null = Get-RegistryManifest $Reference -Auth $auth -ErrorVariable e -ErrorAction SilentlyContinue
+        $e.Count -eq 0
+    }
+    function Split-Result($Output) {
+        [pscustomobject]@{
+            Manifests = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] })
+            TopLevel  = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] -and $_.IsTopLevel })
+            Layers    = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.LayerResult] })
+            Summary   = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] })
+        }
+    }
+}
+AfterAll { Stop-OciTestBed $bed }
+
+Describe 'Invoke-ImageSync' {
+    Context 'copying the demo images anonymous -> Basic and anonymous -> token' {
+        BeforeAll {
+            $images = Join-Path $TestDrive 'images.yaml'
+            @"
+${A}/demo/alpine: ${B}/mirror/alpine
+${A}/demo/busybox:1.36: ${T}/mirror/busybox
+${A}/demo/app:1.0:
+  - ${B}/mirror/app
+  - ${T}/apps/app:stable
+${A}/demo/legacy:1.0: ${T}/mirror/legacy
+"@ | Set-Content $images
+            $first = Split-Result (Invoke-ImageSync -Images $images -Auth $auth -ErrorVariable firstErrors)
+            $second = Split-Result (Invoke-ImageSync -Images $images -Auth $auth -ErrorVariable secondErrors)
+        }
+
+        It 'the first run syncs every image without errors' {
+            $firstErrors | Should -HaveCount 0
+            $first.Summary | Should -HaveCount 1
+            $first.Summary[0].Images | Should -Be 6
+            $first.Summary[0].Synced | Should -Be 6
+            $first.Summary[0].Failed | Should -Be 0
+            $first.Summary[0].Succeeded | Should -BeTrue
+            $first.Summary[0].BlobsCopied | Should -BeGreaterThan 0
+            $first.TopLevel | ForEach-Object { "$($_.Action)" | Should -Be 'Synced' }
+            $first.Layers | Should -Not -BeNullOrEmpty
+            $first.Layers | ForEach-Object { "$($_.Action)" | Should -BeIn @('Copied', 'Mounted', 'Present') }
+        }
+
+        It 'the summary is the last object' {
+            $out = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth
+            $out[-1] | Should -BeOfType ([OciSync.Core.Sync.SyncSummary])
+        }
+
+        It 'emits only its declared [OutputType]' {
+            $declared = (Get-Command Invoke-ImageSync).OutputType.Type
+            @($first.Manifests) + $first.Layers + $first.Summary | ForEach-Object { $declared | Should -Contain $_.GetType() }
+        }
+
+        It 'the destination <Destination> has the digest of <Source>' -ForEach @(
+            @{ Source = 'demo/alpine:3.19'; Destination = 'B/mirror/alpine:3.19' }
+            @{ Source = 'demo/alpine:latest'; Destination = 'B/mirror/alpine:latest' }
+            @{ Source = 'demo/busybox:1.36'; Destination = 'T/mirror/busybox:1.36' }
+            @{ Source = 'demo/app:1.0'; Destination = 'B/mirror/app:1.0' }
+            @{ Source = 'demo/app:1.0'; Destination = 'T/apps/app:stable' }
+            @{ Source = 'demo/legacy:1.0'; Destination = 'T/mirror/legacy:1.0' }
+        ) {
+            $dst = $Destination -replace '^B/', "$B/" -replace '^T/', "$T/"
+            $src = Get-Digest "$A/$Source"
+            Get-Digest $dst | Should -Be $src
+            ($first.TopLevel | Where-Object { "$($_.Destination)" -eq $dst }).Digest | Should -Be $src
+        }
+
+        It 'the second run reports only Unchanged and copies no blob' {
+            $secondErrors | Should -HaveCount 0
+            $second.TopLevel | Should -HaveCount 6
+            $second.Manifests | ForEach-Object { "$($_.Action)" | Should -Be 'Unchanged' }
+            $second.Layers | Should -HaveCount 0
+            $second.Summary[0].Unchanged | Should -Be 6
+            $second.Summary[0].Synced | Should -Be 0
+            $second.Summary[0].BlobsCopied | Should -Be 0
+            $second.Summary[0].BytesCopied | Should -Be 0
+        }
+
+        It '-Force pushes again although nothing changed' {
+            $r = Split-Result (Invoke-ImageSync -Source "$A/demo/busybox:1.36" -Destination "$T/mirror/busybox" -Auth $auth -Force)
+            "$($r.TopLevel[0].Action)" | Should -Be 'Synced'
+            Get-Digest "$T/mirror/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
+        }
+    }
+
+    Context 'pipeline input' {
+        It 'Import-SyncRule f | Invoke-ImageSync -Auth a' {
+            $f = Join-Path $TestDrive 'pipe.yaml'
+            "${A}/demo/alpine:3.19: ${B}/pipe/alpine`n${A}/demo/busybox:1.36: ${T}/pipe/busybox" | Set-Content $f
+            $r = Split-Result (Import-SyncRule $f | Invoke-ImageSync -Auth $auth -ErrorAction Stop)
+            $r.Summary[0].Synced | Should -Be 2
+            Get-Digest "$B/pipe/alpine:3.19" | Should -Be (Get-Digest "$A/demo/alpine:3.19")
+            Get-Digest "$T/pipe/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
+        }
+
+        It 'New-SyncRule from objects with Source and Destination | Invoke-ImageSync with RegistryCredential objects' {
+            $creds = Import-RegistryCredential $auth
+            $r = Split-Result (@(
+                    [pscustomobject]@{ Source = "$A/demo/legacy:1.0"; Destination = "$B/objs/legacy" }
+                    [pscustomobject]@{ Source = "$A/demo/alpine:/^3/"; Destination = "$T/objs/alpine" }
+                ) | New-SyncRule | Invoke-ImageSync -Credential $creds -ErrorAction Stop)
+            @($r.TopLevel.Destination | ForEach-Object ToString | Sort-Object) | Should -Be (@("$B/objs/legacy:1.0", "$T/objs/alpine:3.19") | Sort-Object)
+            Test-Manifest "$T/objs/alpine:latest" | Should -BeFalse
+        }
+
+        It '-Source/-Destination with -DestinationCredential (a PSCredential)' {
+            $cred = [pscredential]::new($bed.Basic.username, (ConvertTo-SecureString $bed.Basic.password -AsPlainText -Force))
+            $r = Split-Result (Invoke-ImageSync -Source "$A/demo/busybox:1.36" -Destination "$B/cred/busybox:x1" -DestinationCredential $cred -ErrorAction Stop)
+            "$($r.TopLevel[0].Action)" | Should -Be 'Synced'
+            Get-Digest "$B/cred/busybox:x1" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
+        }
+    }
+
+    Context '-WhatIf and -Confirm' {
+        It 'supports ShouldProcess' {
+            $c = Get-Command Invoke-ImageSync
+            $c.Parameters.Keys | Should -Contain 'WhatIf'
+            $c.Parameters.Keys | Should -Contain 'Confirm'
+        }
+
+        It '-WhatIf writes nothing: the destination tag is absent afterwards' {
+            $dst = "$B/$(New-TestRepositoryName 'whatif')"
+            $out = Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination $dst -Auth $auth -WhatIf -ErrorAction Stop
+            @($out | Where-Object { $_ -is [OciSync.Core.Sync.LayerResult] }) | Should -HaveCount 0
+            @($out | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] -and "$($_.Action)" -eq 'Synced' }) | Should -HaveCount 0
+            $null = Get-RegistryManifest "${dst}:1.0" -Auth $auth -ErrorVariable ev -ErrorAction SilentlyContinue
+            $ev[0].FullyQualifiedErrorId | Should -Match '^(ManifestNotFound|RepositoryNotFound),'
+        }
+
+        It '-Confirm:$false copies' {
+            $dst = "$B/$(New-TestRepositoryName 'confirm')"
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination $dst -Auth $auth -Confirm:$false -ErrorAction Stop
+            Get-Digest "${dst}:3.19" | Should -Be (Get-Digest "$A/demo/alpine:3.19")
+        }
+    }
+
+    Context 'platform filters' {
+        It '-Arch arm64 on demo/app gives an index with only arm64' {
+            $dst = "$B/$(New-TestRepositoryName 'arch'):1.0"
+            $r = Split-Result (Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination $dst -Auth $auth -Arch arm64 -ErrorAction Stop)
+            $r.Summary[0].Failed | Should -Be 0
+            $m = Get-RegistryManifest $dst -Auth $auth
+            $m.IsIndex | Should -BeTrue
+            @($m.Platforms) | Should -Be @('linux/arm64/v8')
+            $m.Digest | Should -Not -Be (Get-Digest "$A/demo/app:1.0")   # a filter that removed entries makes a new index
+            $arm = (Get-RegistryManifest "$A/demo/app:1.0").Manifests | Where-Object Platform -EQ 'linux/arm64/v8'
+            $m.Manifests[0].Digest | Should -Be $arm.Digest
+        }
+
+        It '-Arch arm on demo/legacy keeps arm/v7 only' {
+            $dst = "$T/$(New-TestRepositoryName 'arch'):1.0"
+            $null = Invoke-ImageSync -Source "$A/demo/legacy:1.0" -Destination $dst -Auth $auth -Arch arm -ErrorAction Stop
+            @((Get-RegistryManifest $dst -Auth $auth).Platforms) | Should -Be @('linux/arm/v7')
+        }
+
+        It 'a filter matching every entry keeps the source digest' {
+            $dst = "$B/$(New-TestRepositoryName 'os'):1.0"
+            $null = Invoke-ImageSync -Source "$A/demo/legacy:1.0" -Destination $dst -Auth $auth -OS linux -ErrorAction Stop
+            Get-Digest $dst | Should -Be (Get-Digest "$A/demo/legacy:1.0")
+        }
+    }
+
+    Context 'failures' {
+        It 'an unreachable registry is a non-terminating RegistryUnreachable error for that image; the others sync; $? is false' {
+            $port = Get-ClosedLoopbackPort
+            $repo = New-TestRepositoryName 'unreach'
+            $images = Join-Path $TestDrive 'unreachable.yaml'
+            @"
+127.0.0.1:${port}/demo/alpine:3.19: ${B}/${repo}/lost
+${A}/demo/alpine:3.19: ${B}/${repo}/alpine
+${A}/demo/busybox:1.36: ${T}/${repo}/busybox
+"@ | Set-Content $images
+            $success = Join-Path $TestDrive 'success.yaml'
+            $failed = Join-Path $TestDrive 'failed.yaml'
+            $out = Invoke-ImageSync -Images $images -Auth $auth -Retries 0 -SuccessImagesPath $success -FailedImagesPath $failed -ErrorVariable ev -ErrorAction SilentlyContinue
+            $ok = $?
+            $ok | Should -BeFalse
+            $ev | Should -HaveCount 1
+            $ev[0].FullyQualifiedErrorId | Should -BeLike "RegistryUnreachable,$cmd"
+            $ev[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+            "$($ev[0].TargetObject)" | Should -BeLike "127.0.0.1:${port}/demo/alpine:3.19*"
+            $r = Split-Result $out
+            $r.Summary[0].Failed | Should -Be 1
+            $r.Summary[0].Synced | Should -Be 2
+            $r.Summary[0].Succeeded | Should -BeFalse
+            Get-Digest "$B/$repo/alpine:3.19" | Should -Be (Get-Digest "$A/demo/alpine:3.19")
+            Get-Digest "$T/$repo/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
+
+            # -SuccessImagesPath / -FailedImagesPath are images files that feed back in with -Images.
+            @((Import-SyncRule $success).Source | Sort-Object) | Should -Be @("$A/demo/alpine:3.19", "$A/demo/busybox:1.36")
+            @((Import-SyncRule $failed).Source) | Should -Be @("127.0.0.1:${port}/demo/alpine:3.19")
+            $again = Split-Result (Invoke-ImageSync -Images $success -Auth $auth -ErrorAction Stop)
+            $again.Summary[0].Unchanged | Should -Be 2
+            $again.Summary[0].BlobsCopied | Should -Be 0
+            $null = Invoke-ImageSync -Images $failed -Auth $auth -Retries 0 -ErrorVariable ev2 -ErrorAction SilentlyContinue
+            $ev2[0].FullyQualifiedErrorId | Should -BeLike 'RegistryUnreachable,*'
+        }
+
+        It 'a wrong password is a RegistryUnauthorized error (PermissionDenied)' {
+            $bad = New-OciAuthFile -TestBed $bed -Path (Join-Path $TestDrive 'wrong.yaml') -BasicPassword 'not-the-password'
+            $out = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/wrongpw/alpine" -Auth $bad -Retries 0 -ErrorVariable ev -ErrorAction SilentlyContinue
+            $ev | Should -HaveCount 1
+            $ev[0].FullyQualifiedErrorId | Should -Be "RegistryUnauthorized,$cmd"
+            $ev[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+            (Split-Result $out).Summary[0].Failed | Should -Be 1
+        }
+
+        It 'a wrong token-registry password is a RegistryUnauthorized error' {
+            $bad = New-OciAuthFile -TestBed $bed -Path (Join-Path $TestDrive 'wrong-token.yaml') -TokenPassword 'not-the-password'
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$T/wrongpw/alpine" -Auth $bad -Retries 0 -ErrorVariable ev -ErrorAction SilentlyContinue
+            $ev[0].FullyQualifiedErrorId | Should -Be "RegistryUnauthorized,$cmd"
+        }
+
+        It 'a missing source tag is ManifestNotFound' {
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:0.0.0" -Destination "$B/nf/alpine" -Auth $auth -Retries 0 -ErrorVariable ev -ErrorAction SilentlyContinue
+            $ev[0].FullyQualifiedErrorId | Should -Be "ManifestNotFound,$cmd"
+            $ev[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        }
+
+        It 'a malformed images file is a terminating ConfigSyntaxError naming file, line and column' {
+            $images = Join-Path $TestDrive 'malformed.yaml'
+            "${A}/demo/alpine:3.19: ${B}/ok/alpine`n${A}/demo/busybox:1.36: [${B}/unclosed`n${A}/demo/app:1.0: ${B}/ok/app" | Set-Content $images
+            $err = { Invoke-ImageSync -Images $images -Auth $auth } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -Be "ConfigSyntaxError,$cmd"
+            $err.CategoryInfo.Category | Should -Be 'InvalidData'
+            $m = [regex]::Match($err.Exception.Message, [regex]::Escape($images) + ':(\d+):(\d+)')
+            $m.Success | Should -BeTrue -Because "the message '$($err.Exception.Message)' names file:line:column"
+            [int]$m.Groups[1].Value | Should -BeIn @(2, 3)
+            [int]$m.Groups[2].Value | Should -BeGreaterThan 0
+            Test-Manifest "$B/ok/alpine:3.19" | Should -BeFalse
+        }
+
+        It 'a missing images file is a terminating ConfigFileNotFound error' {
+            $err = { Invoke-ImageSync -Images (Join-Path $TestDrive 'none.yaml') -Auth $auth } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -Be "ConfigFileNotFound,$cmd"
+        }
+
+        It 'a bad rule in a file of several is reported (<ErrorId>) while the others run' -ForEach @(
+            @{ ErrorId = 'RuleTagCountMismatch'; Bad = 'SRC/demo/busybox:1.36,latest: DST/bad/busybox:only' }
+            @{ ErrorId = 'RuleMultipleRegex'; Bad = 'SRC/demo/busybox:/a/,/b/: DST/bad/busybox' }
+            @{ ErrorId = 'RuleDestinationTagsNeedSourceTags'; Bad = 'SRC/demo/busybox: DST/bad/busybox:x' }
+        ) {
+            $repo = New-TestRepositoryName 'rules'
+            $images = Join-Path $TestDrive "$repo.yaml"
+            @(
+                "${A}/demo/alpine:3.19: ${B}/${repo}/alpine"
+                $Bad.Replace('SRC', $A).Replace('DST', $B)
+                "${A}/demo/legacy:1.0: ${B}/${repo}/legacy"
+            ) | Set-Content $images
+            $out = Invoke-ImageSync -Images $images -Auth $auth -ErrorVariable ev -ErrorAction SilentlyContinue
+            $ok = $?
+            $ok | Should -BeFalse
+            $ev | Should -HaveCount 1
+            $ev[0].FullyQualifiedErrorId | Should -Be "$ErrorId,$cmd"
+            $ev[0].Exception.Message | Should -Match ([regex]::Escape($images) + ':2:\d+')
+            (Split-Result $out).Summary[0].Synced | Should -Be 2
+            Test-Manifest "$B/$repo/alpine:3.19" | Should -BeTrue
+            Test-Manifest "$B/$repo/legacy:1.0" | Should -BeTrue
+        }
+
+        It 'an object that is not a credential in -Credential is a terminating InvalidCredentialArgument error' {
+            $err = { Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/x/y" -Credential 'just a string' } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -Be "InvalidCredentialArgument,$cmd"
+        }
+
+        It 'a bad -Source rule is a terminating error with its rule error id' {
+            $err = { Invoke-ImageSync -Source "$A/demo/alpine:1,2" -Destination "$B/x/y:3" -Auth $auth } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -Be "RuleTagCountMismatch,$cmd"
+        }
+    }
+
+    Context 'image-syncer defaults and files' {
+        It 'with no -Images reads images.json and auth.json from the current directory' {
+            $dir = Join-Path $TestDrive 'defaults'
+            $null = New-Item -ItemType Directory $dir
+            $repo = New-TestRepositoryName 'defaults'
+            @{ "$A/demo/busybox:1.36" = "$B/$repo/busybox"; "$A/demo/alpine:latest" = @("$T/$repo/alpine", "$B/$repo/alpine") } | ConvertTo-Json | Set-Content (Join-Path $dir 'images.json')
+            $null = New-OciAuthFile -TestBed $bed -Path (Join-Path $dir 'auth.json')
+            Push-Location $dir
+            try { $r = Split-Result (Invoke-ImageSync -ErrorAction Stop) }
+            finally { Pop-Location }
+            $r.Summary[0].Synced | Should -Be 3
+            Get-Digest "$B/$repo/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
+            Get-Digest "$T/$repo/alpine:latest" | Should -Be (Get-Digest "$A/demo/alpine:latest")
+        }
+
+        It '-Config reads a legacy { auth, images } file' {
+            $repo = New-TestRepositoryName 'legacy'
+            $config = Join-Path $TestDrive 'config.json'
+            @{
+                auth   = @{ $B = @{ username = $bed.Basic.username; password = $bed.Basic.password } }
+                images = @{ "$A/demo/alpine:3.19" = "$B/$repo/alpine" }
+            } | ConvertTo-Json -Depth 4 | Set-Content $config
+            $r = Split-Result (Invoke-ImageSync -Config $config -ErrorAction Stop)
+            $r.Summary[0].Synced | Should -Be 1
+            Get-Digest "$B/$repo/alpine:3.19" | Should -Be (Get-Digest "$A/demo/alpine:3.19")
+        }
+
+        It 'an empty destination uses -DefaultRegistry and -DefaultNamespace' {
+            $ns = New-TestRepositoryName 'ns'
+            $images = Join-Path $TestDrive 'empty-dest.yaml'
+            "${A}/demo/busybox:1.36: `"`"" | Set-Content $images
+            $null = Invoke-ImageSync -Images $images -Auth $auth -DefaultRegistry $B -DefaultNamespace $ns -ErrorAction Stop
+            Get-Digest "$B/$ns/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
+        }
+
+        It '-LogPath writes timestamped lines' {
+            $log = Join-Path $TestDrive 'logs/sync.log'
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth -LogPath $log -ErrorAction Stop
+            $log | Should -Exist
+            (Get-Content $log -Raw) | Should -Match '\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}'
+        }
+
+        It 'the seed document''s example files, hosts replaced by the local registries, run through Invoke-ImageSync' {
+            # The document's source is quay.io/coreos/kube-rbac-proxy with tags v1.0, v2.0, v1.1 (and one
+            # the /a+/ regex matches): build it in the Basic registry ("quay.io") first.
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19,latest" -Destination "$B/coreos/kube-rbac-proxy:v1.0,latest" -Auth $auth -ErrorAction Stop
+            $null = Invoke-ImageSync -Source "$A/demo/busybox:1.36" -Destination "$B/coreos/kube-rbac-proxy:v2.0" -Auth $auth -ErrorAction Stop
+            $null = Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination "$B/coreos/kube-rbac-proxy:v1.1" -Auth $auth -ErrorAction Stop
+            $v10 = Get-Digest "$B/coreos/kube-rbac-proxy:v1.0"
+
+            $dir = Join-Path $TestDrive 'seed'
+            $null = New-Item -ItemType Directory $dir
+            # quay.io -> Basic, registry.ksyunkcr.com -> token, docker.io -> anonymous; the values use the
+            # document's ${env} and $env forms, with the test bed's credentials in the environment.
+            $env:OCISYNC_SEED_BASIC_USER = $bed.Basic.username; $env:OCISYNC_SEED_BASIC_PASS = $bed.Basic.password
+            $env:OCISYNC_SEED_TOKEN_USER = $bed.Token.username; $env:OCISYNC_SEED_TOKEN_PASS = $bed.Token.password
+            @"
+${B}: #支持 "registry" 和 "registry/namespace"(v1.0.3之后的版本) 的形式
+  username: `${OCISYNC_SEED_BASIC_USER}
+  password: `$OCISYNC_SEED_BASIC_PASS
+  insecure: true # 可选,(v1.0.1 之后支持)registry是否是http服务
+${T}:
+  username: `${OCISYNC_SEED_TOKEN_USER} # 可选,(v1.3.1 之后支持)value 使用 "`${env}" 或者 "`$env" 形式可以引用环境变量
+  password: `${OCISYNC_SEED_TOKEN_PASS}
+${A}:
+  username: "`${OCISYNC_SEED_UNSET_ENV}"
+  password: "`$OCISYNC_SEED_UNSET_ENV"
+${B}/coreos:
+  username: "`${OCISYNC_SEED_BASIC_USER}"
+  password: "`${OCISYNC_SEED_BASIC_PASS}"
+  insecure: true
+"@ | Set-Content (Join-Path $dir 'auth.yaml') -Encoding utf8
+            @"
+${B}/coreos/kube-rbac-proxy: ${T}/namespace/repository
+${B}/coreos/kube-rbac-proxy:v1.0: ${B}/ruohe/kube-rbac-proxy
+${B}/coreos/kube-rbac-proxy:v1.0,v2.0: ${B}/ruohe/kube-rbac-proxy
+${B}/coreos/kube-rbac-proxy@${v10}: ${B}/ruohe/kube-rbac-proxy
+${B}/coreos/kube-rbac-proxy:v1.1:
+- ${B}/ruohe/kube-rbac-proxy1
+- ${B}/ruohe/kube-rbac-proxy2
+${B}/coreos/kube-rbac-proxy:/a+/: ${B}/ruohe/kube-rbac-proxy
+"@ | Set-Content (Join-Path $dir 'images.yaml') -Encoding utf8
+            Push-Location $dir
+            try {
+                # ./image-syncer --auth=./auth.yaml --images=./images.yaml --retries=3 --log=./log
+                $out = Invoke-ImageSync -Auth ./auth.yaml -Images ./images.yaml -Retries 3 -Log ./log -ErrorVariable ev
+            }
+            finally { Pop-Location; Remove-Item Env:OCISYNC_SEED_* }
+            $ev | Should -HaveCount 0
+            $r = Split-Result $out
+            $r.Summary[0].Failed | Should -Be 0
+            Join-Path $dir 'log' | Should -Exist
+            @((Get-RegistryTag "$T/namespace/repository" -Auth $auth).Tag | Sort-Object) | Should -Be @('latest', 'v1.0', 'v1.1', 'v2.0')
+            @((Get-RegistryTag "$B/ruohe/kube-rbac-proxy" -Auth $auth).Tag | Sort-Object) | Should -Be @('latest', 'v1.0', 'v2.0')
+            foreach ($tag in 'v1.0', 'v2.0', 'v1.1', 'latest') {
+                Get-Digest "$T/namespace/repository:$tag" | Should -Be (Get-Digest "$B/coreos/kube-rbac-proxy:$tag")
+            }
+            Get-Digest "$B/ruohe/kube-rbac-proxy@$v10" | Should -Be $v10
+            Get-Digest "$B/ruohe/kube-rbac-proxy1:v1.1" | Should -Be (Get-Digest "$B/coreos/kube-rbac-proxy:v1.1")
+            Get-Digest "$B/ruohe/kube-rbac-proxy2:v1.1" | Should -Be (Get-Digest "$B/coreos/kube-rbac-proxy:v1.1")
+        }
+    }
+
+    Context 'formatting' {
+        It 'every output type has a table view' {
+            $text = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth | Format-Table | Out-String
+            $text | Should -Match 'Action'
+            $text | Should -Not -Match '(?m)^\s*Source\s*:'
+        }
+    }
+}

@@ -1,0 +1,83 @@
+BeforeDiscovery {
+    # -ForEach data is read at discovery, before BeforeAll runs.
+    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential') | ForEach-Object { @{ Name = $_ } }
+}
+
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $module = Get-Module OciSync
+}
+
+Describe 'The OciSync module' {
+    It 'exports exactly the eight cmdlets' {
+        @((Get-Command -Module OciSync).Name | Sort-Object) | Should -Be @($OciSyncCmdlets | Sort-Object)
+        (Get-Command -Module OciSync | Where-Object CommandType -NE 'Cmdlet') | Should -BeNullOrEmpty
+    }
+
+    It 'exports no functions, variables or aliases' {
+        $module.ExportedFunctions.Count | Should -Be 0
+        $module.ExportedVariables.Count | Should -Be 0
+        $module.ExportedAliases.Count | Should -Be 0
+    }
+
+    It '<Name> uses an approved verb' -ForEach $cmdlets {
+        (Get-Command $Name).Verb | Should -BeIn (Get-Verb).Verb
+    }
+
+    It '<Name> declares an [OutputType] with OciSync types' -ForEach $cmdlets {
+        $types = (Get-Command $Name).OutputType.Type
+        $types | Should -Not -BeNullOrEmpty
+        $types | ForEach-Object { $_.FullName | Should -BeLike 'OciSync.*' }
+    }
+
+    It 'Invoke-ImageSync supports -WhatIf and -Confirm' {
+        $c = Get-Command Invoke-ImageSync
+        $c.Parameters.Keys | Should -Contain 'WhatIf'
+        $c.Parameters.Keys | Should -Contain 'Confirm'
+        $c.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].SupportsShouldProcess | Should -BeTrue
+    }
+
+    It 'the manifest is explicit and loads on Desktop and Core' {
+        $data = Import-PowerShellDataFile $env:OCISYNC_MODULE
+        @($data.CmdletsToExport | Sort-Object) | Should -Be @($OciSyncCmdlets | Sort-Object)
+        $data.CompatiblePSEditions | Should -Be @('Desktop', 'Core')
+        $data.FormatsToProcess | Should -Not -BeNullOrEmpty
+    }
+
+    It '<_> has a table view' -ForEach @(
+        'OciSync.Core.Sync.ManifestResult', 'OciSync.Core.Sync.LayerResult', 'OciSync.Core.Sync.SyncSummary', 'OciSync.Core.Sync.ImageCopy',
+        'OciSync.Core.Configuration.SyncRule', 'OciSync.Core.Auth.RegistryCredential', 'OciSync.PowerShell.Output.RegistryTag', 'OciSync.PowerShell.Output.ManifestInfo'
+    ) {
+        $TypeName = $_
+        $format = Get-FormatData -TypeName $TypeName
+        $format | Should -Not -BeNullOrEmpty
+        @($format.FormatViewDefinition.Control | Where-Object { $_ -is [System.Management.Automation.TableControl] }) | Should -Not -BeNullOrEmpty
+    }
+
+    It 'every declared output type has a table view' {
+        $declared = $OciSyncCmdlets | ForEach-Object { (Get-Command $_).OutputType.Type } | Sort-Object FullName -Unique
+        foreach ($t in $declared) {
+            $tables = @((Get-FormatData -TypeName $t.FullName).FormatViewDefinition.Control | Where-Object { $_ -is [System.Management.Automation.TableControl] })
+            $tables.Count | Should -BeGreaterThan 0 -Because "$($t.FullName) is an output type"
+        }
+    }
+
+    It 'the pipeline-bound parameters are where the design card puts them' {
+        (Get-Command Get-RegistryTag).Parameters['Repository'].ParameterSets.Values.ValueFromPipeline | Should -Contain $true
+        (Get-Command Get-RegistryTag).Parameters['Repository'].ParameterSets.Values.ValueFromPipelineByPropertyName | Should -Contain $true
+        (Get-Command Get-RegistryManifest).Parameters['Reference'].ParameterSets.Values.ValueFromPipeline | Should -Contain $true
+        (Get-Command Invoke-ImageSync).Parameters['Rule'].ParameterSets.Values.ValueFromPipeline | Should -Contain $true
+        (Get-Command New-SyncRule).Parameters['Source'].ParameterSets.Values.ValueFromPipelineByPropertyName | Should -Contain $true
+    }
+
+    It 'Invoke-ImageSync has the image-syncer flags as parameters and aliases' {
+        $p = (Get-Command Invoke-ImageSync).Parameters
+        foreach ($name in 'Images', 'Auth', 'Config', 'LogPath', 'Proc', 'Retries', 'OS', 'Arch', 'Force', 'DefaultRegistry', 'DefaultNamespace', 'SuccessImagesPath', 'FailedImagesPath') {
+            $p.Keys | Should -Contain $name
+        }
+        $p['LogPath'].Aliases | Should -Contain 'Log'
+        $p['Proc'].Aliases | Should -Contain 'ThrottleLimit'
+        $p['DefaultRegistry'].Aliases | Should -Contain 'Registry'
+        $p['DefaultNamespace'].Aliases | Should -Contain 'Namespace'
+    }
+}

@@ -1,0 +1,102 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+}
+
+Describe 'New-SyncRule' {
+    It 'builds a validated rule object and copies nothing' {
+        $r = New-SyncRule -Source 'quay.io/coreos/kube-rbac-proxy:v1.0' -Destination 'quay.io/ruohe/kube-rbac-proxy'
+        $r | Should -BeOfType ([OciSync.Core.Configuration.SyncRule])
+        $r.Source | Should -Be 'quay.io/coreos/kube-rbac-proxy:v1.0'
+        @($r.Destinations) | Should -Be @('quay.io/ruohe/kube-rbac-proxy')
+        "$($r.SourceRepository)" | Should -Be 'quay.io/coreos/kube-rbac-proxy'
+        "$($r.Kind)" | Should -Be 'Tags'
+        @($r.SourceTags) | Should -Be @('v1.0')
+        $r.Origin | Should -BeNullOrEmpty
+    }
+
+    It 'emits only its declared [OutputType]' {
+        $declared = (Get-Command New-SyncRule).OutputType.Type
+        New-SyncRule 'a.io/x' 'b.io/y' | ForEach-Object { $declared | Should -Contain $_.GetType() }
+    }
+
+    It 'reads the source forms of the grammar: <Source> is <Kind>' -ForEach @(
+        @{ Source = 'quay.io/coreos/kube-rbac-proxy'; Kind = 'AllTags' }
+        @{ Source = 'quay.io/coreos/kube-rbac-proxy:v1.0,v2.0'; Kind = 'Tags' }
+        @{ Source = 'quay.io/coreos/kube-rbac-proxy@sha256:14b267eb38aa85fd12d0e168fffa2d8a6187ac53a14a0212b0d4fce8d729598c'; Kind = 'Digest' }
+        @{ Source = 'quay.io/coreos/kube-rbac-proxy:/a+/'; Kind = 'Regex' }
+    ) {
+        "$((New-SyncRule -Source $Source -Destination 'quay.io/ruohe/kube-rbac-proxy').Kind)" | Should -Be $Kind
+    }
+
+    It 'normalises Docker Hub short names as docker pull does' {
+        "$((New-SyncRule 'nginx' 'r.example.com/x/nginx').SourceRepository)" | Should -Be 'docker.io/library/nginx'
+        "$((New-SyncRule 'bitnami/nginx' 'r.example.com/x/nginx').SourceRepository)" | Should -Be 'docker.io/bitnami/nginx'
+    }
+
+    It 'takes several destinations and drops duplicates' {
+        $r = New-SyncRule 'quay.io/coreos/x:v1.1' 'quay.io/ruohe/x1', 'quay.io/ruohe/x2', 'quay.io/ruohe/x1'
+        @($r.Destinations) | Should -Be @('quay.io/ruohe/x1', 'quay.io/ruohe/x2')
+        $r.Targets | Should -HaveCount 2
+    }
+
+    It 'expands ${VAR} in destinations' {
+        $env:OCISYNC_TEST_NS = 'expanded'
+        try { @((New-SyncRule 'a.io/x:1' 'b.io/${OCISYNC_TEST_NS}/x').Destinations) | Should -Be @('b.io/expanded/x') }
+        finally { Remove-Item Env:OCISYNC_TEST_NS }
+    }
+
+    It 'binds Source and Destination by property name from objects' {
+        $rules = @(
+            [pscustomobject]@{ Source = 'a.io/x:1'; Destination = 'b.io/x' }
+            [pscustomobject]@{ Source = 'a.io/y'; Destination = @('b.io/y1', 'b.io/y2') }
+        ) | New-SyncRule
+        $rules | Should -HaveCount 2
+        $rules[0].Source | Should -Be 'a.io/x:1'
+        @($rules[1].Destinations) | Should -Be @('b.io/y1', 'b.io/y2')
+    }
+
+    It 'binds rows of a CSV file' {
+        $csv = Join-Path $TestDrive 'rules.csv'
+        "Source,Destination`na.io/x:1,b.io/x`na.io/y:2,b.io/y" | Set-Content $csv
+        (Import-Csv $csv | New-SyncRule).Source | Should -Be @('a.io/x:1', 'a.io/y:2')
+    }
+
+    It 'an empty destination uses -DefaultRegistry and -DefaultNamespace' {
+        $r = New-SyncRule -Source 'quay.io/coreos/etcd:v3' -Destination @() -DefaultRegistry 'r.example.com' -DefaultNamespace 'mirror'
+        @($r.Targets.Repository | ForEach-Object ToString) | Should -Be @('r.example.com/mirror/etcd')
+    }
+
+    It 'rejects a broken rule with a non-terminating error: <ErrorId>' -ForEach @(
+        @{ Source = 'a.io/x:v1,v2'; Destination = @('b.io/x:only-one'); ErrorId = 'RuleTagCountMismatch' }
+        @{ Source = 'a.io/x:/a/,/b/'; Destination = @('b.io/x'); ErrorId = 'RuleMultipleRegex' }
+        @{ Source = 'a.io/x:/(/'; Destination = @('b.io/x'); ErrorId = 'RuleBadRegex' }
+        @{ Source = 'a.io/x@sha256:14b267eb38aa85fd12d0e168fffa2d8a6187ac53a14a0212b0d4fce8d729598c'; Destination = @('b.io/x@sha256:0000000000000000000000000000000000000000000000000000000000000000'); ErrorId = 'RuleDigestMismatch' }
+        @{ Source = 'a.io/x'; Destination = @('b.io/x:t'); ErrorId = 'RuleDestinationTagsNeedSourceTags' }
+        @{ Source = 'a.io/x:1'; Destination = @(); ErrorId = 'RuleNoDefaultDestination' }
+        @{ Source = 'a.io/X Y'; Destination = @('b.io/x'); ErrorId = 'RuleInvalidReference' }
+    ) {
+        $r = New-SyncRule -Source $Source -Destination $Destination -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev | Should -HaveCount 1
+        $ev[0].FullyQualifiedErrorId | Should -Be "$ErrorId,OciSync.PowerShell.Commands.NewSyncRuleCommand"
+        $ev[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $ev[0].TargetObject | Should -Be $Source
+        $ev[0].Exception.Message | Should -BeLike "*$Source*"
+    }
+
+    It 'a bad rule in the pipeline does not stop the others' {
+        $rules = @(
+            [pscustomobject]@{ Source = 'a.io/x:1'; Destination = 'b.io/x' }
+            [pscustomobject]@{ Source = 'a.io/x:1,2'; Destination = 'b.io/x:1' }
+            [pscustomobject]@{ Source = 'a.io/z:1'; Destination = 'b.io/z' }
+        ) | New-SyncRule -ErrorVariable ev -ErrorAction SilentlyContinue
+        $rules.Source | Should -Be @('a.io/x:1', 'a.io/z:1')
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'RuleTagCountMismatch,*'
+    }
+
+    It 'formats as a table' {
+        $text = New-SyncRule 'a.io/x:1' 'b.io/x' | Format-Table | Out-String
+        $text | Should -Match 'Source'
+        $text | Should -Not -Match '^\s*Source\s*:'
+    }
+}
