@@ -30,6 +30,7 @@ public sealed class PlannerTests
             SyncRule.Create($"{source.Host}/plan/app:/v[12]/", new[] { $"{dst}/plan/some" }),
         };
 
+        var tokensBefore = _registries.Token.Tokens!.TokensIssued;
         var first = new SyncHarness(_registries);
         var plan = await new SyncPlanner(first.Clients, 5).PlanAsync(rules, headDestinations: true, CancellationToken.None);
         Assert.Empty(plan.Errors);
@@ -38,6 +39,9 @@ public sealed class PlannerTests
         Assert.Equal(1, first.Count("GET", "/tags/list"));
         var summary = await new SyncEngine(first.Clients, new SyncOptions(), first).RunAsync(plan.Copies, CancellationToken.None);
         Assert.Equal(7, summary.Synced);
+        // Tokens per destination repository and scope (pull for HEADs, pull+push for writes, and a
+        // mount's two-repository scope), never one per image: 7 images, 2 repositories.
+        Assert.InRange(_registries.Token.Tokens!.TokensIssued - tokensBefore, 2, 6);
 
         var again = new SyncHarness(_registries);
         var replan = await new SyncPlanner(again.Clients, 5).PlanAsync(rules, headDestinations: true, CancellationToken.None);
