@@ -8,7 +8,7 @@
 
     Protocol: one command per stdin line; each answer is one stdout line "@@ <json>" or "@@ERR <message>".
       start                          start an anonymous registry; answers {id, host}
-      seed-bench ID                  SeedSets.SeedBenchAsync defaults; answers {tags, digests, totalBytes, ...}
+      seed-bench ID [REPOS TAGS BIG] SeedSets.SeedBenchAsync (defaults 20 3 12); answers {tags, digests, totalBytes, ...}
       seed-big ID REPO TAG MIB       push an OCI image with one MIB-MiB random layer, streamed from a temp file
       log-clear ID                   forget the access log so far
       log-count ID                   {total, byKind: {"GET manifests 200": n, ...}, byAgent: {...}}
@@ -130,7 +130,11 @@ try {
                     Send @{ id = $id; host = $s.Host }
                 }
                 'seed-bench' {
-                    $r = Wait-Task ([OciSync.TestBed.SeedSets]::SeedBenchAsync((Get-Server $words[1]), 20, 3, 5, 12, 50MB, [int](9MB / 4), $null))
+                    # Optional sizes after the id (Quick.ps1 seeds a smaller set): repositories tags big-layers.
+                    $repos = if ($words.Count -gt 2) { [int]$words[2] } else { 20 }
+                    $tagsPer = if ($words.Count -gt 3) { [int]$words[3] } else { 3 }
+                    $bigs = if ($words.Count -gt 4) { [int]$words[4] } else { 12 }
+                    $r = Wait-Task ([OciSync.TestBed.SeedSets]::SeedBenchAsync((Get-Server $words[1]), $repos, $tagsPer, 5, $bigs, 50MB, [int](9MB / 4), $null))
                     $digests = @{}
                     foreach ($k in $r.Digests.Keys) { $digests[$k] = $r.Digests[$k] }
                     Send @{ repositories = @($r.Repositories); tags = @($r.Tags); digests = $digests; blobs = $r.Blobs; manifests = $r.Manifests; totalBytes = $r.TotalBytes; text = $r.ToString() }

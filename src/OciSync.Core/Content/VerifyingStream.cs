@@ -22,6 +22,8 @@ namespace OciSync.Core.Content
         private readonly IDisposable? _owner;
         private long _read;
         private bool _verified;
+        private CancellationTokenSource? _idle;
+        private CancellationToken _idleFor;
 
         /// <param name="owner">Disposed with the stream, e.g. the HTTP response the bytes come from.</param>
         public VerifyingStream(Stream inner, Digest expected, long expectedSize, Action<long>? onBytes = null, IDisposable? owner = null)
@@ -50,18 +52,23 @@ namespace OciSync.Core.Content
 
         public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
+            // One idle timer per stream, armed for each read and disarmed after it (a linked source
+            // plus a timer per read cost more than the read itself for small chunks). A new source is
+            // made only when the caller's token changes or the previous one fired.
+            var idle = IdleSource(cancellationToken);
             int n;
-            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            idle.CancelAfter(ReadIdleTimeout);
+            try
             {
-                idle.CancelAfter(ReadIdleTimeout);
-                try
-                {
-                    n = await _inner.ReadAsync(buffer, offset, count, idle.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new TimeoutException($"No bytes of {_expected} arrived for {ReadIdleTimeout.TotalSeconds:0} s.");
-                }
+                n = await _inner.ReadAsync(buffer, offset, count, idle.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"No bytes of {_expected} arrived for {ReadIdleTimeout.TotalSeconds:0} s.");
+            }
+            finally
+            {
+                idle.CancelAfter(Timeout.Infinite);
             }
             if (n > 0)
             {
@@ -76,6 +83,15 @@ namespace OciSync.Core.Content
                 Verify();
             }
             return n;
+        }
+
+        private CancellationTokenSource IdleSource(CancellationToken caller)
+        {
+            if (_idle != null && !_idle.IsCancellationRequested && _idleFor == caller) return _idle;
+            _idle?.Dispose();
+            _idleFor = caller;
+            _idle = caller.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(caller) : new CancellationTokenSource();
+            return _idle;
         }
 
         private void Verify()
@@ -101,6 +117,7 @@ namespace OciSync.Core.Content
                 _inner.Dispose();
                 _owner?.Dispose();
                 _hash.Dispose();
+                _idle?.Dispose();
             }
             base.Dispose(disposing);
         }

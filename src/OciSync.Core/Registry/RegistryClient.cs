@@ -23,6 +23,11 @@ namespace OciSync.Core.Registry
     /// </summary>
     public sealed class RegistryClient
     {
+        /// <summary>
+        /// Copy buffer of one blob upload (rented from the shared pool per transfer, so memory stays at
+        /// most concurrency × this). Large chunks mean fewer socket reads, hash updates and writes per GB.
+        /// </summary>
+        internal const int UploadBufferSize = 1024 * 1024;
         private readonly RegistryClientOptions _options;
         private readonly RegistryCredential? _credential;
         private readonly HttpMessageInvoker _pingClient;
@@ -166,7 +171,7 @@ namespace OciSync.Core.Registry
             var target = new UriBuilder(uploadLocation);
             var digestParam = "digest=" + Uri.EscapeDataString(blob.Digest.ToString());
             target.Query = string.IsNullOrEmpty(target.Query) ? digestParam : target.Query.TrimStart('?') + "&" + digestParam;
-            var body = new StreamContent(content, 64 * 1024);
+            var body = new StreamContent(content, UploadBufferSize);
             body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             if (blob.Size >= 0) body.Headers.ContentLength = blob.Size;
             using var request = new HttpRequestMessage(HttpMethod.Put, target.Uri) { Content = body };
