@@ -27,6 +27,10 @@ namespace OciSync.Core.Sync
         private readonly BlobCopier _blobs;
         private readonly SyncOptions _options;
         private readonly ISyncObserver _observer;
+        // Manifests fetched by digest this run: an image going to several destinations is pulled once
+        // (a manifest GET is what Docker Hub counts against its pull limit).
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<Manifest>> _fetched =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, Task<Manifest>>(StringComparer.Ordinal);
 
         public ImageCopier(RegistryClientFactory clients, ConcurrencyGate gate, BlobCopier blobs, SyncOptions options, ISyncObserver observer)
         {
@@ -62,7 +66,7 @@ namespace OciSync.Core.Sync
                     return Result(copy, ManifestAction.Unchanged, sourceDigest, sourceDigest, null, null, 0, watch, topLevel: true);
             }
 
-            var manifest = await _gate.RunAsync(() => src.GetManifestAsync(srcRepo, sourceDigest?.ToString() ?? copy.Source.ApiReference!, ct), ct).ConfigureAwait(false);
+            var manifest = await FetchAsync(src, srcRepo, sourceDigest?.ToString() ?? copy.Source.ApiReference!, ct).ConfigureAwait(false);
             var bytes = new ByteCounter();
 
             if (manifest.IsIndex)
@@ -111,13 +115,28 @@ namespace OciSync.Core.Sync
                 return;
             }
 
-            var manifest = await _gate.RunAsync(() => src.GetManifestAsync(srcRepo, child.Digest.ToString(), ct), ct).ConfigureAwait(false);
+            var manifest = await FetchAsync(src, srcRepo, child.Digest.ToString(), ct).ConfigureAwait(false);
             if (manifest.IsIndex)
                 await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, ct))).ConfigureAwait(false);
             else
                 await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
             await _gate.RunAsync(async () => { await dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
             _observer.OnManifest(Result(childCopy, ManifestAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType, platform, 0, watch, topLevel: false));
+        }
+
+        private Task<Manifest> FetchAsync(RegistryClient src, string repository, string reference, CancellationToken ct)
+        {
+            Task<Manifest> Get() => _gate.RunAsync(() => src.GetManifestAsync(repository, reference, ct), ct);
+            if (!Digest.TryParse(reference, out _)) return Get(); // a tag can move; only digests are cached
+            var key = $"{src.Registry}/{repository}@{reference}";
+            var task = _fetched.GetOrAdd(key, _ => Get());
+            if (task.IsFaulted || task.IsCanceled)
+            {
+                var fresh = Get(); // a fetch that failed in an earlier pass is tried again
+                _fetched.TryUpdate(key, fresh, task);
+                task = fresh;
+            }
+            return task;
         }
 
         private async Task CopyBlobsAsync(RegistryClient src, string srcRepo, RegistryClient dst, string dstRepo, Manifest manifest, ByteCounter bytes, CancellationToken ct)

@@ -68,6 +68,21 @@ public sealed class EndToEndSyncTests
     }
 
     [Fact]
+    public async Task An_image_for_several_destinations_is_pulled_once()
+    {
+        var source = _registries.Anonymous;
+        await PushAsync(source, "e2e/fanout", "oci-index", 7400);
+        var harness = new SyncHarness(_registries);
+        var summary = await harness.RunAsync(new SyncOptions(),
+            ($"{source.Host}/e2e/fanout:v1", $"{_registries.Basic.Host}/fanout/one:v1"),
+            ($"{source.Host}/e2e/fanout:v1", $"{_registries.Basic.Host}/fanout/two:v1"),
+            ($"{source.Host}/e2e/fanout:v1", $"{_registries.Token.Host}/fanout/three:v1"));
+        Assert.Equal(3, summary.Synced);
+        var sourceGets = harness.Requests.Count(r => r.Method == "GET" && r.Path.StartsWith("/v2/e2e/fanout/manifests/"));
+        Assert.Equal(1 + 4, sourceGets); // the index and its four entries, once each
+    }
+
+    [Fact]
     public async Task Force_pushes_manifests_again_but_no_blob()
     {
         var source = _registries.Anonymous;
