@@ -227,6 +227,16 @@ try {
     $o.noop.requests = Get-Requests $src.id, $dstO.id
     Write-Host "$($o.noop.seconds) s, $($o.noop.requests.total) requests"
 
+    # The first call pays the .NET runtime's tiered-JIT warm-up (perf: libclrjit ~45% of samples);
+    # a second cold sync into another empty registry in the same session shows the steady state.
+    Write-Step 'OciSync cold sync again, into another empty registry (same session, runtime warm)'
+    $dstW = Invoke-BedHost 'start'
+    $warmImages = Join-Path $Work 'images-warm.yaml'
+    ($seed.repositories | ForEach-Object { "$($src.host)/${_}: $($dstW.host)/ocisync/$_" }) | Set-Content $warmImages
+    $o.warm = Measure-OciSyncHere $warmImages 'warm'
+    Write-Host "$($o.warm.seconds) s, $($o.warm.cpuSeconds) CPU s"
+    $null = Invoke-BedHost "stop $($dstW.id)"
+
     Write-Step 'skopeo sync cold'
     Clear-Requests $src.id, $dstS.id
     $s.cold = Measure-Skopeo $skopeoArgs 'cold'
@@ -301,12 +311,16 @@ if ($results.Contains('ocisync')) {
     $lines.Add("| $BigLayerMiB MiB layer: copy time, s | $(Fmt $o.bigLayer.seconds) | $(Fmt $s.bigLayer.seconds) | $(Ratio $s.bigLayer.seconds $o.bigLayer.seconds) |")
     $lines.Add("| $BigLayerMiB MiB layer: peak memory, MiB (OciSync growth: sampled / VmHWM; skopeo peak RSS) | $(Fmt $o.bigLayer.peakGrowthMiB '0.0') / $(Fmt $o.bigLayer.hwmGrowthMiB '0.0') | $(Fmt $s.bigLayer.peakRssMiB '0.0') | n/a |")
     $lines.Add("| CPU s per GB (cold) | $(Fmt $cpuPerGb) | $(Fmt ($(if ($gb -gt 0) { $s.cold.cpuSeconds / $gb } else { $null }))) | |")
+    $warmGb = $o.warm.bytesCopied / 1e9
+    $lines.Add("| CPU s per GB, second cold sync in the same session (runtime warm) | $(Fmt ($(if ($warmGb -gt 0) { $o.warm.cpuSeconds / $warmGb } else { $null }))) | n/a | |")
     $lines.Add("| pwsh start-up, s (not in the sync times) | $(Fmt $results.pwshStartupSeconds) | n/a | |")
     $lines.Add("| Import-Module OciSync, s (not in the sync times) | $(Fmt $results.moduleImportSeconds) | n/a | |")
     $lines.Add('')
     $targets.coldSpeedup = [ordered]@{ target = 'cold sync >= 1.5x faster than skopeo'; value = (Ratio $s.cold.seconds $o.cold.seconds) + 'x'; met = ($s.cold.seconds / $o.cold.seconds) -ge 1.5 }
     $targets.noop = [ordered]@{ target = 'no-op re-sync no slower than skopeo'; value = (Ratio $s.noop.seconds $o.noop.seconds) + 'x'; met = ($s.noop.seconds / $o.noop.seconds) -ge 1.0 }
-    $targets.cpuPerGb = [ordered]@{ target = '<= 3 CPU s per GB'; value = (Fmt $cpuPerGb) + ' s/GB'; met = $cpuPerGb -le 3 }
+    $targets.cpuPerGb = [ordered]@{ target = '<= 3 CPU s per GB (first call, runtime cold)'; value = (Fmt $cpuPerGb) + ' s/GB'; met = $cpuPerGb -le 3 }
+    $warmCpuPerGb = if ($warmGb -gt 0) { $o.warm.cpuSeconds / $warmGb } else { $null }
+    $targets.cpuPerGbWarm = [ordered]@{ target = '<= 3 CPU s per GB (second call, runtime warm)'; value = (Fmt $warmCpuPerGb) + ' s/GB'; met = $null -ne $warmCpuPerGb -and $warmCpuPerGb -le 3 }
     $targets.bigLayerMemory = [ordered]@{ target = "memory growth < 64 MiB on a $BigLayerMiB MiB layer"; value = (Fmt $bigGrowth '0.0') + ' MiB'; met = $bigGrowth -lt 64 }
     $lines.Add('| target | value | |')
     $lines.Add('|---|---:|---|')

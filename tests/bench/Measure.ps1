@@ -8,29 +8,13 @@ function Read-ProcStatusKiB([string] $Field) {
 }
 
 function Measure-OciSync([string] $ImagesFile, [string] $Label, [int] $Proc) {
-    # Sampler: a background runspace reads this process's working set every 50 ms. Started before the
-    # baseline so that its own allocation is not counted as growth.
-    $state = [hashtable]::Synchronized(@{ Stop = $false; Peak = [long]0; Samples = 0 })
-    $sampler = [powershell]::Create()
-    $null = $sampler.AddScript({
-            param($s)
-            $p = [Diagnostics.Process]::GetCurrentProcess()
-            while (-not $s.Stop) {
-                $p.Refresh()
-                if ($p.WorkingSet64 -gt $s.Peak) { $s.Peak = $p.WorkingSet64 }
-                $s.Samples++
-                [Threading.Thread]::Sleep(50)
-            }
-        }).AddArgument($state)
-    $handle = $sampler.BeginInvoke()
-    Start-Sleep -Milliseconds 300
-
+    # Peak memory comes from the kernel's peak-RSS mark (VmHWM), reset before the call: no sampling
+    # thread runs in this process, so none of the CPU measured here is the measurement's own.
     [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
     $self = [Diagnostics.Process]::GetCurrentProcess()
     $self.Refresh()
     $baseline = $self.WorkingSet64
-    $state.Peak = $baseline
-    # Reset the kernel's peak-RSS mark (VmHWM) so it measures this call only; a cross-check for the sampler.
+    # Reset the kernel's peak-RSS mark (VmHWM) so it measures this call only.
     $hwmReset = $false
     try { [IO.File]::AppendAllText('/proc/self/clear_refs', '5'); $hwmReset = $true } catch { }
     $baselineRssKiB = Read-ProcStatusKiB 'VmRSS'
@@ -42,8 +26,6 @@ function Measure-OciSync([string] $ImagesFile, [string] $Label, [int] $Proc) {
     $clock.Stop()
     $self.Refresh(); $cpu1 = $self.TotalProcessorTime
 
-    $state.Stop = $true
-    $null = $sampler.EndInvoke($handle); $sampler.Dispose()
     $hwmKiB = if ($hwmReset) { Read-ProcStatusKiB 'VmHWM' } else { $null }
 
     $summary = $output | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] } | Select-Object -Last 1
@@ -57,10 +39,9 @@ function Measure-OciSync([string] $ImagesFile, [string] $Label, [int] $Proc) {
     [ordered]@{
         seconds            = [math]::Round($clock.Elapsed.TotalSeconds, 3)
         cpuSeconds         = [math]::Round(($cpu1 - $cpu0).TotalSeconds, 3)
-        peakGrowthMiB      = [math]::Round(($state.Peak - $baseline) / 1MB, 1)
+        peakGrowthMiB      = if ($hwmKiB) { [math]::Round(($hwmKiB - $baselineRssKiB) / 1024, 1) } else { $null }
         hwmGrowthMiB       = if ($hwmKiB) { [math]::Round(($hwmKiB - $baselineRssKiB) / 1024, 1) } else { $null }
         baselineMiB        = [math]::Round($baseline / 1MB, 1)
-        memorySamples      = $state.Samples
         summaryDurationSec = if ($summary) { [math]::Round($summary.Duration.TotalSeconds, 3) } else { $null }
         images             = if ($summary) { $summary.Images } else { $null }
         synced             = if ($summary) { $summary.Synced } else { $null }
