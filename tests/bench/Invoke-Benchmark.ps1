@@ -336,7 +336,7 @@ $md = @('# OciSync benchmark', '',
     '') + $lines
 if ($Problems.Count -gt 0) { $md += @('', '## Problems (the benchmark is not valid)', '') + ($Problems | ForEach-Object { "- $_" }) }
 $md += @('', 'skopeo sync copies one image at a time (layers of one image in parallel): that is its design, measured as is.',
-    'OciSync runs in this pwsh session, timed around Invoke-ImageSync only; CPU is the session process (includes the 50 ms memory sampler), memory is the working-set peak minus the baseline after a GC.',
+    'OciSync runs in this pwsh session, timed around Invoke-ImageSync only; CPU is the session process, memory is the kernel peak-RSS mark (VmHWM, reset before the call) minus the RSS before it.',
     'The cold-run memory row understates growth: this session''s heap is already grown (a fresh process grew ~40 MiB in trials). The 1 GiB layer is therefore measured in a fresh `dotnet pwsh` (Invoke-OciSyncChild.ps1).',
     'The cold-run CPU of OciSync includes first-call warm-up (JIT) of the module in this session.')
 $md | Set-Content (Join-Path $BenchOut 'results.md')
