@@ -1,5 +1,5 @@
 # Measures one Invoke-ImageSync call in the current pwsh session (dot-sourced by Invoke-Benchmark.ps1
-# and Invoke-OciSyncChild.ps1): wall time around the call only, process CPU, working-set peak sampled
+# and Invoke-OciSyncChild.ps1): wall time around the call only, process CPU, peak RSS from the kernel's VmHWM mark
 # every 50 ms minus the baseline after a GC, and the kernel's VmHWM after a reset as a cross-check.
 
 function Read-ProcStatusKiB([string] $Field) {
