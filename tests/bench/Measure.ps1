@@ -1,6 +1,6 @@
 # Measures one Invoke-ImageSync call in the current pwsh session (dot-sourced by Invoke-Benchmark.ps1
-# and Invoke-OciSyncChild.ps1): wall time around the call only, process CPU, peak RSS from the kernel's VmHWM mark
-# every 50 ms minus the baseline after a GC, and the kernel's VmHWM after a reset as a cross-check.
+# and Invoke-OciSyncChild.ps1): wall time around the call only, process CPU, and peak memory growth as the
+# kernel's peak-RSS mark (VmHWM, reset just before the call) minus the RSS after a GC.
 
 function Read-ProcStatusKiB([string] $Field) {
     $line = Get-Content /proc/self/status | Where-Object { $_ -like "${Field}:*" } | Select-Object -First 1
