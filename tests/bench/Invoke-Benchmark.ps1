@@ -214,40 +214,30 @@ try {
     @("$($src.host):", '  tls-verify: false', '  images:') + ($seed.repositories | ForEach-Object { "    ${_}: []" }) | Set-Content $skopeoYaml
     $skopeoArgs = @('--insecure-policy', 'sync', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', '--all', '--preserve-digests', $skopeoYaml, "$($dstS.host)/skopeo")
 
-    $o = [ordered]@{}; $s = [ordered]@{}
-    Write-Step "OciSync cold sync (Invoke-ImageSync -Proc $Proc)"
-    Clear-Requests $src.id, $dstO.id
-    $o.cold = Measure-OciSyncHere $imagesFile 'cold'
-    $o.cold.requests = Get-Requests $src.id, $dstO.id
-    Write-Host "$($o.cold.seconds) s, $($o.cold.bytesCopied) bytes, $($o.cold.requests.total) requests"
+    # One measured run: requests counted on the source and the given destination registry.
+    function Measure-Counted([string] $Title, [string] $DestId, [scriptblock] $Run) {
+        Write-Step $Title
+        Clear-Requests $src.id, $DestId
+        $r = & $Run
+        $r.requests = Get-Requests $src.id, $DestId
+        Write-Host "$($r.seconds) s, $($r.cpuSeconds) CPU s, $($r.requests.total) requests"
+        $r
+    }
 
-    Write-Step 'OciSync no-op re-sync'
-    Clear-Requests $src.id, $dstO.id
-    $o.noop = Measure-OciSyncHere $imagesFile 'no-op'
-    $o.noop.requests = Get-Requests $src.id, $dstO.id
-    Write-Host "$($o.noop.seconds) s, $($o.noop.requests.total) requests"
+    $o = [ordered]@{}; $s = [ordered]@{}
+    $o.cold = Measure-Counted "OciSync cold sync (Invoke-ImageSync -Proc $Proc)" $dstO.id { Measure-OciSyncHere $imagesFile 'cold' }
+    $o.noop = Measure-Counted 'OciSync no-op re-sync' $dstO.id { Measure-OciSyncHere $imagesFile 'no-op' }
 
     # The first call pays the .NET runtime's tiered-JIT warm-up (perf: libclrjit ~45% of samples);
     # a second cold sync into another empty registry in the same session shows the steady state.
-    Write-Step 'OciSync cold sync again, into another empty registry (same session, runtime warm)'
     $dstW = Invoke-BedHost 'start'
     $warmImages = Join-Path $Work 'images-warm.yaml'
     ($seed.repositories | ForEach-Object { "$($src.host)/${_}: $($dstW.host)/ocisync/$_" }) | Set-Content $warmImages
-    $o.warm = Measure-OciSyncHere $warmImages 'warm'
-    Write-Host "$($o.warm.seconds) s, $($o.warm.cpuSeconds) CPU s"
+    $o.warm = Measure-Counted 'OciSync cold sync again, into another empty registry (same session, runtime warm)' $dstW.id { Measure-OciSyncHere $warmImages 'warm' }
     $null = Invoke-BedHost "stop $($dstW.id)"
 
-    Write-Step 'skopeo sync cold'
-    Clear-Requests $src.id, $dstS.id
-    $s.cold = Measure-Skopeo $skopeoArgs 'cold'
-    $s.cold.requests = Get-Requests $src.id, $dstS.id
-    Write-Host "$($s.cold.seconds) s, $($s.cold.requests.total) requests"
-
-    Write-Step 'skopeo sync no-op re-sync'
-    Clear-Requests $src.id, $dstS.id
-    $s.noop = Measure-Skopeo $skopeoArgs 'no-op'
-    $s.noop.requests = Get-Requests $src.id, $dstS.id
-    Write-Host "$($s.noop.seconds) s, $($s.noop.requests.total) requests"
+    $s.cold = Measure-Counted 'skopeo sync cold' $dstS.id { Measure-Skopeo $skopeoArgs 'cold' }
+    $s.noop = Measure-Counted 'skopeo sync no-op re-sync' $dstS.id { Measure-Skopeo $skopeoArgs 'no-op' }
 
     Write-Step 'Verifying both destinations against the source digests'
     $expectO = @{}; $expectS = @{}
