@@ -5,7 +5,7 @@ namespace OciSync.Core.Sync
 {
     public enum LayerAction { Copied, Mounted, Present, Failed }
 
-    public enum ManifestAction { Synced, Unchanged, Filtered, Failed, Planned }
+    public enum ManifestAction { Synced, Unchanged, Filtered, Failed }
 
     /// <summary>One blob (config or layer) for one destination repository.</summary>
     public sealed class LayerResult
