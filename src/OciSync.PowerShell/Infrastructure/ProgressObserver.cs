@@ -7,13 +7,13 @@ using OciSync.Core.Sync;
 namespace OciSync.PowerShell.Infrastructure
 {
     /// <summary>
-    /// Turns engine events into pipeline output and a Write-Progress bar sampled every 100 ms, so a
-    /// fast copy of many small layers does not flood the host with progress records.
+    /// Turns engine events into pipeline output and a Write-Progress bar sampled every 250 ms: the host
+    /// renders every record it gets, and on a fast copy that rendering was a tenth of the CPU.
     /// </summary>
     internal sealed class ProgressObserver : ISyncObserver
     {
         private const int ActivityId = 1;
-        private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+        private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
         private readonly Action<object> _output;
         private readonly Action<ManifestResult> _failed;
         private readonly Action<ProgressRecord> _progress;
@@ -21,7 +21,7 @@ namespace OciSync.PowerShell.Infrastructure
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private long _bytes;
         private int _done;
-        private long _lastTick = long.MinValue;
+        private long _lastTick; // first record after one interval
 
         public ProgressObserver(int images, Action<object> output, Action<ManifestResult> failed, Action<ProgressRecord> progress)
         {
@@ -40,22 +40,22 @@ namespace OciSync.PowerShell.Infrastructure
             {
                 Interlocked.Increment(ref _done);
                 if (result.Action == ManifestAction.Failed) _failed(result);
-                Report(force: true);
+                Report();
             }
         }
 
         public void OnBytes(long count)
         {
             Interlocked.Add(ref _bytes, count);
-            Report(force: false);
+            Report();
         }
 
-        private void Report(bool force)
+        private void Report()
         {
             var now = _clock.ElapsedTicks;
             var last = Interlocked.Read(ref _lastTick);
-            if (!force && now - last < Interval.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond) return;
-            if (Interlocked.CompareExchange(ref _lastTick, now, last) != last && !force) return;
+            if (now - last < Interval.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond) return;
+            if (Interlocked.CompareExchange(ref _lastTick, now, last) != last) return; // another thread reports this tick
             var done = Volatile.Read(ref _done);
             var mib = Interlocked.Read(ref _bytes) / (1024.0 * 1024.0);
             var rate = mib / Math.Max(_clock.Elapsed.TotalSeconds, 0.001);

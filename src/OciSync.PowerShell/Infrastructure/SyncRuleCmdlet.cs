@@ -153,7 +153,7 @@ namespace OciSync.PowerShell.Infrastructure
                 plan = await new SyncPlanner(clients, Proc).PlanAsync(_rules, headDestinations, ct, (done, total) =>
                 {
                     // Sampled: thousands of quick HEADs must not flood the host with progress records.
-                    if (done < total && (DateTime.UtcNow - lastReport).TotalMilliseconds < 100) return;
+                    if (done < total && (DateTime.UtcNow - lastReport).TotalMilliseconds < 250) return;
                     lastReport = DateTime.UtcNow;
                     PostProgress(new ProgressRecord(activity, "Planning", $"{done} of {total} images checked") { PercentComplete = total == 0 ? 100 : done * 100 / total });
                 }).ConfigureAwait(false);
