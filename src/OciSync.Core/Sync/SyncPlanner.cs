@@ -110,8 +110,9 @@ namespace OciSync.Core.Sync
             copy.Planned = copy.SourceDigest is not null;
         }
 
+        // Listing takes a slot too, so a file of a thousand rules does not open a thousand requests at once.
         private Task<IReadOnlyList<string>> ListTagsOnceAsync(ImageReference repository, CancellationToken ct) =>
-            _tags.GetOrAdd(repository.RepositoryName, _ => ListAsync(repository, ct));
+            _tags.GetOrAdd(repository.RepositoryName, _ => _gate.RunAsync(() => ListAsync(repository, ct), ct));
 
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)
         {
