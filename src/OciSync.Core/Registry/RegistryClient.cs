@@ -186,7 +186,7 @@ namespace OciSync.Core.Registry
         public async IAsyncEnumerable<string> ListTagsAsync(string repository, [EnumeratorCancellation] CancellationToken ct = default)
         {
             var baseUri = await GetBaseUriAsync(ct).ConfigureAwait(false);
-            Uri? next = new Uri(baseUri, $"v2/{repository}/tags/list?n=1000");
+            Uri? next = new Uri(baseUri, $"v2/{repository}/tags/list?n={_options.TagPageSize}");
             var seenPages = 0;
             while (next != null)
             {

@@ -17,12 +17,15 @@ namespace OciSync.Core.Registry
         public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
         /// <summary>Longest silence tolerated while a blob streams.</summary>
         public TimeSpan BlobIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
+        /// <summary>Tags asked for per page; registries may return fewer and page with <c>Link</c> headers.</summary>
+        public int TagPageSize { get; set; } = 1000;
         public string UserAgent { get; set; } = "OciSync/" + typeof(RegistryClientOptions).Assembly.GetName().Version?.ToString(3);
 
         public void Validate()
         {
             Retry.Validate();
             if (MaxManifestBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxManifestBytes));
+            if (TagPageSize < 1) throw new ArgumentOutOfRangeException(nameof(TagPageSize));
             if (BlobIdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BlobIdleTimeout));
         }
     }

@@ -144,6 +144,29 @@ public sealed class TransportTests
         await Assert.ThrowsAsync<DigestMismatchException>(async () => { var b = new byte[64]; while (await stream.ReadAsync(b) > 0) { } });
     }
 
+    [Fact]
+    public async Task Tags_follow_link_pagination_to_the_end()
+    {
+        var handler = new ScriptedHandler((req, _) =>
+        {
+            if (req.RequestUri!.AbsolutePath == "/v2/") return new HttpResponseMessage(HttpStatusCode.OK);
+            var last = System.Web.HttpUtility.ParseQueryString(req.RequestUri.Query)["last"];
+            var (tags, next) = last switch
+            {
+                null => ("\"a\",\"b\"", "</v2/team/app/tags/list?n=2&last=b>; rel=\"next\""),
+                "b" => ("\"c\",\"d\"", "<https://registry.example.test/v2/team/app/tags/list?n=2&last=d>; rel=\"next\""),
+                _ => ("\"e\"", null),
+            };
+            var r = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent($"{{\"name\":\"team/app\",\"tags\":[{tags}]}}") };
+            if (next != null) r.Headers.TryAddWithoutValidation("Link", next);
+            return r;
+        });
+        var listed = new System.Collections.Generic.List<string>();
+        await foreach (var tag in Client(handler, user: null).ListTagsAsync("team/app")) listed.Add(tag);
+        Assert.Equal(new[] { "a", "b", "c", "d", "e" }, listed);
+        Assert.Equal(3, handler.Seen.Count(s => s.Uri.AbsolutePath.EndsWith("/tags/list")));
+    }
+
     [Theory]
     [InlineData("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\",scope=\"repository:library/nginx:pull\"", "Bearer", "https://auth.docker.io/token", "registry.docker.io", "repository:library/nginx:pull")]
     [InlineData("Basic realm=\"Registry Realm\"", "Basic", "Registry Realm", null, null)]
