@@ -71,6 +71,23 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
+    public async Task Within_one_registry_blobs_are_mounted_not_transferred()
+    {
+        var registry = _registries.Token;
+        var image = ImageFactory.CreateImage(35_000, layerCount: 3);
+        await new RegistryHttp(registry).PushImageAsync("mount/src", image, "v1");
+
+        var harness = new SyncHarness(_registries);
+        var summary = await harness.RunAsync(new SyncOptions(), ($"{registry.Host}/mount/src:v1", $"{registry.Host}/mount/dst:v1"));
+
+        Assert.Equal(1, summary.Synced);
+        Assert.Equal(4, summary.BlobsMounted); // config + 3 layers
+        Assert.Equal(0, summary.BlobsCopied);
+        Assert.Equal(0, harness.Count("GET", "/blobs/sha256:"));
+        Assert.Equal(image.Digest, await new RegistryHttp(registry).GetManifestDigestAsync("mount/dst", "v1"));
+    }
+
+    [Fact]
     public async Task Without_a_filter_an_index_keeps_its_digest_and_with_arm64_only_arm64_arrives()
     {
         var source = _registries.Anonymous;
