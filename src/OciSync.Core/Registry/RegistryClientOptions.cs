@@ -15,7 +15,7 @@ namespace OciSync.Core.Registry
         public Func<bool, HttpMessageHandler>? SocketHandlerFactory { get; set; }
         /// <summary>Largest manifest accepted (the OCI spec suggests registries accept at least 4 MiB).</summary>
         public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
-        /// <summary>Longest silence tolerated while a blob streams.</summary>
+        /// <summary>Longest time a blob transfer may move no byte, whichever side stalls.</summary>
         public TimeSpan BlobIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
         /// <summary>Tags asked for per page; registries may return fewer and page with <c>Link</c> headers.</summary>
         public int TagPageSize { get; set; } = 1000;

@@ -20,13 +20,16 @@ namespace OciSync.Core.Sync
         private readonly SyncOptions _options;
         private readonly ISyncObserver _observer;
         private readonly IOciLog _log;
+        private readonly TimeSpan _stallTimeout;
         // One transfer per destination repository and digest, shared by every image that needs it.
         private readonly ConcurrentDictionary<string, Lazy<Task<LayerResult>>> _transfers = new ConcurrentDictionary<string, Lazy<Task<LayerResult>>>(StringComparer.Ordinal);
         // Where in each destination registry a blob already lives (or is being put), for mounts.
         private readonly ConcurrentDictionary<string, Task<string?>> _homes = new ConcurrentDictionary<string, Task<string?>>(StringComparer.Ordinal);
 
-        public BlobCopier(ConcurrencyGate gate, SyncOptions options, ISyncObserver observer, IOciLog log)
+        /// <param name="stallTimeout">How long a transfer may move no byte (source or destination stalled) before it is abandoned and retried.</param>
+        public BlobCopier(ConcurrencyGate gate, SyncOptions options, ISyncObserver observer, IOciLog log, TimeSpan stallTimeout)
         {
+            _stallTimeout = stallTimeout;
             _gate = gate;
             _options = options;
             _observer = observer;
@@ -111,8 +114,7 @@ namespace OciSync.Core.Sync
                 long moved = 0;
                 try
                 {
-                    using var stream = await source.OpenBlobAsync(sourceRepository, blob, n => { moved += n; _observer.OnBytes(n); }, ct).ConfigureAwait(false);
-                    await destination.UploadBlobAsync(destinationRepository, blob, stream, uploadLocation, ct).ConfigureAwait(false);
+                    await StreamAsync(source, sourceRepository, destination, destinationRepository, blob, uploadLocation, n => moved += n, ct).ConfigureAwait(false);
                     return LayerAction.Copied;
                 }
                 catch (Exception e) when (attempt < _options.BlobAttempts && IsWorthRetrying(e) && !ct.IsCancellationRequested)
@@ -123,6 +125,31 @@ namespace OciSync.Core.Sync
                     _log.Write(OciLogLevel.Warning, $"Blob {blob.Digest} to {destination.Registry}/{destinationRepository}: attempt {attempt} failed ({e.Message}); retrying in {wait.TotalSeconds:0.##} s.");
                     await Task.Delay(wait, ct).ConfigureAwait(false);
                 }
+            }
+        }
+
+        /// <summary>
+        /// One streamed transfer. A watchdog restarted by every chunk cancels it when nothing moves for
+        /// the stall timeout, whichever side stopped: the source not sending or the destination not reading.
+        /// </summary>
+        private async Task StreamAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository,
+            Descriptor blob, Uri? uploadLocation, Action<long> moved, CancellationToken ct)
+        {
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            stall.CancelAfter(_stallTimeout);
+            try
+            {
+                using var stream = await source.OpenBlobAsync(sourceRepository, blob, n =>
+                {
+                    stall.CancelAfter(_stallTimeout);
+                    moved(n);
+                    _observer.OnBytes(n);
+                }, stall.Token).ConfigureAwait(false);
+                await destination.UploadBlobAsync(destinationRepository, blob, stream, uploadLocation, stall.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException e) when (stall.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"No bytes of {blob.Digest} moved for {_stallTimeout.TotalSeconds:0.#} s.", e);
             }
         }
 

@@ -32,7 +32,7 @@ namespace OciSync.Core.Sync
             _log = clients.Options.Log;
             _observer = new TallyingObserver(observer, _tally);
             _gate = new ConcurrencyGate(options.Concurrency);
-            _blobs = new BlobCopier(_gate, options, _observer, _log);
+            _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout);
             _images = new ImageCopier(clients, _gate, _blobs, options, _observer);
         }
 

@@ -144,6 +144,47 @@ public sealed class EngineBehaviourTests
     }
 
     [Fact]
+    public async Task A_destination_that_stops_reading_is_abandoned_and_the_blob_retried()
+    {
+        var source = _registries.Anonymous;
+        var image = ImageFactory.CreateImage(55_000, layerCount: 1, layerSize: 2 * 1024 * 1024);
+        await new RegistryHttp(source).PushImageAsync("stall/app", image, "v1");
+
+        var stalling = new StallFirstUpload(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+        var harness = new SyncHarness(_registries, _ => stalling);
+        harness.Clients.Options.BlobIdleTimeout = TimeSpan.FromSeconds(1);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        // Without the watchdog this would hang for ever: fail instead.
+        var summary = await harness.RunAsync(new SyncOptions(), ($"{source.Host}/stall/app:v1", $"{_registries.Basic.Host}/stall/app:v1"))
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, summary.Synced);
+        Assert.True(stalling.Stalled, "the first upload was stalled");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+        await SyncHarness.AssertCompleteAsync(new RegistryHttp(_registries.Basic), "stall/app", "v1");
+    }
+
+    /// <summary>The first big blob upload: the "server" reads a little of the body, then never reads again.</summary>
+    private sealed class StallFirstUpload : DelegatingHandler
+    {
+        private int _stalled;
+        public StallFirstUpload(HttpMessageHandler inner) : base(inner) { }
+        public bool Stalled => _stalled > 0;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            if (request.Method == HttpMethod.Put && request.RequestUri!.AbsolutePath.Contains("/blobs/uploads/") &&
+                request.Content?.Headers.ContentLength > 1024 * 1024 && Interlocked.Increment(ref _stalled) == 1)
+            {
+                var body = await request.Content.ReadAsStreamAsync(ct);
+                _ = await body.ReadAsync(new byte[64 * 1024], ct); // some of the body, not all
+                await Task.Delay(Timeout.Infinite, ct); // a peer that stopped reading
+            }
+            return await base.SendAsync(request, ct);
+        }
+    }
+
+    [Fact]
     public async Task An_unreachable_source_fails_that_image_while_the_others_sync()
     {
         var source = _registries.Anonymous;
