@@ -104,7 +104,6 @@ namespace OciSync.Core.Sync
             }
             catch (Exception e)
             {
-                var cause = e is BlobCopyException && e.InnerException != null ? e.InnerException : e;
                 return new ManifestResult
                 {
                     Source = copy.Source.ToString(),
@@ -114,18 +113,11 @@ namespace OciSync.Core.Sync
                     IsTopLevel = true,
                     Seconds = watch.Elapsed.TotalSeconds,
                     Error = e.Message,
-                    ErrorId = ErrorIdOf(cause),
+                    ErrorId = ErrorIds.Of(e),
                 };
             }
         }
 
-        public static string ErrorIdOf(Exception e) => e switch
-        {
-            RegistryException r => r.ErrorId,
-            DigestMismatchException => ErrorIds.DigestMismatch,
-            TimeoutException => ErrorIds.RegistryTimeout,
-            _ => ErrorIds.ImageSyncFailed,
-        };
 
         /// <summary>Failures another pass cannot fix are not retried.</summary>
         private static bool IsRetryable(string? errorId) =>

@@ -94,5 +94,15 @@ namespace OciSync.Core.Transport
         public const string ManifestInvalid = "ManifestInvalid";
         public const string InsecureTokenRealm = "InsecureTokenRealm";
         public const string ImageSyncFailed = "ImageSyncFailed";
+
+        /// <summary>The stable id for any failure: the one place exceptions are classified.</summary>
+        public static string Of(Exception e) => e switch
+        {
+            RegistryException r => r.ErrorId,
+            Content.DigestMismatchException => DigestMismatch,
+            TimeoutException => RegistryTimeout,
+            Sync.BlobCopyException when e.InnerException != null => Of(e.InnerException),
+            _ => ImageSyncFailed,
+        };
     }
 }

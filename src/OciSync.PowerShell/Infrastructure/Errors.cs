@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using OciSync.Core.Configuration;
-using OciSync.Core.Content;
 using OciSync.Core.Transport;
 
 namespace OciSync.PowerShell.Infrastructure
@@ -10,16 +9,7 @@ namespace OciSync.PowerShell.Infrastructure
     /// <summary>Builds error records with the stable ids Core uses, and the matching category.</summary>
     internal static class Errors
     {
-        public static ErrorRecord From(Exception e, object? target)
-        {
-            var id = e switch
-            {
-                RegistryException r => r.ErrorId,
-                DigestMismatchException => ErrorIds.DigestMismatch,
-                _ => ErrorIds.ImageSyncFailed,
-            };
-            return Record(e, id, target);
-        }
+        public static ErrorRecord From(Exception e, object? target) => Record(e, ErrorIds.Of(e), target);
 
         /// <summary>Config problems of one file: warnings to the warning stream, errors as non-terminating error records.</summary>
         public static void Report(Cmdlet cmdlet, IEnumerable<ConfigError> problems, object? target)
