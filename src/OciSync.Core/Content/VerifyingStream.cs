@@ -40,7 +40,6 @@ namespace OciSync.Core.Content
         /// <summary>How long the stall between two reads may be before the transfer is abandoned.</summary>
         public TimeSpan ReadIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
-        public long BytesRead => _read;
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;

@@ -21,6 +21,9 @@ namespace OciSync.Core.Sync
         /// <summary>Most operations ever in flight at once.</summary>
         public int Peak => Volatile.Read(ref _peak);
 
+        public Task RunAsync(Func<Task> work, CancellationToken ct) =>
+            RunAsync(async () => { await work().ConfigureAwait(false); return true; }, ct);
+
         public async Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken ct)
         {
             await _slots.WaitAsync(ct).ConfigureAwait(false);

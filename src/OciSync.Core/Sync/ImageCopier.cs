@@ -81,7 +81,7 @@ namespace OciSync.Core.Sync
                 var pushed = kept.Count == manifest.Children.Count ? manifest : FilterIndex(manifest, kept);
                 if (!_options.Force && destinationDigest is not null && destinationDigest == pushed.Digest)
                     return Result(copy, ManifestAction.Unchanged, pushed.Digest, manifest.Digest, pushed.MediaType, null, bytes.Total, watch, topLevel: true);
-                await _gate.RunAsync(async () => { await dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+                await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, ct), ct).ConfigureAwait(false);
                 return Result(copy, ManifestAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType, null, bytes.Total, watch, topLevel: true);
             }
 
@@ -95,7 +95,7 @@ namespace OciSync.Core.Sync
             }
 
             await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
-            await _gate.RunAsync(async () => { await dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, ct), ct).ConfigureAwait(false);
             return Result(copy, ManifestAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType, platform, bytes.Total, watch, topLevel: true);
         }
 
@@ -120,7 +120,7 @@ namespace OciSync.Core.Sync
                 await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, ct))).ConfigureAwait(false);
             else
                 await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
-            await _gate.RunAsync(async () => { await dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct), ct).ConfigureAwait(false);
             _observer.OnManifest(Result(childCopy, ManifestAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType, platform, 0, watch, topLevel: false));
         }
 
