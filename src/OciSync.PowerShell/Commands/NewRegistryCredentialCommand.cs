@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using OciSync.Core.Auth;
+using OciSync.PowerShell.Infrastructure;
 
 namespace OciSync.PowerShell.Commands
 {
@@ -25,7 +26,9 @@ namespace OciSync.PowerShell.Commands
 
         protected override void ProcessRecord()
         {
-            WriteObject(new RegistryCredential(Registry, Credential?.UserName, Credential?.Password.Copy(), Insecure, "New-RegistryCredential"));
+            WriteObject(Credential != null
+                ? Credential.ToRegistryCredential(Registry, "New-RegistryCredential", Insecure)
+                : new RegistryCredential(Registry, null, null, Insecure, "New-RegistryCredential"));
         }
     }
 }

@@ -86,7 +86,7 @@ namespace OciSync.PowerShell.Infrastructure
                             ThrowTerminatingError(new ErrorRecord(
                                 new ArgumentException($"A PSCredential in -Credential is only used when one registry is involved; this call names {named.Count}. Use New-RegistryCredential -Registry <host> -Credential ... (or -SourceCredential/-DestinationCredential) to say which registry it is for."),
                                 "AmbiguousCredential", ErrorCategory.InvalidArgument, null));
-                        store.Add(new RegistryCredential(named[0], pc.UserName, pc.Password.Copy(), origin: "-Credential"));
+                        store.Add(pc.ToRegistryCredential(named[0], "-Credential"));
                         break;
                     default:
                         ThrowTerminatingError(new ErrorRecord(

@@ -96,10 +96,10 @@ namespace OciSync.PowerShell.Infrastructure
             {
                 var rule = _rules[0];
                 if (SourceCredential != null)
-                    Credentials.Add(new RegistryCredential(rule.SourceRepository.RepositoryName, SourceCredential.UserName, SourceCredential.Password.Copy(), origin: "-SourceCredential"));
+                    Credentials.Add(SourceCredential.ToRegistryCredential(rule.SourceRepository.RepositoryName, "-SourceCredential"));
                 if (DestinationCredential != null)
                     foreach (var target in rule.Targets)
-                        Credentials.Add(new RegistryCredential(target.Repository.RepositoryName, DestinationCredential.UserName, DestinationCredential.Password.Copy(), origin: "-DestinationCredential"));
+                        Credentials.Add(DestinationCredential.ToRegistryCredential(target.Repository.RepositoryName, "-DestinationCredential"));
             }
         }
 
