@@ -73,17 +73,17 @@ namespace OciSync.PowerShell.Commands
 
             var results = new List<(ImageCopy Copy, ManifestResult Result)>();
             var byKey = approved.ToDictionary(c => c.Source + " -> " + c.Destination);
-            var observer = new ProgressObserver(approved.Count, PostObject,
-                failed => PostError(Errors.Record(new SyncFailedException(failed), failed.ErrorId ?? ErrorIds.ImageSyncFailed, failed)),
-                PostProgress);
+            var observer = new ProgressObserver(approved.Count, PostObject, done =>
+            {
+                if (byKey.TryGetValue(done.Source + " -> " + done.Destination, out var copy))
+                    lock (results) results.Add((copy, done));
+                if (done.Action == ManifestAction.Failed)
+                    PostError(Errors.Record(new SyncFailedException(done), done.ErrorId ?? ErrorIds.ImageSyncFailed, done));
+            }, PostProgress);
             SyncSummary? summary = null;
             Run(async ct =>
             {
-                var engine = new SyncEngine(clients, options, new CollectingObserver(observer, r =>
-                {
-                    if (r.IsTopLevel && byKey.TryGetValue(r.Source + " -> " + r.Destination, out var copy))
-                        lock (results) results.Add((copy, r));
-                }));
+                var engine = new SyncEngine(clients, options, observer);
                 try
                 {
                     summary = await engine.RunAsync(approved, ct).ConfigureAwait(false);
@@ -121,15 +121,6 @@ namespace OciSync.PowerShell.Commands
 
         private static ImagePair Pair(ImageCopy copy) => new ImagePair(copy.Source, copy.Destination, null);
 
-        private sealed class CollectingObserver : ISyncObserver
-        {
-            private readonly ISyncObserver _inner;
-            private readonly Action<ManifestResult> _collect;
-            public CollectingObserver(ISyncObserver inner, Action<ManifestResult> collect) { _inner = inner; _collect = collect; }
-            public void OnLayer(LayerResult result) => _inner.OnLayer(result);
-            public void OnManifest(ManifestResult result) { _collect(result); _inner.OnManifest(result); }
-            public void OnBytes(long count) => _inner.OnBytes(count);
-        }
     }
 
     /// <summary>The exception inside the error record of an image that could not be synced.</summary>

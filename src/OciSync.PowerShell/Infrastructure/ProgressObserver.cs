@@ -15,7 +15,7 @@ namespace OciSync.PowerShell.Infrastructure
         private const int ActivityId = 1;
         private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
         private readonly Action<object> _output;
-        private readonly Action<ManifestResult> _failed;
+        private readonly Action<ManifestResult> _imageDone;
         private readonly Action<ProgressRecord> _progress;
         private readonly int _images;
         private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -23,11 +23,12 @@ namespace OciSync.PowerShell.Infrastructure
         private int _done;
         private long _lastTick; // first record after one interval
 
-        public ProgressObserver(int images, Action<object> output, Action<ManifestResult> failed, Action<ProgressRecord> progress)
+        /// <param name="imageDone">Called with the final result of each image the rules named.</param>
+        public ProgressObserver(int images, Action<object> output, Action<ManifestResult> imageDone, Action<ProgressRecord> progress)
         {
             _images = images;
             _output = output;
-            _failed = failed;
+            _imageDone = imageDone;
             _progress = progress;
         }
 
@@ -39,7 +40,7 @@ namespace OciSync.PowerShell.Infrastructure
             if (result.IsTopLevel)
             {
                 Interlocked.Increment(ref _done);
-                if (result.Action == ManifestAction.Failed) _failed(result);
+                _imageDone(result);
                 Report();
             }
         }
