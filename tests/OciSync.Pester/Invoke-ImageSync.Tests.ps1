@@ -381,6 +381,29 @@ ${B}/coreos/kube-rbac-proxy:/a+/: ${B}/ruohe/kube-rbac-proxy
         }
     }
 
+    Context 'progress' {
+        It 'reports planning and syncing progress and closes both activities' {
+            # Progress cannot be redirected in PowerShell: run the cmdlet in its own PowerShell instance and read its stream.
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddScript({
+                        param($module, $source, $destination, $auth)
+                        Import-Module $module
+                        Invoke-ImageSync -Source $source -Destination $destination -Auth $auth
+                    }).AddArgument($env:OCISYNC_MODULE).AddArgument("$A/demo/app:1.0").AddArgument("$B/progress/app").AddArgument($auth)
+                $out = $ps.Invoke()
+                $ps.HadErrors | Should -BeFalse
+                ($out | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] }).Synced | Should -Be 1
+                $records = @($ps.Streams.Progress)
+                $records | Where-Object { $_.Activity -eq 'Planning' -and $_.RecordType -eq 'Completed' } | Should -HaveCount 1
+                $records | Where-Object { $_.Activity -eq 'Syncing images' -and $_.RecordType -eq 'Completed' } | Should -HaveCount 1
+                # The completion record is the last one of its activity: nothing is left drawn.
+                ($records | Where-Object Activity -eq 'Syncing images' | Select-Object -Last 1).RecordType | Should -Be 'Completed'
+            }
+            finally { $ps.Dispose() }
+        }
+    }
+
     Context 'formatting' {
         It 'every output type has a table view' {
             $text = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth | Format-Table | Out-String
