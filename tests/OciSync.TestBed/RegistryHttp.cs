@@ -23,6 +23,8 @@ public sealed class RegistryHttp
         UseProxy = false,
         AllowAutoRedirect = true,
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        // Seeding and checking only: it talks to the test bed's own registries, some self-signed.
+        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
     })
     {
         Timeout = TimeSpan.FromMinutes(5),

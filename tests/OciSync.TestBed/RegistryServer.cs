@@ -39,7 +39,12 @@ public sealed class RegistryServer : IAsyncDisposable
     private static readonly ConcurrentDictionary<RegistryServer, byte> Live = new();
     private static int _exitHookInstalled;
 
-    private static readonly HttpClient Probe = new(new SocketsHttpHandler { UseProxy = false })
+    // The test bed only ever talks to its own loopback registries, some with a self-signed certificate.
+    private static readonly HttpClient Probe = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+    })
     {
         Timeout = TimeSpan.FromSeconds(2),
     };
@@ -83,7 +88,10 @@ public sealed class RegistryServer : IAsyncDisposable
     public static string RegistryBinary =>
         Environment.GetEnvironmentVariable("OCISYNC_REGISTRY_BINARY") is { Length: > 0 } b ? b : "/usr/bin/docker-registry";
 
-    public static async Task<RegistryServer> StartAsync(RegistryAuthKind kind, CancellationToken ct = default)
+    public static Task<RegistryServer> StartAsync(RegistryAuthKind kind, CancellationToken ct = default) => StartAsync(kind, tls: false, ct);
+
+    /// <param name="tls">Serve HTTPS with a fresh self-signed certificate (for tests of certificate checks).</param>
+    public static async Task<RegistryServer> StartAsync(RegistryAuthKind kind, bool tls, CancellationToken ct = default)
     {
         string binary = RegistryBinary;
         if (!File.Exists(binary))
@@ -127,8 +135,9 @@ public sealed class RegistryServer : IAsyncDisposable
                            $"    realm: {tokens.Realm}\n    service: {Service}\n    issuer: {Issuer}\n    rootcertbundle: {cert}\n";
             }
 
-            var server = new RegistryServer(kind, dir, user, password, tokens);
-            await server.LaunchAsync(binary, authYaml, ct).ConfigureAwait(false);
+            string tlsYaml = tls ? await WriteSelfSignedCertificateAsync(dir, ct).ConfigureAwait(false) : "";
+            var server = new RegistryServer(kind, dir, user, password, tokens) { Tls = tls };
+            await server.LaunchAsync(binary, authYaml, tlsYaml, ct).ConfigureAwait(false);
             return server;
         }
         catch
@@ -139,7 +148,24 @@ public sealed class RegistryServer : IAsyncDisposable
         }
     }
 
-    private async Task LaunchAsync(string binary, string authYaml, CancellationToken ct)
+    /// <summary>True when the registry serves HTTPS with a self-signed certificate.</summary>
+    public bool Tls { get; private init; }
+
+    private static async Task<string> WriteSelfSignedCertificateAsync(string dir, CancellationToken ct)
+    {
+        using var key = RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        string certFile = Path.Combine(dir, "tls.crt"), keyFile = Path.Combine(dir, "tls.key");
+        await File.WriteAllTextAsync(certFile, cert.ExportCertificatePem(), ct).ConfigureAwait(false);
+        await File.WriteAllTextAsync(keyFile, key.ExportRSAPrivateKeyPem(), ct).ConfigureAwait(false);
+        return $"  tls:\n    certificate: {certFile}\n    key: {keyFile}\n";
+    }
+
+    private async Task LaunchAsync(string binary, string authYaml, string tlsYaml, CancellationToken ct)
     {
         InstallExitHook();
         // A free port can be grabbed by someone else before the registry binds it: retry.
@@ -147,7 +173,7 @@ public sealed class RegistryServer : IAsyncDisposable
         {
             int port = Ports.GetFreeLoopbackPort();
             string config = Path.Combine(Directory, "config.yml");
-            await File.WriteAllTextAsync(config, BuildConfig(port, authYaml), ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(config, BuildConfig(port, authYaml, tlsYaml), ct).ConfigureAwait(false);
             ClearLog();
 
             var psi = new ProcessStartInfo("/bin/sh")
@@ -179,7 +205,7 @@ public sealed class RegistryServer : IAsyncDisposable
             _process = p;
             Port = port;
             Host = $"127.0.0.1:{port}";
-            BaseUri = new Uri($"http://127.0.0.1:{port}");
+            BaseUri = new Uri($"{(Tls ? "https" : "http")}://127.0.0.1:{port}");
             Live[this] = 0;
 
             if (await WaitReadyAsync(p, ct).ConfigureAwait(false)) return;
@@ -211,7 +237,7 @@ public sealed class RegistryServer : IAsyncDisposable
         return false;
     }
 
-    private string BuildConfig(int port, string authYaml) =>
+    private string BuildConfig(int port, string authYaml, string tlsYaml) =>
         "version: 0.1\n" +
         "log:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: false\n" +
         "storage:\n" +
@@ -223,6 +249,7 @@ public sealed class RegistryServer : IAsyncDisposable
         $"  addr: 127.0.0.1:{port}\n" +
         $"  secret: {Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}\n" +
         "  headers:\n    X-Content-Type-Options: [nosniff]\n" +
+        tlsYaml +
         "health:\n  storagedriver:\n    enabled: false\n" +
         authYaml;
 

@@ -255,6 +255,12 @@ namespace OciSync.Core.Registry
             {
                 response = await client.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
             }
+            catch (Exception e) when (RequestScope.CertificateRejection(request) is { } rejected)
+            {
+                // Not retried over plain HTTP: a server that speaks TLS with an untrusted certificate is not a plain-HTTP registry.
+                throw new RegistryException(ErrorIds.RegistryCertificateUntrusted, HttpMethod.Get, uri, null, Array.Empty<string>(),
+                    $"the TLS certificate is not trusted ({rejected}). Mark the registry insecure (auth file 'insecure: true', New-RegistryCredential -Insecure) to skip the check.", e);
+            }
             catch (Exception e) when (e is HttpRequestException || e is TimeoutException || e is IOException)
             {
                 throw new RegistryException(ErrorIds.RegistryUnreachable, HttpMethod.Get, uri, null, Array.Empty<string>(), RegistryResponses.Flatten(e), e);

@@ -123,7 +123,8 @@ namespace OciSync.Core.Sync
         private static bool IsRetryable(string? errorId) =>
             errorId != ErrorIds.ManifestNotFound && errorId != ErrorIds.RepositoryNotFound &&
             errorId != ErrorIds.RegistryUnauthorized && errorId != ErrorIds.RegistryForbidden &&
-            errorId != ErrorIds.InsecureTokenRealm && errorId != ErrorIds.ManifestInvalid;
+            errorId != ErrorIds.InsecureTokenRealm && errorId != ErrorIds.ManifestInvalid &&
+            errorId != ErrorIds.RegistryCertificateUntrusted;
 
         private sealed class LayerTally
         {

@@ -88,6 +88,7 @@ namespace OciSync.Core.Transport
         public const string RegistryRateLimited = "RegistryRateLimited";
         public const string RegistryUnavailable = "RegistryUnavailable";
         public const string RegistryUnreachable = "RegistryUnreachable";
+        public const string RegistryCertificateUntrusted = "RegistryCertificateUntrusted";
         public const string RegistryTimeout = "RegistryTimeout";
         public const string RegistryProtocolError = "RegistryProtocolError";
         public const string DigestMismatch = "DigestMismatch";

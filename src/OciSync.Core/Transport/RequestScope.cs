@@ -6,6 +6,7 @@ namespace OciSync.Core.Transport
     internal static class RequestScope
     {
         private const string Key = "OciSync.Scope";
+        private const string CertificateKey = "OciSync.CertificateRejected";
 
         public static string Pull(string repository) => $"repository:{repository}:pull";
         public static string PullPush(string repository) => $"repository:{repository}:pull,push";
@@ -13,6 +14,10 @@ namespace OciSync.Core.Transport
 #pragma warning disable CS0618 // Properties is the netstandard2.0 spelling of Options.
         public static void Set(HttpRequestMessage request, string scope) => request.Properties[Key] = scope;
         public static string? Get(HttpRequestMessage request) => request.Properties.TryGetValue(Key, out var s) ? s as string : null;
+
+        public static void NoteCertificateRejected(HttpRequestMessage request, System.Net.Security.SslPolicyErrors errors) => request.Properties[CertificateKey] = errors;
+        public static System.Net.Security.SslPolicyErrors? CertificateRejection(HttpRequestMessage request) =>
+            request.Properties.TryGetValue(CertificateKey, out var e) ? e as System.Net.Security.SslPolicyErrors? : null;
 
         /// <summary>A copy for a replay: same method, URL, headers, properties and (replayable) content.</summary>
         public static HttpRequestMessage Clone(HttpRequestMessage request, System.Uri? uri = null)

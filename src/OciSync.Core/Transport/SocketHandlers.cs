@@ -26,8 +26,15 @@ namespace OciSync.Core.Transport
                 AutomaticDecompression = DecompressionMethods.None,
                 MaxConnectionsPerServer = 64,
             };
-            if (insecure)
-                handler.ServerCertificateCustomValidationCallback = (_, _, _, _) => true;
+            // Insecure: accept any certificate. Otherwise the platform's verdict stands; a refusal is
+            // noted on the request so the error can say "untrusted certificate" rather than "unreachable".
+            handler.ServerCertificateCustomValidationCallback = insecure
+                ? (_, _, _, _) => true
+                : (request, _, _, errors) =>
+                {
+                    if (errors != System.Net.Security.SslPolicyErrors.None) RequestScope.NoteCertificateRejected(request, errors);
+                    return errors == System.Net.Security.SslPolicyErrors.None;
+                };
             return handler;
         }
     }

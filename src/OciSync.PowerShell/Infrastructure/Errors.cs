@@ -28,6 +28,7 @@ namespace OciSync.PowerShell.Infrastructure
         {
             ErrorIds.ManifestNotFound or ErrorIds.BlobNotFound or ErrorIds.RepositoryNotFound => ErrorCategory.ObjectNotFound,
             ErrorIds.RegistryUnauthorized or ErrorIds.RegistryForbidden or ErrorIds.InsecureTokenRealm => ErrorCategory.PermissionDenied,
+            ErrorIds.RegistryCertificateUntrusted => ErrorCategory.SecurityError,
             ErrorIds.RegistryUnreachable => ErrorCategory.ConnectionError,
             ErrorIds.RegistryTimeout => ErrorCategory.OperationTimeout,
             ErrorIds.RegistryRateLimited or ErrorIds.RegistryUnavailable => ErrorCategory.ResourceUnavailable,
