@@ -302,6 +302,8 @@ if ($results.Contains('ocisync')) {
     $lines.Add("| $BigLayerMiB MiB layer: peak memory, MiB (OciSync: peak growth, VmHWM; skopeo: peak RSS) | $(Fmt $o.bigLayer.peakGrowthMiB '0.0') | $(Fmt $s.bigLayer.peakRssMiB '0.0') | n/a |")
     $lines.Add("| CPU s per GB (cold) | $(Fmt $cpuPerGb) | $(Fmt ($(if ($gb -gt 0) { $s.cold.cpuSeconds / $gb } else { $null }))) | |")
     $warmGb = $o.warm.bytesCopied / 1e9
+    $lines.Add("| of which JIT compilation (all threads), cold, s | $(Fmt $o.cold.jitSeconds) | n/a | |")
+    $lines.Add("| CPU s per GB (cold) without JIT compilation | $(Fmt ($(if ($gb -gt 0) { ($o.cold.cpuSeconds - $o.cold.jitSeconds) / $gb } else { $null }))) | n/a | |")
     $lines.Add("| CPU s per GB, second cold sync in the same session (runtime warm) | $(Fmt ($(if ($warmGb -gt 0) { $o.warm.cpuSeconds / $warmGb } else { $null }))) | n/a | |")
     $lines.Add("| pwsh start-up, s (not in the sync times) | $(Fmt $results.pwshStartupSeconds) | n/a | |")
     $lines.Add("| Import-Module OciSync, s (not in the sync times) | $(Fmt $results.moduleImportSeconds) | n/a | |")

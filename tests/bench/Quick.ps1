@@ -71,7 +71,7 @@ try {
         foreach ($r in (Get-Content $json -Raw | ConvertFrom-Json)) {
             $k++
             $gb = $r.bytesCopied / 1e9
-            $rows.Add([pscustomobject]@{ Module = $m; Run = $run; Call = $k; Seconds = $r.seconds; CpuSeconds = $r.cpuSeconds; GB = [math]::Round($gb, 3)
+            $rows.Add([pscustomobject]@{ Module = $m; Run = $run; Call = $k; Seconds = $r.seconds; CpuSeconds = $r.cpuSeconds; JitSeconds = $r.jitSeconds; JitMethods = $r.jitMethods; GB = [math]::Round($gb, 3)
                     CpuPerGB = [math]::Round($r.cpuSeconds / $gb, 2); Blobs = $r.blobsCopied; Problems = ($r.problems -join ' ') })
         }
         $null = Bed "stop $($dst.id)"

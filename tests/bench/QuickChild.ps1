@@ -32,10 +32,9 @@ foreach ($f in ($Images -split ',')) {
         $tracer = Start-Process -FilePath $Trace -ArgumentList @('collect', '-p', $PID, '--profile', 'dotnet-sampled-thread-time', '-o', $out) -PassThru -RedirectStandardOutput "$out.log" -RedirectStandardError "$out.err"
         Start-Sleep -Seconds 3
     }
-    $jitLog = $env:DOTNET_JitStdOutFile   # with DOTNET_JitDisasmSummary=1: which methods each call JIT-compiled
-    $jitBefore = if ($jitLog -and (Test-Path $jitLog)) { @(Get-Content $jitLog).Count } else { 0 }
     $results += Measure-OciSync $f "call-$k" $Proc
-    if ($jitLog -and $TracePrefix) { @(Get-Content $jitLog) | Select-Object -Skip $jitBefore | Set-Content "$TracePrefix-$k.jit.txt" }
+    # With DOTNET_JitDisasmSummary=1: the methods compiled inside the measured window (Measure.ps1).
+    if ($env:DOTNET_JitStdOutFile -and $TracePrefix) { $script:JitLogWindow | Set-Content "$TracePrefix-$k.jit.txt" }
     if ($tracer) {
         & kill -INT $tracer.Id
         $null = $tracer.WaitForExit(60000)

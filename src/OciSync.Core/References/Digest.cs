@@ -1,13 +1,10 @@
 using System;
-using System.Text.RegularExpressions;
 
 namespace OciSync.Core.References
 {
     /// <summary>A content digest such as <c>sha256:…</c>, validated on creation.</summary>
     public sealed class Digest : IEquatable<Digest>
     {
-        private static readonly Regex Shape = new Regex(@"^(?<alg>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):(?<hex>[a-zA-Z0-9=_-]+)$", RegexOptions.CultureInvariant);
-
         private Digest(string algorithm, string hex)
         {
             Algorithm = algorithm;
@@ -29,10 +26,10 @@ namespace OciSync.Core.References
         {
             digest = null;
             if (string.IsNullOrEmpty(value)) { problem = "A digest cannot be empty."; return false; }
-            var m = Shape.Match(value);
-            if (!m.Success) { problem = $"'{value}' is not a digest (expected algorithm:hex)."; return false; }
-            var alg = m.Groups["alg"].Value;
-            var hex = m.Groups["hex"].Value;
+            var colon = value!.IndexOf(':');
+            var alg = colon < 0 ? string.Empty : value.Substring(0, colon);
+            var hex = colon < 0 ? string.Empty : value.Substring(colon + 1);
+            if (!NameGrammar.IsDigestAlgorithm(alg) || !IsEncoded(hex)) { problem = $"'{value}' is not a digest (expected algorithm:hex)."; return false; }
             int expected = alg switch { "sha256" => 64, "sha512" => 128, _ => -1 };
             if (expected < 0) { problem = $"Digest algorithm '{alg}' is not supported (sha256, sha512)."; return false; }
             if (hex.Length != expected || !IsLowerHex(hex)) { problem = $"'{value}' is not a valid {alg} digest ({expected} lower-case hex characters)."; return false; }
@@ -53,6 +50,15 @@ namespace OciSync.Core.References
                 chars[2 * i + 1] = alphabet[bytes[i] & 0xF];
             }
             return new string(chars);
+        }
+
+        // The OCI grammar for the encoded part: [a-zA-Z0-9=_-]+
+        private static bool IsEncoded(string s)
+        {
+            if (s.Length == 0) return false;
+            foreach (var c in s)
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '=' || c == '_' || c == '-')) return false;
+            return true;
         }
 
         private static bool IsLowerHex(string s)

@@ -1,5 +1,4 @@
 using System;
-using System.Text.RegularExpressions;
 
 namespace OciSync.Core.References
 {
@@ -13,12 +12,6 @@ namespace OciSync.Core.References
         public const string DockerHub = "docker.io";
         /// <summary>The host that actually serves Docker Hub's registry API.</summary>
         public const string DockerHubEndpoint = "registry-1.docker.io";
-
-        private static readonly Regex RepositoryShape = new Regex(
-            @"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$", RegexOptions.CultureInvariant);
-        private static readonly Regex TagShape = new Regex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant);
-        private static readonly Regex RegistryShape = new Regex(
-            @"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$", RegexOptions.CultureInvariant);
 
         public ImageReference(string registry, string repository, string? tag = null, Digest? digest = null)
         {
@@ -78,7 +71,7 @@ namespace OciSync.Core.References
             {
                 tag = text.Substring(colon + 1);
                 text = text.Substring(0, colon);
-                if (!TagShape.IsMatch(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
+                if (!NameGrammar.IsTag(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
             }
 
             if (!SplitRegistry(text, out var registry, out var repository, out problem)) { problem = $"'{value}': {problem}"; return false; }
@@ -103,9 +96,9 @@ namespace OciSync.Core.References
             }
 
             if (registry == "index.docker.io" || registry == DockerHubEndpoint) registry = DockerHub;
-            if (!RegistryShape.IsMatch(registry)) { problem = $"'{registry}' is not a valid registry host."; return false; }
+            if (!NameGrammar.IsRegistryHost(registry)) { problem = $"'{registry}' is not a valid registry host."; return false; }
             if (registry == DockerHub && repository.IndexOf('/') < 0) repository = "library/" + repository;
-            if (repository.Length == 0 || repository.Length > 255 || !RepositoryShape.IsMatch(repository))
+            if (repository.Length == 0 || repository.Length > 255 || !NameGrammar.IsRepositoryPath(repository))
             {
                 problem = $"'{repository}' is not a valid repository name (lower-case letters, digits and separators . _ - /).";
                 return false;
@@ -114,7 +107,7 @@ namespace OciSync.Core.References
             return true;
         }
 
-        public static bool IsValidTag(string tag) => TagShape.IsMatch(tag);
+        public static bool IsValidTag(string tag) => NameGrammar.IsTag(tag);
 
         public override string ToString()
         {
