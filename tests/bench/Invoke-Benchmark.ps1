@@ -236,6 +236,17 @@ try {
     $o.warm = Measure-Counted 'OciSync cold sync again, into another empty registry (same session, runtime warm)' $dstW.id { Measure-OciSyncHere $warmImages 'warm' }
     $null = Invoke-BedHost "stop $($dstW.id)"
 
+    # The same first call in a fresh pwsh started with DOTNET_TieredPGO=0: a runtime setting only the
+    # user can make (before pwsh starts); it drops the instrumented re-compilation of hot methods.
+    $dstP = Invoke-BedHost 'start'
+    $pgoImages = Join-Path $Work 'images-pgo.yaml'
+    ($seed.repositories | ForEach-Object { "$($src.host)/${_}: $($dstP.host)/ocisync/$_" }) | Set-Content $pgoImages
+    Write-Step 'OciSync cold sync in a fresh pwsh started with DOTNET_TieredPGO=0'
+    $env:DOTNET_TieredPGO = '0'
+    try { $o.coldNoPgo = Measure-OciSyncChild $pgoImages 'cold-tieredpgo-0' } finally { Remove-Item Env:DOTNET_TieredPGO }
+    Write-Host "$($o.coldNoPgo.seconds) s, $($o.coldNoPgo.cpuSeconds) CPU s"
+    $null = Invoke-BedHost "stop $($dstP.id)"
+
     $s.cold = Measure-Counted 'skopeo sync cold' $dstS.id { Measure-Skopeo $skopeoArgs 'cold' }
     $s.noop = Measure-Counted 'skopeo sync no-op re-sync' $dstS.id { Measure-Skopeo $skopeoArgs 'no-op' }
 
@@ -302,9 +313,13 @@ if ($results.Contains('ocisync')) {
     $lines.Add("| $BigLayerMiB MiB layer: peak memory, MiB (OciSync: peak growth, VmHWM; skopeo: peak RSS) | $(Fmt $o.bigLayer.peakGrowthMiB '0.0') | $(Fmt $s.bigLayer.peakRssMiB '0.0') | n/a |")
     $lines.Add("| CPU s per GB (cold) | $(Fmt $cpuPerGb) | $(Fmt ($(if ($gb -gt 0) { $s.cold.cpuSeconds / $gb } else { $null }))) | |")
     $warmGb = $o.warm.bytesCopied / 1e9
-    $lines.Add("| of which JIT compilation (all threads), cold, s | $(Fmt $o.cold.jitSeconds) | n/a | |")
-    $lines.Add("| CPU s per GB (cold) without JIT compilation | $(Fmt ($(if ($gb -gt 0) { ($o.cold.cpuSeconds - $o.cold.jitSeconds) / $gb } else { $null }))) | n/a | |")
+    $lines.Add("| time inside the JIT during the cold sync, s (all threads, wall time: an upper bound of its CPU) | $(Fmt $o.cold.jitSeconds) | n/a | |")
     $lines.Add("| CPU s per GB, second cold sync in the same session (runtime warm) | $(Fmt ($(if ($warmGb -gt 0) { $o.warm.cpuSeconds / $warmGb } else { $null }))) | n/a | |")
+    $warmupCpu = if ($warmGb -gt 0) { $o.cold.cpuSeconds - $o.warm.cpuSeconds * ($gb / $warmGb) } else { $null }
+    $lines.Add("| first-call warm-up CPU, s (cold CPU minus the warm call's CPU for the same bytes) | $(Fmt $warmupCpu) | n/a | |")
+    $noPgoGb = $o.coldNoPgo.bytesCopied / 1e9
+    $noPgoCpuPerGb = if ($noPgoGb -gt 0) { $o.coldNoPgo.cpuSeconds / $noPgoGb } else { $null }
+    $lines.Add("| CPU s per GB, first call in a fresh pwsh started with DOTNET_TieredPGO=0 | $(Fmt $noPgoCpuPerGb) | n/a | |")
     $lines.Add("| pwsh start-up, s (not in the sync times) | $(Fmt $results.pwshStartupSeconds) | n/a | |")
     $lines.Add("| Import-Module OciSync, s (not in the sync times) | $(Fmt $results.moduleImportSeconds) | n/a | |")
     $lines.Add('')
@@ -313,6 +328,7 @@ if ($results.Contains('ocisync')) {
     $targets.cpuPerGb = [ordered]@{ target = '<= 3 CPU s per GB (first call, runtime cold)'; value = (Fmt $cpuPerGb) + ' s/GB'; met = $cpuPerGb -le 3 }
     $warmCpuPerGb = if ($warmGb -gt 0) { $o.warm.cpuSeconds / $warmGb } else { $null }
     $targets.cpuPerGbWarm = [ordered]@{ target = '<= 3 CPU s per GB (second call, runtime warm)'; value = (Fmt $warmCpuPerGb) + ' s/GB'; met = $null -ne $warmCpuPerGb -and $warmCpuPerGb -le 3 }
+    $targets.cpuPerGbNoPgo = [ordered]@{ target = '<= 3 CPU s per GB (first call, fresh pwsh with DOTNET_TieredPGO=0)'; value = (Fmt $noPgoCpuPerGb) + ' s/GB'; met = $null -ne $noPgoCpuPerGb -and $noPgoCpuPerGb -le 3 }
     $targets.bigLayerMemory = [ordered]@{ target = "memory growth < 64 MiB on a $BigLayerMiB MiB layer"; value = (Fmt $bigGrowth '0.0') + ' MiB'; met = $bigGrowth -lt 64 }
     $lines.Add('| target | value | |')
     $lines.Add('|---|---:|---|')
