@@ -78,15 +78,24 @@ namespace OciSync.Core.Sync
             var checkedCount = 0;
             await Task.WhenAll(copies.Select(async copy =>
             {
+                // The error names the side that failed: a 401 from the destination is not the source's fault.
+                var side = copy.Source;
                 try
                 {
-                    await HeadAsync(copy, headDestinations, ct).ConfigureAwait(false);
+                    await HeadSourceAsync(copy, ct).ConfigureAwait(false);
+                    if (headDestinations)
+                    {
+                        side = copy.Destination;
+                        await HeadDestinationAsync(copy, ct).ConfigureAwait(false);
+                    }
+                    // Without a digest from HEAD (some registries omit it) the copier decides after a GET.
+                    copy.Planned = copy.SourceDigest is not null;
                     planned.Add(copy);
                     progress?.Invoke(Interlocked.Increment(ref checkedCount), copies.Count);
                 }
                 catch (Exception e) when (!(e is OperationCanceledException))
                 {
-                    errors.Add(new PlanError(copy.Source.ToString(), e, copy));
+                    errors.Add(new PlanError(side.ToString(), e, copy));
                 }
             })).ConfigureAwait(false);
 
@@ -94,20 +103,19 @@ namespace OciSync.Core.Sync
             return new SyncPlan(planned.OrderBy(c => order[c]).ToList(), errors.ToList());
         }
 
-        private async Task HeadAsync(ImageCopy copy, bool headDestination, CancellationToken ct)
+        private async Task HeadSourceAsync(ImageCopy copy, CancellationToken ct)
         {
             var src = _clients.Get(copy.Source);
             var head = await _gate.RunAsync(() => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
                 ?? throw new RegistryException(ErrorIds.ManifestNotFound, $"{copy.Source} does not exist.");
             copy.SourceDigest = head.Digest ?? copy.Source.Digest;
-            if (headDestination)
-            {
-                var dst = _clients.Get(copy.Destination);
-                var dstHead = await _gate.RunAsync(() => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
-                copy.DestinationDigest = dstHead?.Digest;
-            }
-            // Without a digest from HEAD (some registries omit it) the copier decides after a GET.
-            copy.Planned = copy.SourceDigest is not null;
+        }
+
+        private async Task HeadDestinationAsync(ImageCopy copy, CancellationToken ct)
+        {
+            var dst = _clients.Get(copy.Destination);
+            var head = await _gate.RunAsync(() => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
+            copy.DestinationDigest = head?.Digest;
         }
 
         // Listing takes a slot too, so a file of a thousand rules does not open a thousand requests at once.

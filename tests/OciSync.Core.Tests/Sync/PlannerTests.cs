@@ -70,6 +70,23 @@ public sealed class PlannerTests
         Assert.Equal(2, plan.Errors.Count); // the absent repository, and the absent tag v9
         Assert.Contains(plan.Errors, e => e.Copy?.Source.Tag == "v9");
     }
+
+    [Fact]
+    public async Task A_destination_that_refuses_us_is_named_as_the_target_of_the_error()
+    {
+        var source = _registries.Anonymous;
+        await new RegistryHttp(source).PushImageAsync("plan/guarded", ImageFactory.CreateImage(72_000), "v1");
+        // No credentials at all: the source is anonymous, the Basic destination answers 401.
+        var clients = new OciSync.Core.Registry.RegistryClientFactory(new OciSync.Core.Registry.RegistryClientOptions(), new OciSync.Core.Auth.CredentialStore());
+        var rule = SyncRule.Create($"{source.Host}/plan/guarded:v1", new[] { $"{_registries.Basic.Host}/plan/guarded" });
+
+        var plan = await new SyncPlanner(clients, 5).PlanAsync(new[] { rule }, true, CancellationToken.None);
+
+        Assert.Empty(plan.Copies);
+        var error = Assert.Single(plan.Errors);
+        Assert.Equal($"{_registries.Basic.Host}/plan/guarded:v1", error.Target);
+        Assert.Equal(OciSync.Core.Transport.ErrorIds.RegistryUnauthorized, OciSync.Core.Transport.ErrorIds.Of(error.Error));
+    }
 }
 
 /// <summary>The registry client's tag listing against a real registry that pages.</summary>
