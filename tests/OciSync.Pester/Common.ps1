@@ -110,3 +110,15 @@ function New-TestRepositoryName {
     param([string] $Prefix = 't')
     "$Prefix$([guid]::NewGuid().ToString('N').Substring(0, 10))"
 }
+
+function Invoke-ChildPwsh {
+    # Runs a command in a fresh non-interactive pwsh (the same one running the tests) with the module
+    # imported; returns every stream merged as text lines and the exit code.
+    param([Parameter(Mandatory)] [string] $Command)
+    $exe = [Environment]::ProcessPath
+    [string[]] $prefix = @()
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = @([Environment]::GetCommandLineArgs()[0]) }   # pwsh.dll of a dotnet tool
+    $script = "Import-Module '$($env:OCISYNC_MODULE)' -ErrorAction Stop; $Command"
+    $lines = & $exe @prefix -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" }
+    [pscustomobject]@{ Lines = @($lines); ExitCode = $LASTEXITCODE }
+}

@@ -81,3 +81,35 @@ Describe 'The OciSync module' {
         $p['DefaultNamespace'].Aliases | Should -Contain 'Namespace'
     }
 }
+
+Describe '-Debug in a non-interactive host (runbooks, CI)' {
+    # PowerShell turns Verbose and Warning into Inquire under -Debug; without a host to ask, the
+    # command would fail at its first verbose or warning line.
+    BeforeAll {
+        $auth = Join-Path $TestDrive 'debug-auth.yaml'
+        @'
+anon.example.com:
+  username: ""
+  password: ""
+  colour: blue
+'@ | Set-Content $auth
+    }
+
+    It 'writes verbose and warning lines to the debug stream instead of prompting' {
+        $run = Invoke-ChildPwsh "`$c = Import-RegistryCredential -Path '$auth' -Debug; 'KEY=' + `$c.Key"
+        $text = $run.Lines -join "`n"
+        $text | Should -Not -Match 'NonInteractive mode'
+        $text | Should -Match 'KEY=anon\.example\.com'
+        $text | Should -Match 'no user or password'      # the verbose line
+        $text | Should -Match 'WARNING: .*colour'         # the unknown-key warning
+        $run.ExitCode | Should -Be 0
+    }
+
+    It 'leaves verbose and warning lines in their own streams when -Verbose and -WarningAction are given too' {
+        $run = Invoke-ChildPwsh "`$v = `$null; `$c = Import-RegistryCredential -Path '$auth' -Debug -Verbose -WarningAction SilentlyContinue -WarningVariable w 4>&1; 'VERBOSE=' + (@(`$c | Where-Object { `$_ -is [Management.Automation.VerboseRecord] }).Count); 'WARNINGS=' + `$w.Count"
+        $text = $run.Lines -join "`n"
+        $text | Should -Match 'VERBOSE=1'
+        $text | Should -Match 'WARNINGS=1'
+        $run.ExitCode | Should -Be 0
+    }
+}

@@ -27,7 +27,7 @@ namespace OciSync.PowerShell.Commands
                     Errors.Report(this, result.Errors, path);
                     foreach (var credential in result.Credentials)
                     {
-                        if (credential.IsAnonymous) WriteVerbose($"{credential.Key}: no user or password, requests will be anonymous.");
+                        if (credential.IsAnonymous) this.Verbose($"{credential.Key}: no user or password, requests will be anonymous.");
                         WriteObject(credential);
                     }
                 }

@@ -57,9 +57,9 @@ namespace OciSync.PowerShell.Infrastructure
 
         protected void PostObject(object value) => Post(() => WriteObject(value));
         protected void PostError(ErrorRecord record) => Post(() => WriteError(record));
-        protected void PostVerbose(string text) => Post(() => WriteVerbose(text));
+        protected void PostVerbose(string text) => Post(() => this.Verbose(text));
         protected void PostDebug(string text) => Post(() => WriteDebug(text));
-        protected void PostWarning(string text) => Post(() => WriteWarning(text));
+        protected void PostWarning(string text) => Post(() => this.Warning(text));
         protected void PostProgress(ProgressRecord record) => Post(() => WriteProgress(record));
 
         public void Dispose()

@@ -12,11 +12,11 @@ namespace OciSync.PowerShell.Infrastructure
         public static ErrorRecord From(Exception e, object? target) => Record(e, ErrorIds.Of(e), target);
 
         /// <summary>Config problems of one file: warnings to the warning stream, errors as non-terminating error records.</summary>
-        public static void Report(Cmdlet cmdlet, IEnumerable<ConfigError> problems, object? target)
+        public static void Report(PSCmdlet cmdlet, IEnumerable<ConfigError> problems, object? target)
         {
             foreach (var problem in problems)
             {
-                if (problem.Severity == ConfigSeverity.Warning) cmdlet.WriteWarning(problem.Message);
+                if (problem.Severity == ConfigSeverity.Warning) cmdlet.Warning(problem.Message);
                 else cmdlet.WriteError(Record(new ConfigException(problem), problem.ErrorId, problem.Rule ?? target));
             }
         }
