@@ -75,7 +75,6 @@ namespace OciSync.Core.Configuration
     public sealed class SyncRule
     {
         private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(2);
-        private static readonly Regex HostLike = new Regex(@"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$", RegexOptions.CultureInvariant);
 
         private SyncRule(string source, IReadOnlyList<string> destinations, ImageReference sourceRepository, SourceSelectorKind kind,
             IReadOnlyList<string> sourceTags, Digest? sourceDigest, Regex? tagPattern, IReadOnlyList<SyncTarget> targets, string? origin)
@@ -303,7 +302,7 @@ namespace OciSync.Core.Configuration
             var reg = Auth.RegistryCredential.NormalizeKey(registry);
             var path = ns.Trim('/') + "/" + last;
             // The default registry is a registry even without a '.' in it; validate the pieces separately.
-            if (reg.IndexOf('/') >= 0 || !HostLike.IsMatch(reg) || !ImageReference.SplitRegistry("example.invalid/" + path, out _, out var repository, out _))
+            if (reg.IndexOf('/') >= 0 || !NameGrammar.IsHostLike(reg) || !ImageReference.SplitRegistry("example.invalid/" + path, out _, out var repository, out _))
             {
                 problem = new Problem(ConfigErrorIds.RuleInvalidReference,
                     $"the default destination '{registry.TrimEnd('/')}/{ns.Trim('/')}/{last}' is not a valid repository.");
@@ -362,7 +361,7 @@ namespace OciSync.Core.Configuration
                 {
                     var first = rest.Substring(0, slash);
                     if ((first.IndexOf('.') >= 0 || first.IndexOf(':') >= 0 || first.StartsWith("localhost", StringComparison.Ordinal) || first.StartsWith("[", StringComparison.Ordinal))
-                        && HostLike.IsMatch(first))
+                        && NameGrammar.IsHostLike(first))
                         skip = slash + 1;
                 }
                 var colon = rest.IndexOf(':', skip);

@@ -66,20 +66,15 @@ namespace OciSync.Core.References
         public static bool IsRegistryHost(string host)
         {
             if (host.Length == 0) return false;
-            int end = host.Length;
             int i = 0;
             if (host[0] == '[')
             {
-                var close = host.IndexOf(']');
-                if (close < 2) return false;
-                for (i = 1; i < close; i++)
-                    if (!IsHexOrAddress(host[i])) return false;
-                i = close + 1;
+                if (!BracketedAddress(host, out i)) return false;
             }
             else
             {
                 var colon = host.IndexOf(':');
-                var nameEnd = colon < 0 ? end : colon;
+                var nameEnd = colon < 0 ? host.Length : colon;
                 while (true)
                 {
                     int start = i;
@@ -90,10 +85,46 @@ namespace OciSync.Core.References
                     i++;
                 }
             }
-            if (i == end) return true;
-            if (host[i] != ':' || i + 1 == end) return false;
-            for (i++; i < end; i++)
-                if (host[i] < '0' || host[i] > '9') return false;
+            return IsPortSuffix(host, i);
+        }
+
+        /// <summary>
+        /// Looser than <see cref="IsRegistryHost"/>: letters, digits, dots and hyphens in any order (or a
+        /// bracketed IPv6 address), with an optional <c>:port</c>. Tells a host prefix from a path while
+        /// parsing rules; the strict check follows when the reference is built.
+        /// </summary>
+        public static bool IsHostLike(string host)
+        {
+            int i = 0;
+            if (host.Length > 0 && host[0] == '[')
+            {
+                if (!BracketedAddress(host, out i)) return false;
+            }
+            else
+            {
+                while (i < host.Length && (IsAlnum(host[i]) || host[i] == '.' || host[i] == '-')) i++;
+                if (i == 0) return false;
+            }
+            return IsPortSuffix(host, i);
+        }
+
+        // '[' address characters ']' at the start; next is the index after ']'.
+        private static bool BracketedAddress(string host, out int next)
+        {
+            next = host.IndexOf(']') + 1;
+            if (next < 3) return false;
+            for (int i = 1; i < next - 1; i++)
+                if (!IsHexOrAddress(host[i])) return false;
+            return true;
+        }
+
+        // Nothing, or ':' and at least one digit, up to the end.
+        private static bool IsPortSuffix(string s, int i)
+        {
+            if (i == s.Length) return true;
+            if (s[i] != ':' || i + 1 == s.Length) return false;
+            for (i++; i < s.Length; i++)
+                if (s[i] < '0' || s[i] > '9') return false;
             return true;
         }
 

@@ -15,6 +15,7 @@ public sealed class NameGrammarTests
     private static readonly Regex Repository = new(@"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$");
     private static readonly Regex Tag = new(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
     private static readonly Regex Host = new(@"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$");
+    private static readonly Regex HostLike = new(@"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$");
     private static readonly Regex Algorithm = new(@"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*$");
 
     [Theory]
@@ -53,8 +54,11 @@ public sealed class NameGrammarTests
     [InlineData("[::1]x")]
     [InlineData(".io")]
     [InlineData("io.")]
-    public void Registry_hosts_match_the_reference_grammar(string host) =>
+    public void Registry_hosts_match_the_reference_grammar(string host)
+    {
         Assert.Equal(Host.IsMatch(host), NameGrammar.IsRegistryHost(host));
+        Assert.Equal(HostLike.IsMatch(host), NameGrammar.IsHostLike(host));
+    }
 
     [Fact]
     public void Random_strings_get_the_same_verdict_as_the_grammar()
@@ -66,6 +70,7 @@ public sealed class NameGrammarTests
             Assert.True(Repository.IsMatch(repository) == NameGrammar.IsRepositoryPath(repository), $"repository '{repository}'");
             var host = RandomText(random, "aZ9.-:[]1f", 10);
             Assert.True(Host.IsMatch(host) == NameGrammar.IsRegistryHost(host), $"host '{host}'");
+            Assert.True(HostLike.IsMatch(host) == NameGrammar.IsHostLike(host), $"host-like '{host}'");
             var tag = RandomText(random, "aZ9_.-/", 6);
             Assert.True(Tag.IsMatch(tag) == NameGrammar.IsTag(tag), $"tag '{tag}'");
             var algorithm = RandomText(random, "a2.+_-:", 6);
