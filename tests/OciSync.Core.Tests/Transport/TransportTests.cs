@@ -112,6 +112,43 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task A_reset_connection_is_retried_and_a_lasting_failure_stops_after_the_configured_attempts()
+    {
+        var calls = 0;
+        var flaky = new ScriptedHandler((req, _) =>
+        {
+            if (req.RequestUri!.AbsolutePath == "/v2/") return new HttpResponseMessage(HttpStatusCode.OK);
+            if (Interlocked.Increment(ref calls) == 1) throw new HttpRequestException("Connection reset by peer");
+            var r = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(Array.Empty<byte>()) };
+            r.Headers.Add("Docker-Content-Digest", Blob.Digest.ToString());
+            return r;
+        });
+        Assert.Equal(Blob.Digest, (await Client(flaky, user: null).HeadManifestAsync("team/app", "v1", CancellationToken.None))!.Digest);
+        Assert.Equal(2, calls);
+
+        var failing = 0;
+        var down = new ScriptedHandler((req, _) =>
+        {
+            if (req.RequestUri!.AbsolutePath == "/v2/") return new HttpResponseMessage(HttpStatusCode.OK);
+            Interlocked.Increment(ref failing);
+            return ScriptedHandler.Status(HttpStatusCode.BadGateway);
+        });
+        var retry = new RetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(5) };
+        await Assert.ThrowsAsync<RegistryException>(() => Client(down, user: null, retry: retry).HeadManifestAsync("team/app", "v1", CancellationToken.None));
+        Assert.Equal(3, failing); // the first attempt and two retries
+
+        var once = 0;
+        var noRetries = new ScriptedHandler((req, _) =>
+        {
+            if (req.RequestUri!.AbsolutePath == "/v2/") return new HttpResponseMessage(HttpStatusCode.OK);
+            Interlocked.Increment(ref once);
+            return ScriptedHandler.Status(HttpStatusCode.ServiceUnavailable);
+        });
+        await Assert.ThrowsAsync<RegistryException>(() => Client(noRetries, user: null, retry: new RetryPolicy { MaxAttempts = 0 }).HeadManifestAsync("team/app", "v1", CancellationToken.None));
+        Assert.Equal(1, once);
+    }
+
+    [Fact]
     public async Task Refused_credentials_give_a_stable_error_without_the_password()
     {
         var handler = new ScriptedHandler((req, _) => req.RequestUri!.Host == "auth.example.test"
