@@ -6,6 +6,7 @@
         'Output: one LayerResult per blob (Copied, Mounted, Present, Failed), one ManifestResult per manifest (Synced, Unchanged, Filtered, Failed; children of an index too) and, last, a SyncSummary. Write-Progress shows images and bytes done.'
         'Each image that fails is a non-terminating error with a stable error id (RegistryUnreachable, RegistryUnauthorized, ManifestNotFound, DigestMismatch, ...) and the image as target; the others go on, and failed work is retried -Retries more times. A rule that breaks the grammar is a non-terminating error (RuleTagCountMismatch, ...) while the other rules run; an unreadable file is a terminating error (ConfigSyntaxError, ConfigFileNotFound) naming the file, line and column.'
         'With -WhatIf the plan is shown and nothing is written.'
+        'With -Debug every request is written to the debug stream (method, URL without its query, status; never a header). Verbose and warning lines then go to the debug stream as well, unless -Verbose or -WarningAction is given too: PowerShell would otherwise ask before each of them, and fail in a non-interactive host such as an Azure Automation runbook.'
     )
     Parameters  = @{
         Retries           = 'Extra passes over the images that failed, after the first pass (image-syncer --retries). Default 2. Transient HTTP faults (429, 5xx, resets, timeouts) are also retried per request with backoff.'
