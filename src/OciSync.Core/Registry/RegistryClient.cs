@@ -214,8 +214,9 @@ namespace OciSync.Core.Registry
             Task<Uri> ping;
             lock (_pingLock)
             {
-                // A failed ping is not remembered: the next pass over failed images pings again.
-                if (_ping == null || _ping.IsFaulted || _ping.IsCanceled) _ping = PingAsync();
+                // A failed ping is remembered, so every image of an unreachable registry fails at once
+                // instead of each paying the retries again; ForgetFailedPing lets a later pass try anew.
+                if (_ping == null || _ping.IsCanceled) _ping = PingAsync();
                 ping = _ping;
             }
             if (ping.IsCompleted || !ct.CanBeCanceled) return await ping.ConfigureAwait(false);
@@ -225,6 +226,15 @@ namespace OciSync.Core.Registry
                 if (await Task.WhenAny(ping, cancelled.Task).ConfigureAwait(false) != ping) ct.ThrowIfCancellationRequested();
             }
             return await ping.ConfigureAwait(false);
+        }
+
+        /// <summary>The next request pings again if the last ping failed.</summary>
+        public void ForgetFailedPing()
+        {
+            lock (_pingLock)
+            {
+                if (_ping != null && _ping.IsFaulted) _ping = null;
+            }
         }
 
         /// <summary>

@@ -35,5 +35,11 @@ namespace OciSync.Core.Registry
         }
 
         public RegistryClient Get(References.ImageReference reference) => Get(reference.Registry, reference.Repository);
+
+        /// <summary>Registries whose ping failed get another one on their next request (a retry pass).</summary>
+        public void ForgetFailedPings()
+        {
+            foreach (var client in _clients.Values) client.ForgetFailedPing();
+        }
     }
 }

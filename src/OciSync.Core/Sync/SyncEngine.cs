@@ -17,6 +17,7 @@ namespace OciSync.Core.Sync
     /// </summary>
     public sealed class SyncEngine
     {
+        private readonly RegistryClientFactory _clients;
         private readonly SyncOptions _options;
         private readonly ISyncObserver _observer;
         private readonly IOciLog _log;
@@ -28,6 +29,7 @@ namespace OciSync.Core.Sync
         public SyncEngine(RegistryClientFactory clients, SyncOptions options, ISyncObserver observer)
         {
             options.Validate();
+            _clients = clients;
             _options = options;
             _log = clients.Options.Log;
             _observer = new TallyingObserver(observer, _tally);
@@ -46,7 +48,11 @@ namespace OciSync.Core.Sync
             IReadOnlyList<ImageCopy> pending = copies;
             for (int pass = 0; pass <= _options.Retries && pending.Count > 0; pass++)
             {
-                if (pass > 0) _log.Write(OciLogLevel.Information, $"Pass {pass + 1}: retrying {pending.Count} failed image(s).");
+                if (pass > 0)
+                {
+                    _log.Write(OciLogLevel.Information, $"Pass {pass + 1}: retrying {pending.Count} failed image(s).");
+                    _clients.ForgetFailedPings();
+                }
                 var lastPass = pass == _options.Retries;
                 // Images run side by side; the gate, not this, limits the work in flight. The bound
                 // here keeps thousands of images from all holding state at once.

@@ -72,6 +72,52 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public async Task An_unreachable_registry_is_pinged_once_however_many_images_it_holds()
+    {
+        var dead = $"127.0.0.1:{ClosedPort()}";
+        async Task<int> PingsFor(int images)
+        {
+            var harness = new SyncHarness(_registries);
+            harness.Clients.Options.Retry.BaseDelay = TimeSpan.FromMilliseconds(1);
+            var rules = Enumerable.Range(0, images).Select(i => SyncRule.Create($"{dead}/gone/app{i}:v1", new[] { $"{_registries.Anonymous.Host}/gone/app{i}" }));
+            var plan = await new SyncPlanner(harness.Clients, 5).PlanAsync(rules, true, CancellationToken.None);
+            Assert.Equal(images, plan.Errors.Count);
+            Assert.All(plan.Errors, e => Assert.Equal(OciSync.Core.Transport.ErrorIds.RegistryUnreachable, OciSync.Core.Transport.ErrorIds.Of(e.Error)));
+            return harness.Requests.Count(r => r.Path == "/v2/");
+        }
+
+        var one = await PingsFor(1);
+        Assert.True(one >= 2, $"{one} ping attempts for one image (HTTPS, then plain HTTP, with retries)");
+        Assert.Equal(one, await PingsFor(6));
+    }
+
+    [Fact]
+    public async Task A_retry_pass_pings_a_registry_that_failed_again()
+    {
+        var dead = $"127.0.0.1:{ClosedPort()}";
+        var harness = new SyncHarness(_registries);
+        harness.Clients.Options.Retry.BaseDelay = TimeSpan.FromMilliseconds(1);
+        var first = await harness.RunAsync(new SyncOptions { Retries = 0 }, ($"{dead}/gone/a:v1", $"{_registries.Anonymous.Host}/gone/a:v1"), ($"{dead}/gone/b:v1", $"{_registries.Anonymous.Host}/gone/b:v1"));
+        Assert.Equal(2, first.Failed);
+        var onePass = harness.Requests.Count(r => r.Path == "/v2/");
+
+        var again = new SyncHarness(_registries);
+        again.Clients.Options.Retry.BaseDelay = TimeSpan.FromMilliseconds(1);
+        var withRetries = await again.RunAsync(new SyncOptions { Retries = 2 }, ($"{dead}/gone/a:v1", $"{_registries.Anonymous.Host}/gone/a:v1"), ($"{dead}/gone/b:v1", $"{_registries.Anonymous.Host}/gone/b:v1"));
+        Assert.Equal(2, withRetries.Failed);
+        Assert.Equal(3 * onePass, again.Requests.Count(r => r.Path == "/v2/")); // each pass pings again
+    }
+
+    private static int ClosedPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    [Fact]
     public async Task A_destination_that_refuses_us_is_named_as_the_target_of_the_error()
     {
         var source = _registries.Anonymous;
