@@ -17,6 +17,11 @@ namespace OciSync.Core.Registry
         public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
         /// <summary>Longest time a blob transfer may move no byte, whichever side stalls.</summary>
         public TimeSpan BlobIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
+        /// <summary>
+        /// How long the /v2/ ping and token requests wait for an answer, per attempt. They are small, so
+        /// a registry behind a black-holing firewall is given up sooner than with the general response timeout.
+        /// </summary>
+        public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(30);
         /// <summary>Tags asked for per page; registries may return fewer and page with <c>Link</c> headers.</summary>
         public int TagPageSize { get; set; } = 1000;
         public string UserAgent { get; set; } = "OciSync/" + typeof(RegistryClientOptions).Assembly.GetName().Version?.ToString(3);
@@ -27,6 +32,7 @@ namespace OciSync.Core.Registry
             if (MaxManifestBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxManifestBytes));
             if (TagPageSize < 1) throw new ArgumentOutOfRangeException(nameof(TagPageSize));
             if (BlobIdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BlobIdleTimeout));
+            if (PingTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PingTimeout));
         }
     }
 }

@@ -27,6 +27,15 @@ namespace OciSync.Core.Transport
 
         public static bool IsRetryable(HttpStatusCode status) => Array.IndexOf(RetryableStatuses, status) >= 0;
 
+        /// <summary>The same retries with a response timeout no longer than <paramref name="timeout"/>.</summary>
+        public RetryPolicy WithResponseTimeout(TimeSpan timeout) => new RetryPolicy
+        {
+            MaxAttempts = MaxAttempts,
+            BaseDelay = BaseDelay,
+            MaxDelay = MaxDelay,
+            ResponseTimeout = timeout < ResponseTimeout ? timeout : ResponseTimeout,
+        };
+
         public void Validate()
         {
             if (MaxAttempts < 0) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), "Retry attempts cannot be negative.");
