@@ -26,11 +26,16 @@ namespace OciSync.Core.Auth
         private readonly IOciLog _log;
         private readonly TokenCache _tokens = new TokenCache();
         private readonly bool _allowPlainRealm;
+        private readonly TimeSpan _tokenDeadline;
+        // A token answer is a small JSON document (some carry a refresh token too).
+        private const int MaxTokenBodyBytes = 1024 * 1024;
         private volatile AuthChallenge? _challenge;
 
-        public AuthHandler(RegistryCredential? credential, HttpMessageInvoker tokenClient, bool allowPlainRealm, IOciLog log, HttpMessageHandler inner)
+        /// <param name="tokenDeadline">How long a token server's answer may take to arrive, once its headers are in.</param>
+        public AuthHandler(RegistryCredential? credential, HttpMessageInvoker tokenClient, bool allowPlainRealm, TimeSpan tokenDeadline, IOciLog log, HttpMessageHandler inner)
             : base(inner)
         {
+            _tokenDeadline = tokenDeadline;
             _credential = credential != null && !credential.IsAnonymous ? credential : null;
             _tokenClient = tokenClient;
             _allowPlainRealm = allowPlainRealm;
@@ -101,7 +106,8 @@ namespace OciSync.Core.Auth
             _log.Write(OciLogLevel.Debug, $"Requesting a token from {RegistryException.Redact(realm)} for '{scope}' ({(_credential == null ? "anonymous" : "as " + _credential.Username)}).");
 
             using var response = await _tokenClient.SendAsync(request, ct).ConfigureAwait(false);
-            var body = response.Content == null ? string.Empty : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            var body = Encoding.UTF8.GetString(await BodyReader.ReadAsync(response.Content, MaxTokenBodyBytes, _tokenDeadline,
+                $"The token server's answer from {RegistryException.Redact(realm)}", ErrorIds.RegistryProtocolError, ct).ConfigureAwait(false));
             if (!response.IsSuccessStatusCode)
             {
                 var id = response.StatusCode == HttpStatusCode.Unauthorized ? ErrorIds.RegistryUnauthorized

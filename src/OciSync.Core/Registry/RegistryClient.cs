@@ -53,7 +53,7 @@ namespace OciSync.Core.Registry
             _pingClient = new HttpMessageInvoker(new RetryHandler(options.Retry.WithResponseTimeout(options.PingTimeout), options.Log, redirect), disposeHandler: false);
             // One try only: when HTTPS is refused, plain HTTP is next, not a backoff.
             _probeClient = new HttpMessageInvoker(redirect, disposeHandler: false);
-            _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.Log, redirect);
+            _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.PingTimeout, options.Log, redirect);
             _client = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, _auth), disposeHandler: false);
         }
 
@@ -83,7 +83,7 @@ namespace OciSync.Core.Registry
             using var response = await SendAsync(HttpMethod.Get, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
                 accept: MediaTypes.AllManifests, streamBody: true).ConfigureAwait(false);
             await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
-            var bytes = await RegistryResponses.ReadLimitedAsync(response, _options.MaxManifestBytes, ct).ConfigureAwait(false);
+            var bytes = await RegistryResponses.ReadLimitedAsync(response, _options.MaxManifestBytes, _options.Retry.ResponseTimeout, ct).ConfigureAwait(false);
             Manifest manifest;
             try
             {
@@ -312,6 +312,17 @@ namespace OciSync.Core.Registry
             return await SendRawAsync(request, streamBody ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
         }
 
+        /// <summary>The whole body in memory (JSON answers: tags, errors, uploads), bounded in size and time.</summary>
+        private async Task<HttpContent> BufferAsync(HttpResponseMessage response, CancellationToken ct)
+        {
+            var bytes = await BodyReader.ReadAsync(response.Content, _options.MaxBufferedBodyBytes, _options.Retry.ResponseTimeout,
+                $"The answer of {RegistryException.Redact(response.RequestMessage!.RequestUri!)}", ErrorIds.RegistryProtocolError, ct).ConfigureAwait(false);
+            var buffered = new ByteArrayContent(bytes);
+            foreach (var header in response.Content!.Headers) buffered.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            response.Content.Dispose();
+            return buffered;
+        }
+
         private async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken ct)
         {
             request.Headers.UserAgent.ParseAdd(_options.UserAgent);
@@ -320,7 +331,10 @@ namespace OciSync.Core.Registry
             {
                 response = await _client.SendAsync(request, ct).ConfigureAwait(false);
                 if (completion == HttpCompletionOption.ResponseContentRead && response.Content != null && request.Method != HttpMethod.Head)
-                    await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
+                {
+                    try { response.Content = await BufferAsync(response, ct).ConfigureAwait(false); }
+                    catch { response.Dispose(); throw; }
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -15,6 +15,8 @@ namespace OciSync.Core.Registry
         public Func<bool, HttpMessageHandler>? SocketHandlerFactory { get; set; }
         /// <summary>Largest manifest accepted (the OCI spec suggests registries accept at least 4 MiB).</summary>
         public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
+        /// <summary>Largest non-blob answer read into memory (a page of tags, an error, an upload reply).</summary>
+        public int MaxBufferedBodyBytes { get; set; } = 16 * 1024 * 1024;
         /// <summary>Longest time a blob transfer may move no byte, whichever side stalls.</summary>
         public TimeSpan BlobIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
         /// <summary>
@@ -30,6 +32,7 @@ namespace OciSync.Core.Registry
         {
             Retry.Validate();
             if (MaxManifestBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxManifestBytes));
+            if (MaxBufferedBodyBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxBufferedBodyBytes));
             if (TagPageSize < 1) throw new ArgumentOutOfRangeException(nameof(TagPageSize));
             if (BlobIdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BlobIdleTimeout));
             if (PingTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PingTimeout));

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
+using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -14,6 +15,10 @@ namespace OciSync.Core.Registry
     /// <summary>Reading registry responses: errors into typed exceptions, bounded bodies, paging and upload headers.</summary>
     internal static class RegistryResponses
     {
+        // An error body only carries codes and a message.
+        private const int MaxErrorBodyBytes = 64 * 1024;
+        private static readonly TimeSpan ErrorBodyDeadline = TimeSpan.FromSeconds(10);
+
         internal static async Task<List<string>> ReadTagsAsync(HttpResponseMessage response)
         {
             var tags = new List<string>();
@@ -53,9 +58,9 @@ namespace OciSync.Core.Registry
             try
             {
                 if (response.Content != null && response.RequestMessage?.Method != HttpMethod.Head)
-                    body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                    body = Encoding.UTF8.GetString(await BodyReader.ReadAsync(response.Content, MaxErrorBodyBytes, ErrorBodyDeadline, "the error body", ErrorIds.RegistryProtocolError, CancellationToken.None).ConfigureAwait(false));
             }
-            catch (Exception) { /* the status alone still explains the failure */ }
+            catch (Exception) { /* too long, too slow or broken: the status alone still explains the failure */ }
             var codes = RegistryException.ParseCodes(body, out var messages);
             var status = response.StatusCode;
             string id = status switch
@@ -74,23 +79,8 @@ namespace OciSync.Core.Registry
             return new RegistryException(id, request.Method, request.RequestUri!, status, codes, messages);
         }
 
-        internal static async Task<byte[]> ReadLimitedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
-        {
-            if (response.Content == null) return Array.Empty<byte>();
-            if (response.Content.Headers.ContentLength > limit)
-                throw new RegistryException(ErrorIds.ManifestInvalid, $"The manifest at {RegistryException.Redact(response.RequestMessage!.RequestUri!)} is larger than {limit} bytes.");
-            using var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            int n;
-            while ((n = await stream.ReadAsync(chunk, 0, chunk.Length, ct).ConfigureAwait(false)) > 0)
-            {
-                buffer.Write(chunk, 0, n);
-                if (buffer.Length > limit)
-                    throw new RegistryException(ErrorIds.ManifestInvalid, $"The manifest at {RegistryException.Redact(response.RequestMessage!.RequestUri!)} is larger than {limit} bytes.");
-            }
-            return buffer.ToArray();
-        }
+        internal static Task<byte[]> ReadLimitedAsync(HttpResponseMessage response, int limit, TimeSpan deadline, CancellationToken ct) =>
+            BodyReader.ReadAsync(response.Content, limit, deadline, $"The manifest at {RegistryException.Redact(response.RequestMessage!.RequestUri!)}", ErrorIds.ManifestInvalid, ct);
 
         internal static Uri UploadLocation(HttpResponseMessage response)
         {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -21,7 +22,7 @@ public sealed class TransportTests
     private static readonly byte[] BlobBytes = Encoding.UTF8.GetBytes("hello blob");
     private static readonly Descriptor Blob = new("application/octet-stream", DigestCalculator.Sha256(BlobBytes), BlobBytes.Length);
 
-    private static RegistryClient Client(ScriptedHandler handler, string? user = "alice", string? password = "s3cret-canary", RetryPolicy? retry = null)
+    private static RegistryClient Client(ScriptedHandler handler, string? user = "alice", string? password = "s3cret-canary", RetryPolicy? retry = null, TimeSpan? pingTimeout = null)
     {
         var store = new CredentialStore();
         if (user != null) store.Add(new RegistryCredential(Host, user, RegistryCredential.ToSecureString(password)));
@@ -29,6 +30,7 @@ public sealed class TransportTests
         {
             SocketHandlerFactory = _ => handler,
             Retry = retry ?? new RetryPolicy { BaseDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromSeconds(2) },
+            PingTimeout = pingTimeout ?? TimeSpan.FromSeconds(30),
         }, store);
         return factory.Get(Host, "team/app");
     }
@@ -146,6 +148,98 @@ public sealed class TransportTests
         });
         await Assert.ThrowsAsync<RegistryException>(() => Client(noRetries, user: null, retry: new RetryPolicy { MaxAttempts = 0 }).HeadManifestAsync("team/app", "v1", CancellationToken.None));
         Assert.Equal(1, once);
+    }
+
+    [Fact]
+    public async Task A_body_that_stalls_after_the_headers_is_a_timeout_not_a_hang()
+    {
+        var handler = new ScriptedHandler((req, _) =>
+        {
+            if (req.RequestUri!.AbsolutePath == "/v2/") return new HttpResponseMessage(HttpStatusCode.OK);
+            var r = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new EndlessStream(stallAfter: 10)) };
+            r.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.oci.image.manifest.v1+json");
+            return r;
+        });
+        var retry = new RetryPolicy { MaxAttempts = 0, ResponseTimeout = TimeSpan.FromMilliseconds(300) };
+
+        var tags = await Assert.ThrowsAsync<RegistryException>(async () =>
+        {
+            await foreach (var _ in Client(handler, user: null, retry: retry).ListTagsAsync("team/app").WithCancellation(CancellationToken.None)) { }
+        }).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ErrorIds.RegistryTimeout, tags.ErrorId);
+
+        var manifest = await Assert.ThrowsAsync<RegistryException>(() => Client(handler, user: null, retry: retry).GetManifestAsync("team/app", "v1", CancellationToken.None))
+            .WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ErrorIds.RegistryTimeout, manifest.ErrorId);
+
+        // A token server that sends its headers and then nothing.
+        var tokenStall = new ScriptedHandler((req, _) =>
+            req.RequestUri!.Host == "auth.example.test"
+                ? new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new EndlessStream(stallAfter: 5)) }
+                : BearerChallenge());
+        var token = await Assert.ThrowsAsync<RegistryException>(() => Client(tokenStall, retry: retry, pingTimeout: TimeSpan.FromMilliseconds(300))
+            .HeadManifestAsync("team/app", "v1", CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ErrorIds.RegistryTimeout, token.ErrorId);
+    }
+
+    [Fact]
+    public async Task Endless_answers_are_cut_off_at_their_size_limit()
+    {
+        var endless = new List<EndlessStream>();
+        var handler = new ScriptedHandler((req, _) =>
+        {
+            if (req.RequestUri!.AbsolutePath == "/v2/") return new HttpResponseMessage(HttpStatusCode.OK);
+            var stream = new EndlessStream(stallAfter: long.MaxValue);
+            lock (endless) endless.Add(stream);
+            // Tags list: a 200 that never ends. Manifest: an error whose body never ends.
+            return req.RequestUri.AbsolutePath.EndsWith("/tags/list", StringComparison.Ordinal)
+                ? new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(stream) }
+                : new HttpResponseMessage(HttpStatusCode.InternalServerError) { Content = new StreamContent(stream) };
+        });
+        var client = Client(handler, user: null, retry: new RetryPolicy { MaxAttempts = 0 });
+
+        var tags = await Assert.ThrowsAsync<RegistryException>(async () =>
+        {
+            await foreach (var _ in client.ListTagsAsync("team/app")) { }
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(ErrorIds.RegistryProtocolError, tags.ErrorId);
+
+        var error = await Assert.ThrowsAsync<RegistryException>(() => client.GetManifestAsync("team/app", "v1", CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(ErrorIds.RegistryUnavailable, error.ErrorId); // the status still explains it
+
+        lock (endless)
+        {
+            Assert.Equal(2, endless.Count);
+            Assert.InRange(endless[0].Served, 16L * 1024 * 1024, 16L * 1024 * 1024 + 64 * 1024);   // the 16 MiB cap for answers
+            Assert.InRange(endless[1].Served, 64L * 1024, 128L * 1024);                            // 64 KiB for an error body
+        }
+    }
+
+    /// <summary>Serves 'x' bytes for ever, or stalls (until cancelled) after a number of them.</summary>
+    private sealed class EndlessStream : System.IO.Stream
+    {
+        private readonly long _stallAfter;
+        private long _served;
+        public EndlessStream(long stallAfter) => _stallAfter = stallAfter;
+        public long Served => Interlocked.Read(ref _served);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _served; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            if (_served >= _stallAfter) await Task.Delay(Timeout.Infinite, cancellationToken);
+            var n = (int)Math.Min(count, _stallAfter - _served);
+            buffer.AsSpan(offset, n).Fill((byte)'x');
+            Interlocked.Add(ref _served, n);
+            return n;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, System.IO.SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     [Fact]
