@@ -45,8 +45,8 @@ namespace OciSync.Core.Transport
     }
 
     /// <summary>
-    /// Retries idempotent, replayable requests on 408/429/5xx, resets and timeouts with jittered
-    /// exponential backoff, honouring Retry-After. Streamed uploads are not replayed here; the
+    /// Retries idempotent, replayable requests on 408/429/5xx, resets and timeouts (a timeout only
+    /// once) with jittered exponential backoff, honouring Retry-After. Streamed uploads are not replayed here; the
     /// copier retries the whole blob from a fresh source stream instead.
     /// </summary>
     internal sealed class RetryHandler : DelegatingHandler
@@ -101,6 +101,7 @@ namespace OciSync.Core.Transport
             }
 
             var replayed = false;
+            var timedOut = firstError is TimeoutException;
             return await _pipeline.ExecuteAsync(async ct =>
             {
                 if (!replayed)
@@ -109,7 +110,21 @@ namespace OciSync.Core.Transport
                     if (firstError != null) ExceptionDispatchInfo.Capture(firstError).Throw();
                     return firstResponse!;
                 }
-                return await AttemptAsync(RequestScope.Clone(request), ct).ConfigureAwait(false);
+                try
+                {
+                    return await AttemptAsync(RequestScope.Clone(request), ct).ConfigureAwait(false);
+                }
+                catch (TimeoutException e) when (timedOut)
+                {
+                    // A server that let two attempts run out the clock is not coming back within this
+                    // request; more attempts would only multiply the wait (a black-holed host: 5 × 30 s).
+                    throw new RepeatedTimeoutException(e);
+                }
+                catch (TimeoutException)
+                {
+                    timedOut = true;
+                    throw;
+                }
             }, cancellationToken).ConfigureAwait(false);
         }
 
@@ -128,7 +143,14 @@ namespace OciSync.Core.Transport
             }
         }
 
-        private static bool IsRetryable(Exception e) => e is HttpRequestException || e is TimeoutException || e is System.IO.IOException;
+        private static bool IsRetryable(Exception e) =>
+            e is HttpRequestException || e is System.IO.IOException || (e is TimeoutException && !(e is RepeatedTimeoutException));
+
+        /// <summary>A second timeout of the same request: reported like any timeout, never retried.</summary>
+        private sealed class RepeatedTimeoutException : TimeoutException
+        {
+            public RepeatedTimeoutException(TimeoutException inner) : base(inner.Message, inner) { }
+        }
 
         private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, CancellationToken ct)
         {

@@ -183,6 +183,37 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task A_request_that_times_out_twice_is_not_tried_again()
+    {
+        var silent = new SilentHandler();
+        var factory = new RegistryClientFactory(new RegistryClientOptions
+        {
+            SocketHandlerFactory = _ => silent,
+            PingTimeout = TimeSpan.FromMilliseconds(200),
+            Retry = new RetryPolicy { MaxAttempts = 4, BaseDelay = TimeSpan.FromMilliseconds(1) },
+        });
+
+        var e = await Assert.ThrowsAsync<RegistryException>(() => factory.Get(Host, "team/app").HeadManifestAsync("team/app", "v1", CancellationToken.None))
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(ErrorIds.RegistryUnreachable, e.ErrorId); // the ping never got an answer
+        Assert.Equal(2, silent.Attempts);                      // the first timeout is retried, the second ends it
+    }
+
+    /// <summary>Takes every request and never answers.</summary>
+    private sealed class SilentHandler : HttpMessageHandler
+    {
+        private int _attempts;
+        public int Attempts => Volatile.Read(ref _attempts);
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _attempts);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
+    }
+
+    [Fact]
     public async Task Endless_answers_are_cut_off_at_their_size_limit()
     {
         var endless = new List<EndlessStream>();
