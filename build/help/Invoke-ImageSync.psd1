@@ -9,7 +9,7 @@
         'With -Debug every request is written to the debug stream (method, URL without its query, status; never a header). Verbose and warning lines then go to the debug stream as well, unless -Verbose or -WarningAction is given too: PowerShell would otherwise ask before each of them, and fail in a non-interactive host such as an Azure Automation runbook.'
     )
     Parameters  = @{
-        Retries           = 'Extra passes over the images that failed, after the first pass (image-syncer --retries). Default 2. Transient HTTP faults (429, 5xx, resets, timeouts) are also retried per request with backoff.'
+        Retries           = 'Extra passes over the images that failed, after the first pass (image-syncer --retries). Default 2. Transient HTTP faults (429, 5xx, resets; a timeout once) are also retried per request with backoff.'
         OS                = 'Keep only these operating systems (os or os:osversion) from multi-platform images (image-syncer --os). Single-platform images of another OS are skipped as Filtered. An index is re-written only when the filter really removed entries.'
         Arch              = 'Keep only these architectures (arch or arch:variant, e.g. arm64, arm:v7) from multi-platform images (image-syncer --arch).'
         Force             = 'Push manifests even when the destination already holds the same digest (image-syncer --force).'
