@@ -15,8 +15,10 @@ namespace OciSync.TestBed;
 
 public enum RegistryAuthKind { Anonymous, Basic, Token }
 
-internal static class Ports
+/// <summary>Loopback ports for servers the tests start, or for nothing at all (a refused connection).</summary>
+public static class Ports
 {
+    /// <summary>A port free a moment ago: start a server on it, or connect to it to be refused.</summary>
     public static int GetFreeLoopbackPort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);

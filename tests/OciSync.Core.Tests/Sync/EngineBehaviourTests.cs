@@ -189,7 +189,7 @@ public sealed class EngineBehaviourTests
     {
         var source = _registries.Anonymous;
         await new RegistryHttp(source).PushImageAsync("partial/ok", ImageFactory.CreateImage(60_000), "v1");
-        var closedPort = FreeLoopbackPort();
+        var closedPort = Ports.GetFreeLoopbackPort();
         var harness = new SyncHarness(_registries);
         harness.Clients.Options.Retry.BaseDelay = TimeSpan.FromMilliseconds(1);
         var summary = await harness.RunAsync(new SyncOptions { Retries = 1 },
@@ -228,15 +228,6 @@ public sealed class EngineBehaviourTests
         public void OnLayer(LayerResult result) { }
         public void OnManifest(ManifestResult result) { }
         public void OnBytes(long count) => _stop.Cancel();
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     /// <summary>Counts blob transfers (GET and upload PUT) in flight at the socket.</summary>

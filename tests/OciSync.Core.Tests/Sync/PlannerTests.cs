@@ -74,7 +74,7 @@ public sealed class PlannerTests
     [Fact]
     public async Task An_unreachable_registry_is_pinged_once_however_many_images_it_holds()
     {
-        var dead = $"127.0.0.1:{ClosedPort()}";
+        var dead = $"127.0.0.1:{Ports.GetFreeLoopbackPort()}";
         async Task<int> PingsFor(int images)
         {
             var harness = new SyncHarness(_registries);
@@ -94,7 +94,7 @@ public sealed class PlannerTests
     [Fact]
     public async Task A_retry_pass_pings_a_registry_that_failed_again()
     {
-        var dead = $"127.0.0.1:{ClosedPort()}";
+        var dead = $"127.0.0.1:{Ports.GetFreeLoopbackPort()}";
         var harness = new SyncHarness(_registries);
         harness.Clients.Options.Retry.BaseDelay = TimeSpan.FromMilliseconds(1);
         var first = await harness.RunAsync(new SyncOptions { Retries = 0 }, ($"{dead}/gone/a:v1", $"{_registries.Anonymous.Host}/gone/a:v1"), ($"{dead}/gone/b:v1", $"{_registries.Anonymous.Host}/gone/b:v1"));
@@ -106,15 +106,6 @@ public sealed class PlannerTests
         var withRetries = await again.RunAsync(new SyncOptions { Retries = 2 }, ($"{dead}/gone/a:v1", $"{_registries.Anonymous.Host}/gone/a:v1"), ($"{dead}/gone/b:v1", $"{_registries.Anonymous.Host}/gone/b:v1"));
         Assert.Equal(2, withRetries.Failed);
         Assert.Equal(3 * onePass, again.Requests.Count(r => r.Path == "/v2/")); // each pass pings again
-    }
-
-    private static int ClosedPort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     [Fact]
