@@ -50,9 +50,10 @@ namespace OciSync.Core.Registry
             HttpMessageHandler observed = options.RequestObserver != null ? new ObservingHandler(options.RequestObserver, socket) : socket;
             var redirect = new RedirectHandler(observed);
             // The invokers never dispose their chain: the socket handler below is shared process-wide.
-            _pingClient = new HttpMessageInvoker(new RetryHandler(options.Retry.WithResponseTimeout(options.PingTimeout), options.Log, redirect), disposeHandler: false);
-            // One try only: when HTTPS is refused, plain HTTP is next, not a backoff.
-            _probeClient = new HttpMessageInvoker(redirect, disposeHandler: false);
+            var pingRetry = options.Retry.WithResponseTimeout(options.PingTimeout);
+            _pingClient = new HttpMessageInvoker(new RetryHandler(pingRetry, options.Log, redirect), disposeHandler: false);
+            // One try only (when HTTPS is refused, plain HTTP is next, not a backoff), with the same deadline.
+            _probeClient = new HttpMessageInvoker(new RetryHandler(pingRetry.WithoutRetries(), options.Log, redirect), disposeHandler: false);
             _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.PingTimeout, options.Log, redirect);
             _client = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, _auth), disposeHandler: false);
         }
@@ -261,17 +262,9 @@ namespace OciSync.Core.Registry
             using var request = new HttpRequestMessage(HttpMethod.Get, uri);
             request.Headers.UserAgent.ParseAdd(_options.UserAgent);
             HttpResponseMessage response;
-            // The one-try HTTPS probe has no retry handler to bound each attempt: this deadline does.
-            using var deadline = new CancellationTokenSource();
-            if (client == _probeClient) deadline.CancelAfter(_options.PingTimeout);
             try
             {
-                response = await client.SendAsync(request, deadline.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
-            {
-                throw new RegistryException(ErrorIds.RegistryUnreachable, HttpMethod.Get, uri, null, Array.Empty<string>(),
-                    $"no answer within {_options.PingTimeout.TotalSeconds:0.#} s", e);
+                response = await client.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (RequestScope.CertificateRejection(request) is { } rejected)
             {

@@ -27,6 +27,9 @@ namespace OciSync.Core.Transport
 
         public static bool IsRetryable(HttpStatusCode status) => Array.IndexOf(RetryableStatuses, status) >= 0;
 
+        /// <summary>One attempt only, with the same response timeout.</summary>
+        public RetryPolicy WithoutRetries() => new RetryPolicy { MaxAttempts = 0, BaseDelay = BaseDelay, MaxDelay = MaxDelay, ResponseTimeout = ResponseTimeout };
+
         /// <summary>The same retries with a response timeout no longer than <paramref name="timeout"/>.</summary>
         public RetryPolicy WithResponseTimeout(TimeSpan timeout) => new RetryPolicy
         {
