@@ -17,7 +17,8 @@ namespace OciSync.Core.Transport
         /// <param name="tooLargeId">The error id when the body exceeds <paramref name="limit"/>.</param>
         public static async Task<byte[]> ReadAsync(HttpContent? content, int limit, TimeSpan deadline, string what, string tooLargeId, CancellationToken ct)
         {
-            if (content == null) return Array.Empty<byte>();
+            // Most upload and mount replies are empty: no buffer for them (two per copied blob).
+            if (content == null || content.Headers.ContentLength == 0) return Array.Empty<byte>();
             if (content.Headers.ContentLength > limit) throw TooLarge(what, limit, tooLargeId);
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timer.CancelAfter(deadline);
