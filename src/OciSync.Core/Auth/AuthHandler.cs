@@ -26,15 +26,25 @@ namespace OciSync.Core.Auth
         private readonly IOciLog _log;
         private readonly TokenCache _tokens = new TokenCache();
         private readonly bool _allowPlainRealm;
+        private readonly string _registryHost;
+        private readonly SecretScrubber _scrubber;
         private readonly TimeSpan _tokenDeadline;
+        // Tokens are cached at most this long, whatever the server claims (and a claim of 10^11 s is no crash).
+        private static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromHours(24);
         // A token answer is a small JSON document (some carry a refresh token too).
         private const int MaxTokenBodyBytes = 1024 * 1024;
         private volatile AuthChallenge? _challenge;
+        private volatile Uri? _origin;
 
+        /// <param name="registryHost">The registry's host[:port]; a plain-HTTP token realm gets credentials only on this host.</param>
+        /// <param name="allowPlainRealm">The registry is insecure or loopback, so plain HTTP on its own host is allowed.</param>
         /// <param name="tokenDeadline">How long a token server's answer may take to arrive, once its headers are in.</param>
-        public AuthHandler(RegistryCredential? credential, HttpMessageInvoker tokenClient, bool allowPlainRealm, TimeSpan tokenDeadline, IOciLog log, HttpMessageHandler inner)
+        public AuthHandler(RegistryCredential? credential, string registryHost, HttpMessageInvoker tokenClient, bool allowPlainRealm, TimeSpan tokenDeadline,
+            IOciLog log, SecretScrubber scrubber, HttpMessageHandler inner)
             : base(inner)
         {
+            _registryHost = registryHost;
+            _scrubber = scrubber;
             _tokenDeadline = tokenDeadline;
             _credential = credential != null && !credential.IsAnonymous ? credential : null;
             _tokenClient = tokenClient;
@@ -45,8 +55,21 @@ namespace OciSync.Core.Auth
         /// <summary>Set from the /v2/ ping, so the first real request already carries credentials.</summary>
         public AuthChallenge? Challenge { get => _challenge; set => _challenge = value; }
 
+        /// <summary>
+        /// The scheme, host and port the registry was reached at (set by the ping). Credentials and
+        /// tokens are attached only to requests for this origin: not to a host a Location or Link
+        /// names, and never to plain HTTP unless the ping itself settled on plain HTTP.
+        /// </summary>
+        public Uri? Origin { get => _origin; set => _origin = value; }
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            var origin = _origin;
+            if (origin == null || !RedirectHandler.SameOrigin(request.RequestUri!, origin))
+            {
+                request.Headers.Authorization = null;
+                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
             var scope = RequestScope.Get(request);
             var challenge = _challenge;
             if (challenge != null) await AuthorizeAsync(request, challenge, scope, forceRefresh: false, cancellationToken).ConfigureAwait(false);
@@ -84,8 +107,8 @@ namespace OciSync.Core.Auth
 
         private async Task<CachedToken> FetchTokenAsync(AuthChallenge challenge, string? scope, CancellationToken ct)
         {
-            if (!Uri.TryCreate(challenge.Realm, UriKind.Absolute, out var realm))
-                throw new RegistryException(ErrorIds.RegistryProtocolError, $"The registry's Bearer challenge has no usable realm ('{challenge.Realm}').");
+            if (!Uri.TryCreate(challenge.Realm, UriKind.Absolute, out var realm) || (realm.Scheme != Uri.UriSchemeHttps && realm.Scheme != Uri.UriSchemeHttp) || realm.UserInfo.Length > 0)
+                throw new RegistryException(ErrorIds.RegistryProtocolError, $"The registry's Bearer challenge has no usable realm ({Registry.RequestNames.Quote(challenge.Realm ?? string.Empty)}).");
 
             var query = new List<string>();
             if (!string.IsNullOrEmpty(challenge.Service)) query.Add("service=" + Uri.EscapeDataString(challenge.Service));
@@ -98,9 +121,10 @@ namespace OciSync.Core.Auth
             using var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
             if (_credential != null)
             {
-                if (realm.Scheme != Uri.UriSchemeHttps && !_allowPlainRealm)
+                if (realm.Scheme != Uri.UriSchemeHttps && !PlainRealmAllowed(realm))
                     throw new RegistryException(ErrorIds.InsecureTokenRealm,
-                        $"The token server {RegistryException.Redact(realm)} is not HTTPS; credentials for {_credential.Key} are not sent there. Mark the registry insecure to allow it.");
+                        $"The token server {RegistryException.Redact(realm)} is not HTTPS; credentials for {_credential.Key} are not sent there. " +
+                        "Plain HTTP is allowed only to the host of a registry marked insecure (or a loopback registry), not to another host.");
                 request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(_credential));
             }
             _log.Write(OciLogLevel.Debug, $"Requesting a token from {RegistryException.Redact(realm)} for '{scope}' ({(_credential == null ? "anonymous" : "as " + _credential.Username)}).");
@@ -116,7 +140,19 @@ namespace OciSync.Core.Auth
                 throw new RegistryException(id, HttpMethod.Get, realm, response.StatusCode, Array.Empty<string>(),
                     _credential == null ? "the token server refused anonymous access" : $"the token server refused the credentials of {_credential.Username}");
             }
-            return ParseToken(body, realm);
+            var token = ParseToken(body, realm);
+            _scrubber.Add(token.Value);
+            return token;
+        }
+
+        /// <summary>Plain HTTP carries credentials only to the very host the user marked insecure (or a loopback registry's own host).</summary>
+        private bool PlainRealmAllowed(Uri realm)
+        {
+            if (!_allowPlainRealm) return false;
+            var host = _registryHost;
+            if (host.StartsWith("[", StringComparison.Ordinal)) host = host.Substring(1, Math.Max(0, host.IndexOf(']') - 1));
+            else if (host.IndexOf(':') >= 0) host = host.Substring(0, host.LastIndexOf(':'));
+            return string.Equals(realm.IdnHost.Trim('[', ']'), host, StringComparison.OrdinalIgnoreCase);
         }
 
         private static CachedToken ParseToken(string body, Uri realm)
@@ -127,8 +163,10 @@ namespace OciSync.Core.Auth
                 var root = doc.RootElement;
                 var token = Content.Manifest.GetString(root, "token") ?? Content.Manifest.GetString(root, "access_token");
                 if (string.IsNullOrEmpty(token)) throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered without a token.");
-                var lifetime = root.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetInt32() : 60;
-                if (lifetime < 60) lifetime = 60; // the token spec's minimum
+                var lifetime = root.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out var seconds) ? seconds : 60;
+                // The token spec's minimum is 60 s; a huge or non-finite claim is capped instead of overflowing.
+                if (double.IsNaN(lifetime) || lifetime < 60) lifetime = 60;
+                if (lifetime > MaxTokenLifetime.TotalSeconds) lifetime = MaxTokenLifetime.TotalSeconds;
                 var issued = DateTimeOffset.UtcNow;
                 var expires = issued.AddSeconds(lifetime) - ExpiryMargin;
                 return new CachedToken(token!, expires);

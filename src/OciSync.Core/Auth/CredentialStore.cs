@@ -24,6 +24,10 @@ namespace OciSync.Core.Auth
 
         public int Count { get { lock (_gate) return _byKey.Count; } }
 
+        /// <summary>Changes whenever an entry is added or replaced (the secret scrubber rebuilds its list then).</summary>
+        public int Version { get { lock (_gate) return _version; } }
+        private int _version;
+
         public void Add(RegistryCredential credential)
         {
             if (credential == null) throw new ArgumentNullException(nameof(credential));
@@ -32,6 +36,7 @@ namespace OciSync.Core.Auth
             {
                 if (!_byKey.ContainsKey(key)) _order.Add(key);
                 _byKey[key] = credential;
+                _version++;
             }
         }
 

@@ -74,8 +74,6 @@ namespace OciSync.Core.Configuration
     /// </summary>
     public sealed class SyncRule
     {
-        private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(2);
-
         private SyncRule(string source, IReadOnlyList<string> destinations, ImageReference sourceRepository, SourceSelectorKind kind,
             IReadOnlyList<string> sourceTags, Digest? sourceDigest, Regex? tagPattern, IReadOnlyList<SyncTarget> targets, string? origin)
         {
@@ -137,10 +135,12 @@ namespace OciSync.Core.Configuration
                     break;
                 default:
                     var seenTags = new HashSet<string>(StringComparer.Ordinal);
+                    var filter = Kind == SourceSelectorKind.Regex ? new TagFilter(TagPattern!) : null;
                     foreach (var tag in listedTags!)
                     {
-                        if (string.IsNullOrEmpty(tag) || !seenTags.Add(tag)) continue;
-                        if (Kind == SourceSelectorKind.Regex && !TagPattern!.IsMatch(tag)) continue;
+                        // Listed tags come from the registry: one that is not a valid tag never becomes a reference.
+                        if (tag == null || !NameGrammar.IsTag(tag) || !seenTags.Add(tag)) continue;
+                        if (filter != null && !filter.IsMatch(tag)) continue;
                         sources.Add(SourceRepository.WithTag(tag));
                     }
                     break;
@@ -391,7 +391,7 @@ namespace OciSync.Core.Configuration
                     if (body.Length == 0) { id = ConfigErrorIds.RuleBadRegex; detail = "the tag regex '//' is empty."; return false; }
                     try
                     {
-                        regex = new Regex(body, RegexOptions.CultureInvariant, RegexTimeout);
+                        regex = TagFilter.Compile(body);
                     }
                     catch (ArgumentException e)
                     {

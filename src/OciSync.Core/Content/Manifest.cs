@@ -74,10 +74,13 @@ namespace OciSync.Core.Content
 
         private static Descriptor ReadDescriptor(JsonElement e)
         {
+            if (e.ValueKind != JsonValueKind.Object) throw new FormatException("A manifest descriptor is not a JSON object.");
             var mediaType = GetString(e, "mediaType") ?? string.Empty;
             var digestText = GetString(e, "digest");
-            if (!Digest.TryParse(digestText, out var digest, out var problem)) throw new FormatException("A manifest descriptor has a bad digest: " + problem);
-            long size = e.TryGetProperty("size", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : -1;
+            if (!Digest.TryParse(digestText, out var digest)) throw new FormatException($"A manifest descriptor has a bad digest ({Registry.RequestNames.Quote(digestText ?? "none")}).");
+            long size = -1; // absent: unknown, still digest-verified (and capped wherever it is read into memory)
+            if (e.TryGetProperty("size", out var s) && (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out size) || size < 0))
+                throw new FormatException($"The descriptor of {digest} has a bad size ({Registry.RequestNames.Quote(s.GetRawText())}); a size is a whole number of bytes, 0 or more.");
             Platform? platform = null;
             if (e.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object)
             {

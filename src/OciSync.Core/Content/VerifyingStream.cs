@@ -40,6 +40,16 @@ namespace OciSync.Core.Content
         /// <summary>How long the stall between two reads may be before the transfer is abandoned.</summary>
         public TimeSpan ReadIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
+        /// <summary>
+        /// Slowest rate tolerated, in bytes per second over each <see cref="RateWindow"/> (0: none). The idle
+        /// timeout is reset by every byte, so without this a server sending one byte every few seconds
+        /// would hold the transfer for ever.
+        /// </summary>
+        public long MinimumRate { get; set; }
+        public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(60);
+        private readonly System.Diagnostics.Stopwatch _window = new System.Diagnostics.Stopwatch();
+        private long _windowBytes;
+
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
@@ -69,6 +79,7 @@ namespace OciSync.Core.Content
             {
                 idle.CancelAfter(Timeout.Infinite);
             }
+            CheckRate(n);
             if (n > 0)
             {
                 _hash.AppendData(buffer, offset, n);
@@ -82,6 +93,20 @@ namespace OciSync.Core.Content
                 Verify();
             }
             return n;
+        }
+
+        private void CheckRate(int n)
+        {
+            if (MinimumRate <= 0) return;
+            if (!_window.IsRunning) _window.Start();
+            _windowBytes += n;
+            var elapsed = _window.Elapsed;
+            if (elapsed < RateWindow) return;
+            var rate = _windowBytes / elapsed.TotalSeconds;
+            if (n > 0 && rate < MinimumRate)
+                throw new TimeoutException($"{_expected} arrived at {rate:0} bytes/s over {elapsed.TotalSeconds:0} s, below the minimum of {MinimumRate} bytes/s.");
+            _window.Restart();
+            _windowBytes = 0;
         }
 
         private CancellationTokenSource IdleSource(CancellationToken caller)

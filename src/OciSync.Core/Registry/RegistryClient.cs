@@ -34,14 +34,16 @@ namespace OciSync.Core.Registry
         private readonly HttpMessageInvoker _probeClient;
         private readonly HttpMessageInvoker _client;
         private readonly AuthHandler _auth;
+        private readonly IOciLog _log;
         private readonly bool _allowPlainHttp;
         private readonly object _pingLock = new object();
         private Task<Uri>? _ping;
 
-        internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options)
+        internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options, IOciLog log, SecretScrubber scrubber)
         {
             Registry = registry;
             _options = options;
+            _log = log;
             _credential = credential;
             Insecure = credential?.Insecure ?? false;
             _allowPlainHttp = Insecure || IsLoopback(EndpointHost);
@@ -51,11 +53,11 @@ namespace OciSync.Core.Registry
             var redirect = new RedirectHandler(observed);
             // The invokers never dispose their chain: the socket handler below is shared process-wide.
             var pingRetry = options.Retry.WithResponseTimeout(options.PingTimeout);
-            _pingClient = new HttpMessageInvoker(new RetryHandler(pingRetry, options.Log, redirect), disposeHandler: false);
+            _pingClient = new HttpMessageInvoker(new RetryHandler(pingRetry, log, redirect), disposeHandler: false);
             // One try only (when HTTPS is refused, plain HTTP is next, not a backoff), with the same deadline.
-            _probeClient = new HttpMessageInvoker(new RetryHandler(pingRetry.WithoutRetries(), options.Log, redirect), disposeHandler: false);
-            _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.PingTimeout, options.Log, redirect);
-            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, options.Log, _auth), disposeHandler: false);
+            _probeClient = new HttpMessageInvoker(new RetryHandler(pingRetry.WithoutRetries(), log, redirect), disposeHandler: false);
+            _auth = new AuthHandler(credential, EndpointHost, _pingClient, _allowPlainHttp, options.PingTimeout, log, scrubber, redirect);
+            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, _auth), disposeHandler: false);
         }
 
         /// <summary>The registry as users name it (<c>docker.io</c>, <c>127.0.0.1:5000</c>).</summary>
@@ -69,6 +71,7 @@ namespace OciSync.Core.Registry
         /// <summary>HEAD a manifest by tag or digest; null when the registry does not have it.</summary>
         public async Task<ManifestHead?> HeadManifestAsync(string repository, string reference, CancellationToken ct)
         {
+            RequestNames.CheckReference(reference);
             using var response = await SendAsync(HttpMethod.Head, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
                 accept: MediaTypes.AllManifests).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound) return null;
@@ -81,6 +84,7 @@ namespace OciSync.Core.Registry
         /// <summary>GET a manifest; its bytes are checked against the digest asked for or announced.</summary>
         public async Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct)
         {
+            RequestNames.CheckReference(reference);
             using var response = await SendAsync(HttpMethod.Get, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
                 accept: MediaTypes.AllManifests, streamBody: true).ConfigureAwait(false);
             await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
@@ -105,6 +109,7 @@ namespace OciSync.Core.Registry
         /// <summary>PUT manifest bytes unchanged under a tag or its digest.</summary>
         public async Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct)
         {
+            RequestNames.CheckReference(reference);
             var content = new ByteArrayContent(manifest.Bytes);
             content.Headers.ContentType = new MediaTypeHeaderValue(manifest.MediaType);
             using var response = await SendAsync(HttpMethod.Put, repository, $"manifests/{reference}", RequestScope.PullPush(repository), ct, content: content).ConfigureAwait(false);
@@ -134,7 +139,12 @@ namespace OciSync.Core.Registry
             {
                 await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
                 var stream = await response.Content!.ReadAsStreamAsync().ConfigureAwait(false);
-                return new VerifyingStream(stream, blob.Digest, blob.Size, onBytes, response) { ReadIdleTimeout = _options.BlobIdleTimeout };
+                return new VerifyingStream(stream, blob.Digest, blob.Size, onBytes, response)
+                {
+                    ReadIdleTimeout = _options.BlobIdleTimeout,
+                    MinimumRate = _options.MinimumTransferRate,
+                    RateWindow = _options.TransferRateWindow,
+                };
             }
             catch
             {
@@ -146,6 +156,7 @@ namespace OciSync.Core.Registry
         /// <summary>Asks the registry to link a blob from another of its repositories.</summary>
         public async Task<MountResult> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
         {
+            RequestNames.CheckRepository(fromRepository);
             var scope = RequestScope.PullPush(repository) + " " + RequestScope.Pull(fromRepository);
             var path = $"blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(fromRepository)}";
             using var response = await SendAsync(HttpMethod.Post, repository, path, scope, ct, content: new ByteArrayContent(Array.Empty<byte>())).ConfigureAwait(false);
@@ -169,6 +180,7 @@ namespace OciSync.Core.Registry
                 uploadLocation = RegistryResponses.UploadLocation(start);
             }
 
+            RegistryResponses.CheckUploadLocation(uploadLocation, await GetBaseUriAsync(ct).ConfigureAwait(false));
             var target = new UriBuilder(uploadLocation);
             var digestParam = "digest=" + Uri.EscapeDataString(blob.Digest.ToString());
             target.Query = string.IsNullOrEmpty(target.Query) ? digestParam : target.Query.TrimStart('?') + "&" + digestParam;
@@ -183,15 +195,20 @@ namespace OciSync.Core.Registry
 
         // ---- tags ------------------------------------------------------------------------
 
-        /// <summary>Every tag of a repository, following <c>Link</c> pagination.</summary>
+        /// <summary>
+        /// Every tag of a repository, following <c>Link</c> pagination. Listed names are untrusted: a
+        /// tag that breaks the grammar (<c>../../other/manifests/x</c>) is skipped with a warning, and a
+        /// next page must be this repository's tag list on this registry's origin, never seen before.
+        /// </summary>
         public async IAsyncEnumerable<string> ListTagsAsync(string repository, [EnumeratorCancellation] CancellationToken ct = default)
         {
+            RequestNames.CheckRepository(repository);
             var baseUri = await GetBaseUriAsync(ct).ConfigureAwait(false);
+            var pages = new TagPages(Registry, repository, baseUri, _options.MaxTagPages, _options.MaxTags);
             Uri? next = new Uri(baseUri, $"v2/{repository}/tags/list?n={_options.TagPageSize}");
-            var seenPages = 0;
             while (next != null)
             {
-                if (++seenPages > 100000) throw new RegistryException(ErrorIds.RegistryProtocolError, $"{Registry}/{repository}: the tags list does not end.");
+                pages.Visit(next);
                 using var request = new HttpRequestMessage(HttpMethod.Get, next);
                 RequestScope.Set(request, RequestScope.Pull(repository));
                 List<string> page;
@@ -203,8 +220,11 @@ namespace OciSync.Core.Registry
                     page = await RegistryResponses.ReadTagsAsync(response).ConfigureAwait(false);
                     next = RegistryResponses.NextLink(response, next);
                 }
-                foreach (var tag in page) yield return tag;
+                foreach (var tag in page)
+                    if (pages.Accept(tag)) yield return tag;
             }
+            if (pages.Skipped > 0)
+                _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {RequestNames.Quote(pages.FirstSkipped!)}.");
         }
 
         // ---- plumbing ---------------------------------------------------------------------
@@ -245,14 +265,18 @@ namespace OciSync.Core.Registry
         private async Task<Uri> PingAsync()
         {
             var https = new Uri($"https://{EndpointHost}/");
+            _auth.Origin = https;
             try
             {
                 return await PingAtAsync(https, _allowPlainHttp ? _probeClient : _pingClient).ConfigureAwait(false);
             }
             catch (RegistryException e) when (_allowPlainHttp && e.ErrorId == ErrorIds.RegistryUnreachable)
             {
-                _options.Log.Write(OciLogLevel.Verbose, $"{Registry}: HTTPS failed ({e.InnerException?.Message ?? e.Message}); using plain HTTP as the registry allows.");
-                return await PingAtAsync(new Uri($"http://{EndpointHost}/"), _pingClient).ConfigureAwait(false);
+                _log.Write(OciLogLevel.Verbose, $"{Registry}: HTTPS failed ({e.InnerException?.Message ?? e.Message}); using plain HTTP as the registry allows.");
+                // Credentials follow the origin the ping settled on: plain HTTP is this host's only.
+                var plain = new Uri($"http://{EndpointHost}/");
+                _auth.Origin = plain;
+                return await PingAtAsync(plain, _pingClient).ConfigureAwait(false);
             }
         }
 
@@ -281,11 +305,11 @@ namespace OciSync.Core.Registry
                 if (response.StatusCode == HttpStatusCode.Unauthorized)
                 {
                     _auth.Challenge = AuthChallenge.From(response.Headers.WwwAuthenticate);
-                    _options.Log.Write(OciLogLevel.Verbose, $"{Registry}: {_auth.Challenge?.Scheme ?? "unknown"} authentication, {CredentialDescription}.");
+                    _log.Write(OciLogLevel.Verbose, $"{Registry}: {_auth.Challenge?.Scheme ?? "unknown"} authentication, {CredentialDescription}.");
                 }
                 else if (response.IsSuccessStatusCode)
                 {
-                    _options.Log.Write(OciLogLevel.Verbose, $"{Registry}: no authentication required.");
+                    _log.Write(OciLogLevel.Verbose, $"{Registry}: no authentication required.");
                 }
                 else
                 {
@@ -298,6 +322,7 @@ namespace OciSync.Core.Registry
         private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string repository, string path, string scope, CancellationToken ct,
             IEnumerable<string>? accept = null, HttpContent? content = null, bool streamBody = false)
         {
+            RequestNames.CheckRepository(repository);
             var baseUri = await GetBaseUriAsync(ct).ConfigureAwait(false);
             var request = new HttpRequestMessage(method, new Uri(baseUri, $"v2/{repository}/{path}")) { Content = content };
             if (accept != null) foreach (var a in accept) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(a));

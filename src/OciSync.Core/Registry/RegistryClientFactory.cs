@@ -17,10 +17,16 @@ namespace OciSync.Core.Registry
             Options = options ?? new RegistryClientOptions();
             Options.Validate();
             Credentials = credentials ?? new CredentialStore();
+            Scrubber = new SecretScrubber(Credentials);
+            Log = new ScrubbingLog(Options.Log, Scrubber);
         }
 
         public RegistryClientOptions Options { get; }
         public CredentialStore Credentials { get; }
+        /// <summary>Masks this run's passwords and tokens in anything shown, logged or put in a result.</summary>
+        public SecretScrubber Scrubber { get; }
+        /// <summary><see cref="RegistryClientOptions.Log"/> with every line scrubbed; all of Core writes here.</summary>
+        public Transport.IOciLog Log { get; }
 
         /// <summary>The client for <paramref name="registry"/>/<paramref name="repository"/>, using the longest matching credential.</summary>
         public RegistryClient Get(string registry, string repository)
@@ -31,7 +37,7 @@ namespace OciSync.Core.Registry
             else if (credential != null && insecure && !credential.Insecure)
                 credential = new RegistryCredential(credential.Key, credential.Username, credential.Password, insecure: true, credential.Origin);
             var key = registry + "|" + (credential?.Key ?? string.Empty) + "|" + insecure;
-            return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options));
+            return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options, Log, Scrubber));
         }
 
         public RegistryClient Get(References.ImageReference reference) => Get(reference.Registry, reference.Repository);

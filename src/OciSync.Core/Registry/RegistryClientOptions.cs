@@ -26,6 +26,16 @@ namespace OciSync.Core.Registry
         public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(30);
         /// <summary>Tags asked for per page; registries may return fewer and page with <c>Link</c> headers.</summary>
         public int TagPageSize { get; set; } = 1000;
+        /// <summary>Most pages one tag listing may take (a registry that pages for ever is cut off).</summary>
+        public int MaxTagPages { get; set; } = 10000;
+        /// <summary>Most tags one repository may list; a larger listing is an error rather than unbounded memory.</summary>
+        public int MaxTags { get; set; } = 500000;
+        /// <summary>
+        /// Slowest blob transfer tolerated, in bytes per second averaged over <see cref="TransferRateWindow"/>
+        /// (0 = no minimum). The idle timeout alone cannot catch a server that trickles a byte every few seconds.
+        /// </summary>
+        public long MinimumTransferRate { get; set; } = 1024;
+        public TimeSpan TransferRateWindow { get; set; } = TimeSpan.FromSeconds(60);
         public string UserAgent { get; set; } = "OciSync/" + typeof(RegistryClientOptions).Assembly.GetName().Version?.ToString(3);
 
         public void Validate()
@@ -34,6 +44,10 @@ namespace OciSync.Core.Registry
             if (MaxManifestBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxManifestBytes));
             if (MaxBufferedBodyBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxBufferedBodyBytes));
             if (TagPageSize < 1) throw new ArgumentOutOfRangeException(nameof(TagPageSize));
+            if (MaxTagPages < 1) throw new ArgumentOutOfRangeException(nameof(MaxTagPages));
+            if (MaxTags < 1) throw new ArgumentOutOfRangeException(nameof(MaxTags));
+            if (MinimumTransferRate < 0) throw new ArgumentOutOfRangeException(nameof(MinimumTransferRate));
+            if (TransferRateWindow <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TransferRateWindow));
             if (BlobIdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BlobIdleTimeout));
             if (PingTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PingTimeout));
         }

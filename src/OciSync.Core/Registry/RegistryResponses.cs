@@ -40,8 +40,10 @@ namespace OciSync.Core.Registry
                     var open = part.IndexOf('<');
                     var close = part.IndexOf('>');
                     if (open < 0 || close < open || part.IndexOf("rel=\"next\"", StringComparison.OrdinalIgnoreCase) < 0 && part.IndexOf("rel=next", StringComparison.OrdinalIgnoreCase) < 0) continue;
-                    var target = part.Substring(open + 1, close - open - 1);
-                    return new Uri(current, target);
+                    var target = part.Substring(open + 1, close - open - 1).Trim();
+                    if (!Uri.TryCreate(current, target, out var next) || (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps))
+                        throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(current)}: the Link header's next page {RequestNames.Quote(target)} is not an HTTP URL.");
+                    return next;
                 }
             return null;
         }
@@ -86,7 +88,20 @@ namespace OciSync.Core.Registry
         {
             var location = response.Headers.Location ?? throw new RegistryException(ErrorIds.RegistryProtocolError,
                 $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)} started an upload without a Location.");
-            return location.IsAbsoluteUri ? location : new Uri(response.RequestMessage!.RequestUri!, location);
+            var absolute = location.IsAbsoluteUri ? location : new Uri(response.RequestMessage!.RequestUri!, location);
+            CheckUploadLocation(absolute, response.RequestMessage!.RequestUri!);
+            return absolute;
+        }
+
+        /// <summary>
+        /// An upload goes where the registry says, but only on the registry's own origin and API: the
+        /// blob (and the credentials with it) are never sent to a host a Location header names.
+        /// </summary>
+        internal static void CheckUploadLocation(Uri location, Uri registry)
+        {
+            if (!RedirectHandler.SameOrigin(location, registry) || location.UserInfo.Length > 0 || !location.AbsolutePath.StartsWith("/v2/", StringComparison.Ordinal))
+                throw new RegistryException(ErrorIds.RegistryProtocolError,
+                    $"{RegistryException.Redact(registry)} gave an upload Location outside its own API ({RegistryException.Redact(location)}); nothing is sent there.");
         }
 
         internal static string? HeaderValue(HttpResponseMessage response, string name) =>

@@ -27,6 +27,9 @@ namespace OciSync.Core.Sync
         private readonly BlobCopier _blobs;
         private readonly SyncOptions _options;
         private readonly ISyncObserver _observer;
+        // Real images nest one index deep (an index of platform images), rarely two; a registry that
+        // nests further is building a maze, not an image.
+        internal const int MaxIndexDepth = 8;
         // Manifests fetched by digest this run: an image going to several destinations is pulled once
         // (a manifest GET is what Docker Hub counts against its pull limit).
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<Manifest>> _fetched =
@@ -76,7 +79,7 @@ namespace OciSync.Core.Sync
                     return Result(copy, ManifestAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType, null, 0, watch, topLevel: true);
 
                 // Children first, all of them, before the index that names them.
-                await Task.WhenAll(kept.Select(child => CopyChildAsync(copy, src, dst, child, bytes, ct))).ConfigureAwait(false);
+                await Task.WhenAll(kept.Select(child => CopyChildAsync(copy, src, dst, child, bytes, 1, ct))).ConfigureAwait(false);
 
                 var pushed = kept.Count == manifest.Children.Count ? manifest : FilterIndex(manifest, kept);
                 if (!_options.Force && destinationDigest is not null && destinationDigest == pushed.Digest)
@@ -100,8 +103,10 @@ namespace OciSync.Core.Sync
         }
 
         /// <summary>An index entry: pushed by digest, after its own blobs (or grandchildren).</summary>
-        private async Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, CancellationToken ct)
+        private async Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, int depth, CancellationToken ct)
         {
+            if (depth >= MaxIndexDepth)
+                throw new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: indexes are nested more than {MaxIndexDepth} levels deep; the image is not copied.");
             var watch = Stopwatch.StartNew();
             var srcRepo = copy.Source.Repository;
             var dstRepo = copy.Destination.Repository;
@@ -117,7 +122,7 @@ namespace OciSync.Core.Sync
 
             var manifest = await FetchAsync(src, srcRepo, child.Digest.ToString(), ct).ConfigureAwait(false);
             if (manifest.IsIndex)
-                await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, ct))).ConfigureAwait(false);
+                await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, depth + 1, ct))).ConfigureAwait(false);
             else
                 await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
             await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct), ct).ConfigureAwait(false);
@@ -153,7 +158,15 @@ namespace OciSync.Core.Sync
             {
                 using var stream = await src.OpenBlobAsync(repository, manifest.Config, null, ct).ConfigureAwait(false);
                 using var buffer = new MemoryStream();
-                await stream.CopyToAsync(buffer, 16 * 1024, ct).ConfigureAwait(false);
+                // The size may be absent from the descriptor: the cap holds whatever the registry sends.
+                var chunk = new byte[16 * 1024];
+                int n;
+                while ((n = await stream.ReadAsync(chunk, 0, chunk.Length, ct).ConfigureAwait(false)) > 0)
+                {
+                    buffer.Write(chunk, 0, n);
+                    if (buffer.Length > _options.MaxConfigBytes)
+                        throw new RegistryException(ErrorIds.ManifestInvalid, $"{repository}: the image config {manifest.Config.Digest} is larger than {_options.MaxConfigBytes} bytes.");
+                }
                 try
                 {
                     using var doc = JsonDocument.Parse(buffer.ToArray());

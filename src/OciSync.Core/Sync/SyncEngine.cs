@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using OciSync.Core.Auth;
 using OciSync.Core.Content;
 using OciSync.Core.Registry;
 using OciSync.Core.Transport;
@@ -31,8 +32,8 @@ namespace OciSync.Core.Sync
             options.Validate();
             _clients = clients;
             _options = options;
-            _log = clients.Options.Log;
-            _observer = new TallyingObserver(observer, _tally);
+            _log = clients.Log;
+            _observer = new TallyingObserver(observer, _tally, clients.Scrubber);
             _gate = new ConcurrencyGate(options.Concurrency);
             _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout);
             _images = new ImageCopier(clients, _gate, _blobs, options, _observer);
@@ -156,9 +157,23 @@ namespace OciSync.Core.Sync
         {
             private readonly ISyncObserver _inner;
             private readonly LayerTally _tally;
-            public TallyingObserver(ISyncObserver inner, LayerTally tally) { _inner = inner; _tally = tally; }
-            public void OnLayer(LayerResult result) { _tally.Add(result); _inner.OnLayer(result); }
-            public void OnManifest(ManifestResult result) => _inner.OnManifest(result);
+            private readonly SecretScrubber _scrubber;
+            public TallyingObserver(ISyncObserver inner, LayerTally tally, SecretScrubber scrubber) { _inner = inner; _tally = tally; _scrubber = scrubber; }
+
+            // Every result leaves the engine through here, so this is where error texts lose their secrets.
+            public void OnLayer(LayerResult result)
+            {
+                if (result.Error != null) result.Error = _scrubber.Scrub(result.Error);
+                _tally.Add(result);
+                _inner.OnLayer(result);
+            }
+
+            public void OnManifest(ManifestResult result)
+            {
+                if (result.Error != null) result.Error = _scrubber.Scrub(result.Error);
+                _inner.OnManifest(result);
+            }
+
             public void OnBytes(long count) => _inner.OnBytes(count);
         }
     }

@@ -44,7 +44,7 @@ namespace OciSync.Core.Sync
         {
             _clients = clients;
             _gate = new ConcurrencyGate(concurrency);
-            _log = clients.Options.Log;
+            _log = clients.Log;
         }
 
         /// <param name="headDestinations">False with -Force: the destination's digest does not matter then.</param>
@@ -63,7 +63,7 @@ namespace OciSync.Core.Sync
                 }
                 catch (Exception e) when (!(e is OperationCanceledException))
                 {
-                    errors.Add(new PlanError(rule.ToString(), e));
+                    errors.Add(new PlanError(rule.ToString(), _clients.Scrubber.Scrub(e)));
                     return new List<ImagePair>();
                 }
             })).ConfigureAwait(false);
@@ -95,7 +95,7 @@ namespace OciSync.Core.Sync
                 }
                 catch (Exception e) when (!(e is OperationCanceledException))
                 {
-                    errors.Add(new PlanError(side.ToString(), e, copy));
+                    errors.Add(new PlanError(side.ToString(), _clients.Scrubber.Scrub(e), copy));
                 }
             })).ConfigureAwait(false);
 

@@ -19,7 +19,8 @@ namespace OciSync.Core.Sync
         public double Seconds { get; init; }
         /// <summary>The repository a mounted blob came from.</summary>
         public string? MountedFrom { get; init; }
-        public string? Error { get; init; }
+        /// <summary>Why it failed; scrubbed of secrets by the engine before anyone sees it.</summary>
+        public string? Error { get; internal set; }
         public override string ToString() => $"{Action} {Digest} ({Size} bytes) -> {Destination}";
     }
 
@@ -37,7 +38,8 @@ namespace OciSync.Core.Sync
         public bool IsTopLevel { get; init; }
         public long BytesCopied { get; init; }
         public double Seconds { get; init; }
-        public string? Error { get; init; }
+        /// <summary>Why it failed; scrubbed of secrets by the engine before anyone sees it.</summary>
+        public string? Error { get; internal set; }
         public string? ErrorId { get; init; }
         public override string ToString() => $"{Action} {Source} -> {Destination}";
     }

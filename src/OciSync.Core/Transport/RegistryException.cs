@@ -28,6 +28,20 @@ namespace OciSync.Core.Transport
             Codes = codes;
         }
 
+        private RegistryException(RegistryException source, Auth.SecretScrubber scrubber) : base(scrubber.Scrub(source.Message))
+        {
+            ErrorId = source.ErrorId;
+            Method = source.Method;
+            Url = source.Url == null ? null : scrubber.Scrub(source.Url);
+            StatusCode = source.StatusCode;
+            var codes = new List<string>();
+            foreach (var c in source.Codes) codes.Add(scrubber.Scrub(c));
+            Codes = codes;
+        }
+
+        /// <summary>A copy with secrets masked in the message, URL and codes, and no inner exception.</summary>
+        internal RegistryException Scrubbed(Auth.SecretScrubber scrubber) => new RegistryException(this, scrubber);
+
         public string ErrorId { get; }
         public string? Method { get; }
         public string? Url { get; }
@@ -39,7 +53,8 @@ namespace OciSync.Core.Transport
             ErrorId == ErrorIds.RegistryUnreachable || ErrorId == ErrorIds.RegistryRateLimited ||
             ErrorId == ErrorIds.RegistryUnavailable || ErrorId == ErrorIds.RegistryTimeout;
 
-        public static string Redact(Uri uri) => uri.GetLeftPart(UriPartial.Path);
+        /// <summary>A URL as messages show it: no userinfo (a Location may carry <c>user:password@</c>), no query (upload state, signatures).</summary>
+        public static string Redact(Uri uri) => uri.IsAbsoluteUri ? $"{uri.Scheme}://{uri.Authority}{uri.AbsolutePath}" : uri.OriginalString.Split('?')[0];
 
         private static string Describe(HttpMethod method, Uri uri, HttpStatusCode? status, IReadOnlyList<string> codes, string detail)
         {
@@ -94,6 +109,10 @@ namespace OciSync.Core.Transport
         public const string DigestMismatch = "DigestMismatch";
         public const string ManifestInvalid = "ManifestInvalid";
         public const string InsecureTokenRealm = "InsecureTokenRealm";
+        /// <summary>A repository, tag or digest that breaks the grammar was about to become a request (it never does).</summary>
+        public const string InvalidReference = "InvalidReference";
+        /// <summary>A user's tag regex ran out of time (per match, or its budget for the rule or call).</summary>
+        public const string TagRegexTimeout = "TagRegexTimeout";
         public const string ImageSyncFailed = "ImageSyncFailed";
 
         /// <summary>The stable id for any failure: the one place exceptions are classified.</summary>
@@ -101,6 +120,8 @@ namespace OciSync.Core.Transport
         {
             RegistryException r => r.ErrorId,
             Content.DigestMismatchException => DigestMismatch,
+            System.Text.RegularExpressions.RegexMatchTimeoutException => TagRegexTimeout,
+            Configuration.TagRegexBudgetException => TagRegexTimeout,
             TimeoutException => RegistryTimeout,
             Sync.BlobCopyException when e.InnerException != null => Of(e.InnerException),
             _ => ImageSyncFailed,

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Text.RegularExpressions;
 using System.Threading.Tasks;
+using OciSync.Core.Configuration;
 using OciSync.Core.References;
 using OciSync.PowerShell.Infrastructure;
 using OciSync.PowerShell.Output;
@@ -16,7 +17,7 @@ namespace OciSync.PowerShell.Commands
     public sealed class GetRegistryTagCommand : RegistryCmdlet
     {
         private readonly List<ImageReference> _repositories = new List<ImageReference>();
-        private Regex? _filter;
+        private Regex? _pattern;
 
         /// <summary>Repositories such as <c>nginx</c>, <c>quay.io/coreos/etcd</c> or <c>127.0.0.1:5000/demo/app</c>.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -34,7 +35,7 @@ namespace OciSync.PowerShell.Commands
             if (Filter == null) return;
             try
             {
-                _filter = new Regex(Filter, RegexOptions.CultureInvariant);
+                _pattern = TagFilter.Compile(Filter);
             }
             catch (ArgumentException e)
             {
@@ -57,6 +58,9 @@ namespace OciSync.PowerShell.Commands
         {
             var credentials = BuildCredentials(_repositories.Select(r => r.Registry));
             var clients = CreateClients(credentials);
+            // One matching budget for the whole call, checked tag by tag, so Ctrl+C and a catastrophic
+            // pattern both stop it within a match timeout.
+            var filter = _pattern == null ? null : new TagFilter(_pattern);
             Run(async ct =>
             {
                 foreach (var repository in _repositories.Distinct())
@@ -65,7 +69,10 @@ namespace OciSync.PowerShell.Commands
                     {
                         var client = clients.Get(repository);
                         await foreach (var tag in client.ListTagsAsync(repository.Repository, ct).ConfigureAwait(false))
-                            if (_filter == null || _filter.IsMatch(tag)) PostObject(new RegistryTag(repository.RepositoryName, tag));
+                        {
+                            ct.ThrowIfCancellationRequested();
+                            if (filter == null || filter.IsMatch(tag)) PostObject(new RegistryTag(repository.RepositoryName, tag));
+                        }
                     }
                     catch (Exception e) when (!(e is OperationCanceledException))
                     {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using OciSync.Core.Configuration;
@@ -54,6 +55,10 @@ namespace OciSync.PowerShell.Commands
         protected override void EndProcessing()
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            // Checked before anything is planned or copied: a bad path found after an hour's sync loses the run's record.
+            CheckOutputPath(LogPath, nameof(LogPath));
+            CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
+            CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null);
             var options = new SyncOptions
@@ -117,6 +122,38 @@ namespace OciSync.PowerShell.Commands
                 ImagesFileWriter.Write(Resolve(SuccessImagesPath), results.Where(r => r.Result.Action != ManifestAction.Failed).Select(r => Pair(r.Copy)));
             if (FailedImagesPath != null)
                 ImagesFileWriter.Write(Resolve(FailedImagesPath), results.Where(r => r.Result.Action == ManifestAction.Failed).Select(r => r.Copy).Concat(planFailures).Select(Pair));
+        }
+
+        /// <summary>A file the call will write must be writable: not a directory, its folder creatable, the file openable.</summary>
+        private void CheckOutputPath(string? path, string parameter)
+        {
+            if (path == null) return;
+            string? problem = null;
+            try
+            {
+                var full = Resolve(path);
+                if (Directory.Exists(full)) problem = "names a directory, not a file";
+                else
+                {
+                    var dir = Path.GetDirectoryName(full);
+                    if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
+                    else
+                    {
+                        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+                        var existed = File.Exists(full);
+                        using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite)) { }
+                        if (!existed) File.Delete(full);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException
+                || e is System.Security.SecurityException || e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)
+            {
+                problem = "cannot be written (" + e.Message + ")";
+            }
+            if (problem != null)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-{parameter} '{path}' {problem}; nothing was synced."),
+                    "InvalidOutputPath", ErrorCategory.InvalidArgument, path));
         }
 
         private static ImagePair Pair(ImageCopy copy) => new ImagePair(copy.Source, copy.Destination, null);

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
+using OciSync.Core.Auth;
 
 namespace OciSync.PowerShell.Infrastructure
 {
@@ -17,6 +18,13 @@ namespace OciSync.PowerShell.Infrastructure
         private BlockingCollection<Action>? _queue;
 
         protected CancellationToken StopToken => _stopping.Token;
+
+        /// <summary>
+        /// Masks the call's passwords and tokens. Everything the async work writes goes through the
+        /// Post methods below, so this is the one place registry-supplied text is scrubbed before it
+        /// reaches the error, verbose, debug and warning streams (result objects are scrubbed by the engine).
+        /// </summary>
+        private protected SecretScrubber Scrubber { get; set; } = SecretScrubber.None;
 
         protected override void StopProcessing() => _stopping.Cancel();
 
@@ -56,10 +64,18 @@ namespace OciSync.PowerShell.Infrastructure
         }
 
         protected void PostObject(object value) => Post(() => WriteObject(value));
-        protected void PostError(ErrorRecord record) => Post(() => WriteError(record));
-        protected void PostVerbose(string text) => Post(() => this.Verbose(text));
-        protected void PostDebug(string text) => Post(() => WriteDebug(text));
-        protected void PostWarning(string text) => Post(() => this.Warning(text));
+        protected void PostError(ErrorRecord record) => Post(() => WriteError(Scrub(record)));
+        protected void PostVerbose(string text) => Post(() => this.Verbose(Scrubber.Scrub(text)));
+        protected void PostDebug(string text) => Post(() => WriteDebug(Scrubber.Scrub(text)));
+        protected void PostWarning(string text) => Post(() => this.Warning(Scrubber.Scrub(text)));
+
+        private ErrorRecord Scrub(ErrorRecord record)
+        {
+            var exception = Scrubber.Scrub(record.Exception);
+            var target = record.TargetObject is string s ? Scrubber.Scrub(s) : record.TargetObject;
+            if (ReferenceEquals(exception, record.Exception) && Equals(target, record.TargetObject)) return record;
+            return new ErrorRecord(exception, record.FullyQualifiedErrorId, record.CategoryInfo.Category, target);
+        }
         protected void PostProgress(ProgressRecord record) => Post(() => WriteProgress(record));
 
         public void Dispose()

@@ -14,10 +14,13 @@ namespace OciSync.PowerShell.Infrastructure
         private readonly Action<OciLogLevel, string> _write;
         private readonly StreamWriter? _file;
         private readonly object _fileLock = new object();
+        private readonly Func<string, string> _scrub;
 
-        public CmdletLog(Action<OciLogLevel, string> write, string? logPath)
+        /// <param name="scrub">Masks secrets in every line before it is written anywhere.</param>
+        public CmdletLog(Action<OciLogLevel, string> write, string? logPath, Func<string, string> scrub)
         {
             _write = write;
+            _scrub = scrub;
             if (!string.IsNullOrEmpty(logPath))
             {
                 var full = Path.GetFullPath(logPath);
@@ -29,6 +32,7 @@ namespace OciSync.PowerShell.Infrastructure
 
         public void Write(OciLogLevel level, string message)
         {
+            message = _scrub(message);
             if (_file != null)
                 lock (_fileLock) _file.WriteLine($"{DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss.fff zzz} {level.ToString().ToUpperInvariant(),-11} {message}");
             _write(level, message);

@@ -40,7 +40,7 @@ namespace OciSync.PowerShell.Infrastructure
                     case OciLogLevel.Warning: PostWarning(message); break;
                     default: PostVerbose(message); break;
                 }
-            }, logPath);
+            }, logPath, text => Scrubber.Scrub(text));
             return Log;
         }
 
@@ -108,7 +108,9 @@ namespace OciSync.PowerShell.Infrastructure
                 options.RequestObserver = (request, response) => log.Write(OciLogLevel.Debug,
                     $"{request.Method} {RegistryException.Redact(request.RequestUri!)} -> {(response == null ? "no response" : ((int)response.StatusCode).ToString())}");
             }
-            return new RegistryClientFactory(options, credentials);
+            var factory = new RegistryClientFactory(options, credentials);
+            Scrubber = factory.Scrubber;
+            return factory;
         }
     }
 }
