@@ -32,8 +32,9 @@ namespace OciSync.Core.Sync
         internal const int MaxIndexDepth = 8;
         // Manifests fetched by digest this run: an image going to several destinations is pulled once
         // (a manifest GET is what Docker Hub counts against its pull limit).
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<Manifest>> _fetched =
-            new System.Collections.Concurrent.ConcurrentDictionary<string, Task<Manifest>>(StringComparer.Ordinal);
+        // Lazy: GetOrAdd may run its factory twice when two images ask at once, which would mean two GETs.
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<Manifest>>> _fetched =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<Manifest>>>(StringComparer.Ordinal);
 
         public ImageCopier(RegistryClientFactory clients, ConcurrencyGate gate, BlobCopier blobs, SyncOptions options, ISyncObserver observer)
         {
@@ -134,14 +135,13 @@ namespace OciSync.Core.Sync
             Task<Manifest> Get() => _gate.RunAsync(() => src.GetManifestAsync(repository, reference, ct), ct);
             if (!Digest.TryParse(reference, out _)) return Get(); // a tag can move; only digests are cached
             var key = $"{src.Registry}/{repository}@{reference}";
-            var task = _fetched.GetOrAdd(key, _ => Get());
-            if (task.IsFaulted || task.IsCanceled)
+            var entry = _fetched.GetOrAdd(key, _ => new Lazy<Task<Manifest>>(Get));
+            if (entry.Value.IsFaulted || entry.Value.IsCanceled)
             {
-                var fresh = Get(); // a fetch that failed in an earlier pass is tried again
-                _fetched.TryUpdate(key, fresh, task);
-                task = fresh;
+                var fresh = new Lazy<Task<Manifest>>(Get); // a fetch that failed in an earlier pass is tried again
+                entry = _fetched.TryUpdate(key, fresh, entry) ? fresh : _fetched[key];
             }
-            return task;
+            return entry.Value;
         }
 
         private async Task CopyBlobsAsync(RegistryClient src, string srcRepo, RegistryClient dst, string dstRepo, Manifest manifest, ByteCounter bytes, CancellationToken ct)
