@@ -106,8 +106,12 @@ namespace OciSync.Core.Auth
             var trimmed = secret.TrimEnd('=');
             if (trimmed.Length > 0) all.Add(trimmed); // base64 without padding
             all.Add(trimmed.Replace('+', '-').Replace('/', '_')); // base64url
-            var json = System.Text.Json.JsonSerializer.Serialize(secret);
-            all.Add(json.Substring(1, json.Length - 2));
+            // Inside a JSON string, escaped the way a strict encoder writes it and the way a lax one does.
+            foreach (var encoder in new[] { System.Text.Encodings.Web.JavaScriptEncoder.Default, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })
+            {
+                var json = System.Text.Json.JsonSerializer.Serialize(secret, new System.Text.Json.JsonSerializerOptions { Encoder = encoder });
+                all.Add(json.Substring(1, json.Length - 2));
+            }
             all.Remove(string.Empty);
         }
 
