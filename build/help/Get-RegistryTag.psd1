@@ -7,7 +7,7 @@
     )
     Parameters  = @{
         Repository = 'Repositories such as nginx, quay.io/coreos/etcd or 127.0.0.1:5000/demo/app. Accepts pipeline input by value and by property name (aliases Name, Source, RepositoryName).'
-        Filter     = 'Only tags matching this regular expression. The match is unanchored, like image-syncer''s /regex/ rules: "a+" matches any tag containing "a"; use ^ and $ to anchor. An invalid expression is a terminating InvalidFilter error.'
+        Filter     = 'Only tags matching this regular expression. The match is unanchored, like image-syncer''s /regex/ rules: "a+" matches any tag containing "a"; use ^ and $ to anchor. An invalid expression is a terminating InvalidFilter error. Each match may take 1 s and all matches of the call 5 s together; a pattern that needs more (nested repetition such as (a+)+ backtracks exponentially) stops the listing with a TagRegexTimeout error. Tags the registry lists that are not valid tag names are skipped with a warning.'
     }
     Examples    = @(
         @{ Code = 'Get-RegistryTag quay.io/coreos/etcd'; Remarks = 'Lists every tag of a public repository.' }

@@ -66,3 +66,13 @@ Describe 'Offline examples run' {
         $out | Should -Not -BeNullOrEmpty
     }
 }
+
+Describe 'about_OciSync_Security' {
+    It 'is shipped with the module and states the clear-text and scrubbing rules' {
+        $text = (Get-Help about_OciSync_Security | Out-String)
+        $text | Should -Match 'Credentials go only to their origin'
+        $text | Should -Match 'InsecureTokenRealm'
+        $text | Should -Match 'masks, as \*\*\*'
+        Join-Path (Split-Path $env:OCISYNC_MODULE) 'en-US/about_OciSync_Security.help.txt' | Should -Exist
+    }
+}

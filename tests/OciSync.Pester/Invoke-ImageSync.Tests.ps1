@@ -320,6 +320,30 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
             (Get-Content $log -Raw) | Should -Match '\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}'
         }
 
+        It 'an unusable -<Parameter> is a terminating InvalidOutputPath error before anything is copied' -ForEach @(
+            @{ Parameter = 'LogPath'; Kind = 'directory' }
+            @{ Parameter = 'FailedImagesPath'; Kind = 'under-a-file' }
+            @{ Parameter = 'SuccessImagesPath'; Kind = 'directory' }
+        ) {
+            $dir = Join-Path $TestDrive "out-$Parameter"
+            New-Item -ItemType Directory $dir -Force | Out-Null
+            $file = Join-Path $TestDrive "plain-$Parameter.txt"
+            Set-Content $file 'x'
+            $path = if ($Kind -eq 'directory') { $dir } else { Join-Path $file 'failed.yaml' }
+            $target = "$B/outpath/$($Parameter.ToLowerInvariant()):3.19"
+            $splat = @{ $Parameter = $path }
+            $err = { Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination $target -Auth $auth @splat } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -Be "InvalidOutputPath,$cmd"
+            $err.Exception.Message | Should -BeLike "*-$Parameter*nothing was synced*"
+            Test-Manifest $target | Should -BeFalse
+        }
+
+        It 'a checked output path that did not exist is not left behind by the check' {
+            $failed = Join-Path $TestDrive 'fresh/failed.yaml'
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth -FailedImagesPath $failed -WhatIf
+            $failed | Should -Not -Exist
+        }
+
         It 'the seed document''s example files, hosts replaced by the local registries, run through Invoke-ImageSync' {
             # The document's source is quay.io/coreos/kube-rbac-proxy with tags v1.0, v2.0, v1.1 (and one
             # the /a+/ regex matches): build it in the Basic registry ("quay.io") first.

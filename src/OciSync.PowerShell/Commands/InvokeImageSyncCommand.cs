@@ -52,6 +52,11 @@ namespace OciSync.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? FailedImagesPath { get; set; }
 
+        /// <summary>Slowest blob transfer tolerated, in bytes per second over a minute (0: no minimum).</summary>
+        [Parameter]
+        [ValidateRange(0, long.MaxValue)]
+        public long MinimumTransferRate { get; set; } = 1024;
+
         protected override void EndProcessing()
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -60,7 +65,7 @@ namespace OciSync.PowerShell.Commands
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
             CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
             GatherInputs();
-            var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null);
+            var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null, o => o.MinimumTransferRate = MinimumTransferRate);
             var options = new SyncOptions
             {
                 Concurrency = Proc,

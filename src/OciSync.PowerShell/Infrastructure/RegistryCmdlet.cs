@@ -98,10 +98,11 @@ namespace OciSync.PowerShell.Infrastructure
             return store;
         }
 
-        private protected RegistryClientFactory CreateClients(CredentialStore credentials, string? logPath = null)
+        private protected RegistryClientFactory CreateClients(CredentialStore credentials, string? logPath = null, Action<RegistryClientOptions>? configure = null)
         {
             var log = OpenLog(logPath);
             var options = new RegistryClientOptions { Log = log };
+            configure?.Invoke(options);
             if (MyInvocation.BoundParameters.ContainsKey("Debug"))
             {
                 // Method, URL without its query (upload URLs carry state) and status; never headers.
