@@ -163,6 +163,7 @@ namespace OciSync.Core.Auth
                 var root = doc.RootElement;
                 var token = Content.Manifest.GetString(root, "token") ?? Content.Manifest.GetString(root, "access_token");
                 if (string.IsNullOrEmpty(token)) throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered without a token.");
+                if (!IsHeaderSafe(token!)) throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered with a token that cannot go in an Authorization header.");
                 var lifetime = root.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out var seconds) ? seconds : 60;
                 // The token spec's minimum is 60 s; a huge or non-finite claim is capped instead of overflowing.
                 if (double.IsNaN(lifetime) || lifetime < 60) lifetime = 60;
@@ -175,6 +176,13 @@ namespace OciSync.Core.Auth
             {
                 throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered with something other than JSON.");
             }
+        }
+
+        // A bearer token is sent as a header value: visible ASCII only (no space, no CR LF).
+        private static bool IsHeaderSafe(string token)
+        {
+            foreach (var c in token) if (c <= ' ' || c > '~') return false;
+            return true;
         }
 
         private static string BasicValue(RegistryCredential credential) =>

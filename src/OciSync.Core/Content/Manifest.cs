@@ -49,6 +49,8 @@ namespace OciSync.Core.Content
                 if (string.IsNullOrEmpty(mediaType)) mediaType = StripParameters(contentType);
                 if (string.IsNullOrEmpty(mediaType))
                     mediaType = root.TryGetProperty("manifests", out _) ? MediaTypes.OciIndex : MediaTypes.OciManifest;
+                if (!MediaTypes.IsValid(mediaType))
+                    throw new FormatException($"The manifest {digest} has an invalid media type ({Registry.RequestNames.Quote(mediaType!)}).");
 
                 if (root.TryGetProperty("schemaVersion", out var sv) && sv.ValueKind == JsonValueKind.Number && sv.GetInt32() == 1)
                     throw new NotSupportedException("Docker schema 1 manifests are deprecated and not copied; convert the image first.");

@@ -19,6 +19,29 @@ namespace OciSync.Core.Content
             OciIndex, DockerManifestList, OciManifest, DockerManifest, DockerSchema1Signed, DockerSchema1,
         };
 
+        /// <summary>
+        /// RFC 6838 <c>type/subtype</c> (restricted-name characters, at most 127 each). A manifest's media
+        /// type becomes a Content-Type header and a result field, so a registry's CR LF or junk stops here.
+        /// </summary>
+        public static bool IsValid(string? mediaType)
+        {
+            if (string.IsNullOrEmpty(mediaType) || mediaType!.Length > 255) return false;
+            var slash = mediaType.IndexOf('/');
+            return slash > 0 && slash <= 127 && mediaType.Length - slash - 1 is > 0 and <= 127 &&
+                   RestrictedName(mediaType, 0, slash) && RestrictedName(mediaType, slash + 1, mediaType.Length);
+        }
+
+        private static bool RestrictedName(string s, int start, int end)
+        {
+            if (!char.IsLetterOrDigit(s[start]) || s[start] > 127) return false;
+            for (int i = start + 1; i < end; i++)
+            {
+                var c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "!#$&-^_.+".IndexOf(c) >= 0)) return false;
+            }
+            return true;
+        }
+
         public static bool IsIndex(string? mediaType) =>
             string.Equals(mediaType, OciIndex, StringComparison.Ordinal) ||
             string.Equals(mediaType, DockerManifestList, StringComparison.Ordinal);

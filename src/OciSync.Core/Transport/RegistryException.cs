@@ -60,9 +60,21 @@ namespace OciSync.Core.Transport
         {
             var s = $"{method.Method} {Redact(uri)}";
             if (status != null) s += $" returned {(int)status.Value} {status.Value}";
-            if (codes.Count > 0) s += $" [{string.Join(", ", codes)}]";
-            if (!string.IsNullOrEmpty(detail)) s += ": " + detail;
+            if (codes.Count > 0) s += $" [{OneLine(string.Join(", ", codes), 200)}]";
+            if (!string.IsNullOrEmpty(detail)) s += ": " + OneLine(detail, 1000);
             return s;
+        }
+
+        /// <summary>
+        /// Registry-supplied text on one line and of bounded length: an error body's message could
+        /// otherwise forge lines in the log or fill a message with 64 KiB.
+        /// </summary>
+        internal static string OneLine(string text, int max)
+        {
+            var sb = new System.Text.StringBuilder(Math.Min(text.Length, max + 1));
+            for (int i = 0; i < text.Length && i < max; i++) sb.Append(char.IsControl(text[i]) ? ' ' : text[i]);
+            if (text.Length > max) sb.Append($"… ({text.Length} characters)");
+            return sb.ToString();
         }
 
         /// <summary>Reads the registry's <c>{"errors":[{"code","message"}]}</c> body, if any.</summary>

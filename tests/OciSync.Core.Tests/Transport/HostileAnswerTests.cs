@@ -183,6 +183,8 @@ public sealed class HostileAnswerTests
     [InlineData("{\"token\":\"tok\",\"expires_in\":\"soon\"}", null)]
     [InlineData("{\"token\":\"tok\",\"expires_in\":1e400}", null)]
     [InlineData("{\"expires_in\":300}", ErrorIds.RegistryProtocolError)]
+    [InlineData("{\"token\":\"tok\\r\\nX-Injected: 1\"}", ErrorIds.RegistryProtocolError)]
+    [InlineData("{\"token\":\"two words\"}", ErrorIds.RegistryProtocolError)]
     [InlineData("<html>not json</html>", ErrorIds.RegistryProtocolError)]
     public async Task Junk_token_answers_are_clean_errors_and_odd_lifetimes_are_clamped(string answer, string? expectedId)
     {
@@ -289,6 +291,29 @@ public sealed class HostileAnswerTests
     {
         var bytes = Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"layers\":[" + layer + "]}");
         Assert.Throws<FormatException>(() => Manifest.Parse(bytes, null));
+    }
+
+    [Theory]
+    [InlineData("application/vnd.oci.image.manifest.v1+json\r\nX-Injected: 1")]
+    [InlineData("no-slash")]
+    [InlineData("a/b c")]
+    public void A_manifest_media_type_that_could_not_be_a_header_makes_the_manifest_invalid(string mediaType)
+    {
+        var bytes = Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":" + System.Text.Json.JsonSerializer.Serialize(mediaType) + ",\"layers\":[]}");
+        Assert.Throws<FormatException>(() => Manifest.Parse(bytes, null));
+    }
+
+    [Fact]
+    public async Task A_registrys_error_text_is_one_bounded_line_in_the_message()
+    {
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
+            : ScriptedHandler.Status(HttpStatusCode.BadRequest,
+                "{\"errors\":[{\"code\":\"X\",\"message\":\"first\\n2026-12-01 00:00:00 INFO forged line " + new string('z', 20000) + "\"}]}"));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => Factory(handler, user: null).Get(Host, "team/app").GetManifestAsync("team/app", "v1", CancellationToken.None));
+
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.True(e.Message.Length < 1400, $"{e.Message.Length} characters");
+        Assert.Contains("characters)", e.Message);
     }
 
     private sealed class RecordingLog : IOciLog
