@@ -161,6 +161,7 @@ namespace OciSync.Core.Auth
             {
                 using var doc = JsonDocument.Parse(body);
                 var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object) throw new JsonException("not an object");
                 var token = Content.Manifest.GetString(root, "token") ?? Content.Manifest.GetString(root, "access_token");
                 if (string.IsNullOrEmpty(token)) throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered without a token.");
                 if (!IsHeaderSafe(token!)) throw new RegistryException(ErrorIds.RegistryProtocolError, $"The token server {RegistryException.Redact(realm)} answered with a token that cannot go in an Authorization header.");

@@ -23,10 +23,19 @@ namespace OciSync.Core.Registry
         {
             var tags = new List<string>();
             var json = await response.Content!.ReadAsStringAsync().ConfigureAwait(false);
-            using var doc = JsonDocument.Parse(json);
-            if (doc.RootElement.TryGetProperty("tags", out var arr) && arr.ValueKind == JsonValueKind.Array)
-                foreach (var t in arr.EnumerateArray())
-                    if (t.ValueKind == JsonValueKind.String) tags.Add(t.GetString()!);
+            try
+            {
+                using var doc = JsonDocument.Parse(json);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the tags list is not a JSON object.");
+                if (doc.RootElement.TryGetProperty("tags", out var arr) && arr.ValueKind == JsonValueKind.Array)
+                    foreach (var t in arr.EnumerateArray())
+                        if (t.ValueKind == JsonValueKind.String) tags.Add(t.GetString()!);
+            }
+            catch (JsonException e)
+            {
+                throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the tags list is not valid JSON ({e.Message})", e);
+            }
             return tags;
         }
 

@@ -171,6 +171,7 @@ namespace OciSync.Core.Sync
                 {
                     using var doc = JsonDocument.Parse(buffer.ToArray());
                     var root = doc.RootElement;
+                    if (root.ValueKind != JsonValueKind.Object) return null;
                     var os = Manifest.GetString(root, "os");
                     var arch = Manifest.GetString(root, "architecture");
                     if (os == null || arch == null) return null;

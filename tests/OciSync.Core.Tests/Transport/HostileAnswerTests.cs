@@ -111,6 +111,19 @@ public sealed class HostileAnswerTests
         Assert.Equal(1, handler.Seen.Count(s => s.Uri.AbsolutePath.Contains("/tags/list")));
     }
 
+    [Theory]
+    [InlineData("[\"v1\"]")]
+    [InlineData("{\"tags\":[\"v1\"")]
+    [InlineData("nonsense")]
+    public async Task A_tags_answer_that_is_not_a_JSON_object_is_a_protocol_error(string body)
+    {
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
+            : ScriptedHandler.Status(HttpStatusCode.OK, body));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => ListAsync(Factory(handler, user: null).Get(Host, "team/app")));
+        Assert.Equal(ErrorIds.RegistryProtocolError, e.ErrorId);
+        Assert.Contains("tags list", e.Message);
+    }
+
     [Fact]
     public async Task A_registry_that_pages_for_ever_is_cut_off_at_the_page_cap()
     {
@@ -186,6 +199,7 @@ public sealed class HostileAnswerTests
     [InlineData("{\"token\":\"tok\\r\\nX-Injected: 1\"}", ErrorIds.RegistryProtocolError)]
     [InlineData("{\"token\":\"two words\"}", ErrorIds.RegistryProtocolError)]
     [InlineData("<html>not json</html>", ErrorIds.RegistryProtocolError)]
+    [InlineData("[\"token\"]", ErrorIds.RegistryProtocolError)]
     public async Task Junk_token_answers_are_clean_errors_and_odd_lifetimes_are_clamped(string answer, string? expectedId)
     {
         var handler = new ScriptedHandler((req, _) =>
