@@ -619,3 +619,65 @@ public sealed class CanaryListener : IDisposable
         _listener.Stop();
     }
 }
+
+/// <summary>
+/// The canned hostile scenario the <c>hostile</c> verb serves (for Pester, out of process): Basic
+/// credentials with a canary password, a canary listener, and one repository per attack.
+/// <c>GET /_hostile/state</c> (no credentials) reports what the canary and the registry received.
+/// </summary>
+public static class HostileScenario
+{
+    public const string User = "hostile-user";
+    public static readonly string[] BadTags =
+    {
+        "../../../victim/manifests/prod", "a/../../x", "%2F..%2Fvictim", "v1%00", new string('t', 200), "-bad", ".bad",
+    };
+
+    public static (HostileRegistry Registry, CanaryListener Canary) Start(string password)
+    {
+        var registry = HostileRegistry.Start(HostileAuth.Basic, User, password);
+        var canary = CanaryListener.Start();
+        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{password}"));
+        var userInfo = $"{User}:{Uri.EscapeDataString(password)}";
+        HostileReply Echo(int status, HostileRequest r) => HostileReply.Error(status, "X",
+            $"refused {User}: password {password}, basic {basic}, header {r.Authorization}, encoded {Uri.EscapeDataString(password)}, b64 {Convert.ToBase64String(Encoding.UTF8.GetBytes(password))}");
+
+        // a/app: good1 and good2 among tags that are paths, escapes and grammar breaks.
+        registry.AddImage("a/app", ImageFactory.CreateImage(710_001, layerCount: 1, layerSize: 8 * 1024), "good1");
+        registry.AddImage("a/app", ImageFactory.CreateImage(710_002, layerCount: 1, layerSize: 8 * 1024), "good2");
+        registry.SetListedTags("a/app", BadTags.Concat(new[] { "good1", "good2" }));
+
+        // f/app: e400 and e401 exist (HEAD works) but their GET answers with the credentials echoed.
+        foreach (var (tag, status, seed) in new[] { ("e400", 400, 710_010), ("e401", 401, 710_011) })
+        {
+            var image = ImageFactory.CreateImage(seed, layerCount: 1, layerSize: 8 * 1024);
+            registry.AddImage("f/app", image, tag);
+            registry.On(r => r.Method == "GET" && r.Path == $"/v2/f/app/manifests/{image.Digest}" ? Echo(status, r) : null);
+        }
+
+        // f/linky: the next tag page is a URL with the credentials as user info, and it echoes them.
+        registry.AddImage("f/linky", ImageFactory.CreateImage(710_020, layerCount: 1, layerSize: 8 * 1024), "l1");
+        registry.On(r => r.Path != "/v2/f/linky/tags/list" ? null : r.QueryValue("last") == null
+            ? HostileReply.Tags("f/linky", "l1").With("Link", $"<http://{userInfo}@{registry.Host}/v2/f/linky/tags/list?last=l1>; rel=\"next\"")
+            : Echo(400, r));
+
+        // c/self: a tag page that links to itself (answered 1000 times at most, then 404).
+        var selfPages = 0;
+        registry.On(r => r.Path != "/v2/c/self/tags/list" ? null : Interlocked.Increment(ref selfPages) > 1000
+            ? HostileReply.Error(404, "NAME_UNKNOWN", "loop cap of the test bed reached")
+            : HostileReply.Tags("c/self", "s1", "s2", "s3", "s4", "s5").With("Link", $"<{r.Target}>; rel=\"next\""));
+
+        // d/away (as a destination): upload sessions "live" on the canary listener.
+        registry.On(r => r.Method == "POST" && r.Path == "/v2/d/away/blobs/uploads/"
+            ? HostileReply.Empty(202).With("Location", $"{canary.BaseUri}v2/d/away/blobs/uploads/u1?_state=s") : null);
+
+        registry.On(r => r.Path == "/_hostile/state" ? HostileReply.Json(200, new
+        {
+            canaryConnections = canary.Connections,
+            selfPages = Volatile.Read(ref selfPages),
+            requests = registry.Requests.Where(q => q.Path != "/_hostile/state")
+                .Select(q => new { method = q.Method, target = q.Target, authorization = q.Authorization != null }).ToArray(),
+        }) : null);
+        return (registry, canary);
+    }
+}
