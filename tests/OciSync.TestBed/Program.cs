@@ -16,6 +16,9 @@ public static class Program
         "  OciSync.TestBed up [--anonymous] [--basic] [--token] [--seed demo|bench] [--state PATH] [--no-stdin]\n" +
         "      starts registries (default: --anonymous), seeds the first, prints the state JSON and READY,\n" +
         "      then runs until stdin closes (unless --no-stdin) or SIGTERM/SIGINT.\n" +
+        "  OciSync.TestBed hostile [--state PATH] [--no-stdin]\n" +
+        "      starts the hostile registry scenario (HostileScenario) with a fresh canary password, prints its\n" +
+        "      state JSON (host, username, password, canaryHost) and READY, then runs like up.\n" +
         "  OciSync.TestBed verify --host HOST [--username U --password P] --repository R --reference T\n" +
         "      prints the manifest digest; exit 1 if any referenced blob or child manifest is missing.";
 
@@ -31,6 +34,7 @@ public static class Program
             return args[0] switch
             {
                 "up" => await UpAsync(args.Skip(1).ToArray()).ConfigureAwait(false),
+                "hostile" => await HostileAsync(args.Skip(1).ToArray()).ConfigureAwait(false),
                 "verify" => await VerifyAsync(args.Skip(1).ToArray()).ConfigureAwait(false),
                 _ => Fail($"unknown command '{args[0]}'\n{Usage}", 2),
             };
@@ -132,6 +136,48 @@ public static class Program
         {
             foreach (var s in servers) await s.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private static async Task<int> HostileAsync(string[] args)
+    {
+        string? statePath = null;
+        bool watchStdin = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--state": statePath = Value(args, ref i); break;
+                case "--no-stdin": watchStdin = false; break;
+                default: throw new ArgumentException($"unknown option '{args[i]}'");
+            }
+        }
+        using var stop = new CancellationTokenSource();
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+
+        // The tail needs escaping in a URL, so the URL-encoded spelling of the canary differs from the plain one.
+        var password = $"CANARY-pw-{Guid.NewGuid():N}+/@:";
+        var (registry, canary) = HostileScenario.Start(password);
+        await using (registry)
+        using (canary)
+        {
+            var json = JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["host"] = registry.Host,
+                ["baseUri"] = registry.BaseUri.ToString().TrimEnd('/'),
+                ["username"] = registry.Username,
+                ["password"] = password,
+                ["canaryHost"] = canary.Host,
+            }, new JsonSerializerOptions { WriteIndented = true });
+            if (statePath != null) await File.WriteAllTextAsync(Path.GetFullPath(statePath), json + "\n").ConfigureAwait(false);
+            Console.Out.WriteLine(json);
+            Console.Out.WriteLine("READY");
+            Console.Out.Flush();
+            var waits = new List<Task> { Task.Delay(Timeout.Infinite, stop.Token) };
+            if (watchStdin) waits.Add(Task.Run(DrainStdin));
+            await Task.WhenAny(waits).ConfigureAwait(false);
+        }
+        return 0;
     }
 
     private static void DrainStdin()
