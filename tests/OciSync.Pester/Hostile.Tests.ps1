@@ -5,7 +5,7 @@ BeforeAll {
 
     # The hostile registry scenario (HostileScenario in the test bed), out of process like the real registries.
     $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @($env:OCISYNC_TESTBED, 'hostile')) { $psi.ArgumentList.Add($a) }
+    foreach ($argument in @($env:OCISYNC_TESTBED, 'hostile')) { $psi.ArgumentList.Add($argument) }   # not $a: PowerShell names are case-insensitive, $A is the registry
     $psi.RedirectStandardInput = $true       # it stops when this pipe closes
     $psi.RedirectStandardOutput = $true
     $psi.UseShellExecute = $false

@@ -35,6 +35,7 @@ namespace OciSync.Core.Registry
         private readonly HttpMessageInvoker _client;
         private readonly AuthHandler _auth;
         private readonly IOciLog _log;
+        private readonly SecretScrubber _scrubber;
         private readonly bool _allowPlainHttp;
         private readonly object _pingLock = new object();
         private Task<Uri>? _ping;
@@ -44,6 +45,7 @@ namespace OciSync.Core.Registry
             Registry = registry;
             _options = options;
             _log = log;
+            _scrubber = scrubber;
             _credential = credential;
             Insecure = credential?.Insecure ?? false;
             _allowPlainHttp = Insecure || IsLoopback(EndpointHost);
@@ -69,7 +71,9 @@ namespace OciSync.Core.Registry
         // ---- manifests -------------------------------------------------------------------
 
         /// <summary>HEAD a manifest by tag or digest; null when the registry does not have it.</summary>
-        public async Task<ManifestHead?> HeadManifestAsync(string repository, string reference, CancellationToken ct)
+        public Task<ManifestHead?> HeadManifestAsync(string repository, string reference, CancellationToken ct) => Scrubbed(HeadManifestCoreAsync(repository, reference, ct));
+
+        private async Task<ManifestHead?> HeadManifestCoreAsync(string repository, string reference, CancellationToken ct)
         {
             RequestNames.CheckReference(reference);
             using var response = await SendAsync(HttpMethod.Head, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
@@ -82,7 +86,9 @@ namespace OciSync.Core.Registry
         }
 
         /// <summary>GET a manifest; its bytes are checked against the digest asked for or announced.</summary>
-        public async Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct)
+        public Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct) => Scrubbed(GetManifestCoreAsync(repository, reference, ct));
+
+        private async Task<Manifest> GetManifestCoreAsync(string repository, string reference, CancellationToken ct)
         {
             RequestNames.CheckReference(reference);
             using var response = await SendAsync(HttpMethod.Get, repository, $"manifests/{reference}", RequestScope.Pull(repository), ct,
@@ -107,7 +113,9 @@ namespace OciSync.Core.Registry
         }
 
         /// <summary>PUT manifest bytes unchanged under a tag or its digest.</summary>
-        public async Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct)
+        public Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct) => Scrubbed(PutManifestCoreAsync(repository, reference, manifest, ct));
+
+        private async Task PutManifestCoreAsync(string repository, string reference, Manifest manifest, CancellationToken ct)
         {
             RequestNames.CheckReference(reference);
             var content = new ByteArrayContent(manifest.Bytes);
@@ -120,7 +128,9 @@ namespace OciSync.Core.Registry
 
         // ---- blobs -----------------------------------------------------------------------
 
-        public async Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct)
+        public Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct) => Scrubbed(BlobExistsCoreAsync(repository, digest, ct));
+
+        private async Task<bool> BlobExistsCoreAsync(string repository, Digest digest, CancellationToken ct)
         {
             using var response = await SendAsync(HttpMethod.Head, repository, $"blobs/{digest}", RequestScope.Pull(repository), ct).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound) return false;
@@ -132,7 +142,9 @@ namespace OciSync.Core.Registry
         /// Opens a blob for streaming. The returned stream verifies size and digest as it is read and
         /// throws at the end on a mismatch. <paramref name="onBytes"/> reports progress.
         /// </summary>
-        public async Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
+        public Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct) => Scrubbed(OpenBlobCoreAsync(repository, blob, onBytes, ct));
+
+        private async Task<VerifyingStream> OpenBlobCoreAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
         {
             var response = await SendAsync(HttpMethod.Get, repository, $"blobs/{blob.Digest}", RequestScope.Pull(repository), ct, streamBody: true).ConfigureAwait(false);
             try
@@ -154,7 +166,9 @@ namespace OciSync.Core.Registry
         }
 
         /// <summary>Asks the registry to link a blob from another of its repositories.</summary>
-        public async Task<MountResult> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
+        public Task<MountResult> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Scrubbed(MountBlobCoreAsync(repository, digest, fromRepository, ct));
+
+        private async Task<MountResult> MountBlobCoreAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
         {
             RequestNames.CheckRepository(fromRepository);
             var scope = RequestScope.PullPush(repository) + " " + RequestScope.Pull(fromRepository);
@@ -170,7 +184,9 @@ namespace OciSync.Core.Registry
         /// with the digest. The body is not buffered, so the request is not replayed on failure;
         /// the caller retries the whole blob from a fresh source stream.
         /// </summary>
-        public async Task UploadBlobAsync(string repository, Descriptor blob, Stream content, Uri? uploadLocation, CancellationToken ct)
+        public Task UploadBlobAsync(string repository, Descriptor blob, Stream content, Uri? uploadLocation, CancellationToken ct) => Scrubbed(UploadBlobCoreAsync(repository, blob, content, uploadLocation, ct));
+
+        private async Task UploadBlobCoreAsync(string repository, Descriptor blob, Stream content, Uri? uploadLocation, CancellationToken ct)
         {
             if (uploadLocation == null)
             {
@@ -209,17 +225,8 @@ namespace OciSync.Core.Registry
             while (next != null)
             {
                 pages.Visit(next);
-                using var request = new HttpRequestMessage(HttpMethod.Get, next);
-                RequestScope.Set(request, RequestScope.Pull(repository));
-                List<string> page;
-                using (var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false))
-                {
-                    if (response.StatusCode == HttpStatusCode.NotFound)
-                        throw await RegistryResponses.ErrorAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
-                    await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
-                    page = await RegistryResponses.ReadTagsAsync(response).ConfigureAwait(false);
-                    next = RegistryResponses.NextLink(response, next);
-                }
+                var (page, following) = await Scrubbed(FetchTagPageAsync(repository, next, ct)).ConfigureAwait(false);
+                next = following;
                 foreach (var tag in page)
                     if (pages.Accept(tag)) yield return tag;
             }
@@ -227,7 +234,34 @@ namespace OciSync.Core.Registry
                 _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {RequestNames.Quote(pages.FirstSkipped!)}.");
         }
 
+        private async Task<(List<string> Tags, Uri? Next)> FetchTagPageAsync(string repository, Uri page, CancellationToken ct)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, page);
+            RequestScope.Set(request, RequestScope.Pull(repository));
+            using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+                throw await RegistryResponses.ErrorAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
+            await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
+            return (await RegistryResponses.ReadTagsAsync(response).ConfigureAwait(false), RegistryResponses.NextLink(response, page));
+        }
+
         // ---- plumbing ---------------------------------------------------------------------
+
+        /// <summary>
+        /// Every exception leaving the client has the run's secrets masked: error bodies, Location and
+        /// Link URLs are the registry's words and may echo a password or token.
+        /// </summary>
+        private async Task<T> Scrubbed<T>(Task<T> work)
+        {
+            try { return await work.ConfigureAwait(false); }
+            catch (Exception e) when (!(e is OperationCanceledException) && !ReferenceEquals(_scrubber.Scrub(e), e)) { throw _scrubber.Scrub(e); }
+        }
+
+        private async Task Scrubbed(Task work)
+        {
+            try { await work.ConfigureAwait(false); }
+            catch (Exception e) when (!(e is OperationCanceledException) && !ReferenceEquals(_scrubber.Scrub(e), e)) { throw _scrubber.Scrub(e); }
+        }
 
         /// <summary>The registry's base URL once pinged. The ping is shared, so a caller that is cancelled stops waiting without cancelling it for others.</summary>
         public async Task<Uri> GetBaseUriAsync(CancellationToken ct)
