@@ -95,6 +95,14 @@ namespace OciSync.Core.Registry
                 accept: MediaTypes.AllManifests, streamBody: true).ConfigureAwait(false);
             await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
             var bytes = await RegistryResponses.ReadLimitedAsync(response, _options.MaxManifestBytes, _options.Retry.ResponseTimeout, ct).ConfigureAwait(false);
+            // The digest first: bytes that are not the ones asked for were damaged or swapped on the way
+            // (worth another try), whether or not they still parse; only the right bytes can be an invalid manifest.
+            Digest.TryParse(RegistryResponses.HeaderValue(response, "Docker-Content-Digest"), out var announced);
+            Digest.TryParse(reference, out var asked);
+            var expected = asked ?? announced;
+            var actual = DigestCalculator.Sha256(bytes);
+            if (expected is not null && expected.Algorithm == "sha256" && expected != actual)
+                throw new DigestMismatchException(expected, $"the manifest served for {Registry}/{repository}:{reference} hashes to {actual}");
             Manifest manifest;
             try
             {
@@ -104,11 +112,6 @@ namespace OciSync.Core.Registry
             {
                 throw new RegistryException(ErrorIds.ManifestInvalid, $"{Registry}/{repository}:{reference}: {e.Message}", e);
             }
-            Digest.TryParse(RegistryResponses.HeaderValue(response, "Docker-Content-Digest"), out var announced);
-            Digest.TryParse(reference, out var asked);
-            var expected = asked ?? announced;
-            if (expected is not null && expected.Algorithm == "sha256" && expected != manifest.Digest)
-                throw new DigestMismatchException(expected, $"the manifest served for {Registry}/{repository}:{reference} hashes to {manifest.Digest}");
             return manifest;
         }
 

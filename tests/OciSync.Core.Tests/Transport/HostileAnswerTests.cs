@@ -318,6 +318,20 @@ public sealed class HostileAnswerTests
     }
 
     [Fact]
+    public async Task Manifest_bytes_damaged_on_the_way_are_a_digest_mismatch_worth_retrying_even_when_they_no_longer_parse()
+    {
+        var good = Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"layers\":[]}");
+        var digest = DigestCalculator.Sha256(good);
+        var damaged = (byte[])good.Clone();
+        damaged[0] = (byte)'}';
+        var handler = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
+            : new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(damaged) });
+        var e = await Assert.ThrowsAsync<DigestMismatchException>(() =>
+            Factory(handler, user: null).Get(Host, "team/app").GetManifestAsync("team/app", digest.ToString(), CancellationToken.None));
+        Assert.Equal(ErrorIds.DigestMismatch, ErrorIds.Of(e));
+    }
+
+    [Fact]
     public async Task A_registrys_error_text_is_one_bounded_line_in_the_message()
     {
         var handler = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
