@@ -76,6 +76,8 @@ namespace OciSync.Core.Auth
 
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.Unauthorized || !RequestScope.IsReplayable(request)) return response;
+            // A 401 from a host a redirect led to is that host's business: its challenge (and realm) is not ours to answer.
+            if (response.RequestMessage?.RequestUri is { } answered && !RedirectHandler.SameOrigin(answered, origin)) return response;
 
             var fresh = AuthChallenge.From(response.Headers.WwwAuthenticate);
             if (fresh == null || !(fresh.IsBearer || (fresh.IsBasic && _credential != null))) return response;

@@ -17,13 +17,19 @@ namespace OciSync.Core.Auth
         public const string Mask = "***";
         // Shorter secrets are masked only as whole words: masking every "ab" would garble every message.
         private const int MinAnywhereLength = 4;
+        // A token is the registry's choice: one of "sha256" would otherwise mask every digest of the run.
+        private const int MinAnywhereTokenLength = 16;
+        private static readonly System.Text.Json.JsonSerializerOptions[] JsonEscapings =
+        {
+            new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Default },
+            new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping },
+        };
         private readonly CredentialStore? _store;
         private readonly object _gate = new object();
-        private readonly HashSet<string> _extra = new HashSet<string>(StringComparer.Ordinal);
+        private readonly Dictionary<string, bool> _tokenForms = new Dictionary<string, bool>(StringComparer.Ordinal);
         private int _storeVersion = -1;
-        private int _extraVersion;
-        private int _builtExtraVersion = -1;
-        private string[] _secrets = Array.Empty<string>();
+        private Dictionary<string, bool> _storeForms = new Dictionary<string, bool>(StringComparer.Ordinal);
+        private KeyValuePair<string, bool>[]? _secrets;
 
         public SecretScrubber(CredentialStore? store = null) { _store = store; }
 
@@ -36,7 +42,9 @@ namespace OciSync.Core.Auth
             if (string.IsNullOrEmpty(secret)) return;
             lock (_gate)
             {
-                if (_extra.Add(secret!)) _extraVersion++;
+                if (_tokenForms.ContainsKey(secret!)) return;
+                AddForms(_tokenForms, secret!, MinAnywhereTokenLength);
+                _secrets = null; // rebuilt (a sort of the forms, not a re-encoding) at the next scrub
             }
         }
 
@@ -47,8 +55,8 @@ namespace OciSync.Core.Auth
             var result = StripUserInfo(text!);
             foreach (var secret in Secrets())
             {
-                if (result.IndexOf(secret, StringComparison.Ordinal) < 0) continue;
-                result = secret.Length >= MinAnywhereLength ? result.Replace(secret, Mask) : ReplaceWholeWords(result, secret);
+                if (result.IndexOf(secret.Key, StringComparison.Ordinal) < 0) continue;
+                result = secret.Value ? result.Replace(secret.Key, Mask) : ReplaceWholeWords(result, secret.Key);
             }
             return result;
         }
@@ -69,51 +77,60 @@ namespace OciSync.Core.Auth
         /// <summary>True when <see cref="Scrub"/> would change the text.</summary>
         public bool Dirty(string? text) => !string.IsNullOrEmpty(text) && !string.Equals(Scrub(text), text, StringComparison.Ordinal);
 
-        private string[] Secrets()
+        /// <summary>Every form to mask, longest first (a secret that contains another is masked whole), with "anywhere" or "whole words only".</summary>
+        private KeyValuePair<string, bool>[] Secrets()
         {
             var storeVersion = _store?.Version ?? 0;
             lock (_gate)
             {
-                if (storeVersion == _storeVersion && _extraVersion == _builtExtraVersion) return _secrets;
-                var all = new HashSet<string>(StringComparer.Ordinal);
-                if (_store != null)
-                    foreach (var credential in _store)
-                    {
-                        var password = credential.RevealPassword();
-                        if (password.Length == 0) continue;
-                        var pair = (credential.Username ?? string.Empty) + ":" + password;
-                        AddForms(all, password);
-                        AddForms(all, pair);
-                        AddForms(all, Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)));
-                        AddForms(all, Convert.ToBase64String(Encoding.UTF8.GetBytes(password)));
-                    }
-                foreach (var token in _extra) AddForms(all, token);
-                // Longest first, so a secret that contains another is masked whole.
-                var list = new List<string>(all);
-                list.Sort((a, b) => b.Length.CompareTo(a.Length));
-                _secrets = list.ToArray();
-                _storeVersion = storeVersion;
-                _builtExtraVersion = _extraVersion;
+                if (storeVersion != _storeVersion)
+                {
+                    var forms = new Dictionary<string, bool>(StringComparer.Ordinal);
+                    if (_store != null)
+                        foreach (var credential in _store)
+                        {
+                            var password = credential.RevealPassword();
+                            if (password.Length == 0) continue;
+                            var pair = (credential.Username ?? string.Empty) + ":" + password;
+                            AddForms(forms, password, MinAnywhereLength);
+                            AddForms(forms, pair, MinAnywhereLength);
+                            AddForms(forms, Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)), MinAnywhereLength);
+                            AddForms(forms, Convert.ToBase64String(Encoding.UTF8.GetBytes(password)), MinAnywhereLength);
+                        }
+                    _storeForms = forms;
+                    _storeVersion = storeVersion;
+                    _secrets = null;
+                }
+                if (_secrets == null)
+                {
+                    var all = new Dictionary<string, bool>(_storeForms, StringComparer.Ordinal);
+                    foreach (var form in _tokenForms) all[form.Key] = all.TryGetValue(form.Key, out var anywhere) ? anywhere || form.Value : form.Value;
+                    var list = new List<KeyValuePair<string, bool>>(all);
+                    list.Sort((a, b) => b.Key.Length.CompareTo(a.Key.Length));
+                    _secrets = list.ToArray();
+                }
                 return _secrets;
             }
         }
 
-        private static void AddForms(HashSet<string> all, string secret)
+        private static void AddForms(Dictionary<string, bool> forms, string secret, int minAnywhere)
         {
-            if (secret.Length == 0) return;
-            all.Add(secret);
-            all.Add(Uri.EscapeDataString(secret));
+            void Put(string form) { if (form.Length > 0) forms[form] = form.Length >= minAnywhere; }
+            Put(secret);
+            Put(Uri.EscapeDataString(secret));
             var trimmed = secret.TrimEnd('=');
-            if (trimmed.Length > 0) all.Add(trimmed); // base64 without padding
-            all.Add(trimmed.Replace('+', '-').Replace('/', '_')); // base64url
+            Put(trimmed); // base64 without padding
+            Put(trimmed.Replace('+', '-').Replace('/', '_')); // base64url
             // Inside a JSON string, escaped the way a strict encoder writes it and the way a lax one does.
-            foreach (var encoder in new[] { System.Text.Encodings.Web.JavaScriptEncoder.Default, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })
+            foreach (var options in JsonEscapings)
             {
-                var json = System.Text.Json.JsonSerializer.Serialize(secret, new System.Text.Json.JsonSerializerOptions { Encoder = encoder });
-                all.Add(json.Substring(1, json.Length - 2));
+                var json = System.Text.Json.JsonSerializer.Serialize(secret, options);
+                Put(json.Substring(1, json.Length - 2));
             }
-            all.Remove(string.Empty);
         }
+
+        // Letters, digits and the characters digests, URLs and base64 are made of: "sha256" is no word in "sha256:ab…".
+        private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || ":._-/+=%".IndexOf(c) >= 0;
 
         private static string ReplaceWholeWords(string text, string secret)
         {
@@ -124,7 +141,7 @@ namespace OciSync.Core.Auth
                 var at = text.IndexOf(secret, i, StringComparison.Ordinal);
                 if (at < 0) { sb.Append(text, i, text.Length - i); break; }
                 var end = at + secret.Length;
-                bool whole = (at == 0 || !char.IsLetterOrDigit(text[at - 1])) && (end == text.Length || !char.IsLetterOrDigit(text[end]));
+                bool whole = (at == 0 || !IsWordChar(text[at - 1])) && (end == text.Length || !IsWordChar(text[end]));
                 sb.Append(text, i, at - i).Append(whole ? Mask : secret);
                 i = end;
             }

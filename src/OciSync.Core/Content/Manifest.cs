@@ -80,8 +80,13 @@ namespace OciSync.Core.Content
             var mediaType = GetString(e, "mediaType") ?? string.Empty;
             var digestText = GetString(e, "digest");
             if (!Digest.TryParse(digestText, out var digest)) throw new FormatException($"A manifest descriptor has a bad digest ({Registry.RequestNames.Quote(digestText ?? "none")}).");
-            long size = -1; // absent: unknown, still digest-verified (and capped wherever it is read into memory)
-            if (e.TryGetProperty("size", out var s) && (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out size) || size < 0))
+            // The size is required (OCI and Docker both): without it a blob could stream without end.
+            long size = -1;
+            if (mediaType.Length > 0 && !MediaTypes.IsValid(mediaType))
+                throw new FormatException($"The descriptor of {digest} has an invalid media type ({Registry.RequestNames.Quote(mediaType)}).");
+            if (!e.TryGetProperty("size", out var s))
+                throw new FormatException($"The descriptor of {digest} has no size.");
+            if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out size) || size < 0)
                 throw new FormatException($"The descriptor of {digest} has a bad size ({Registry.RequestNames.Quote(s.GetRawText())}); a size is a whole number of bytes, 0 or more.");
             Platform? platform = null;
             if (e.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object)

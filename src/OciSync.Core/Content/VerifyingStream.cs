@@ -47,6 +47,7 @@ namespace OciSync.Core.Content
         /// </summary>
         public long MinimumRate { get; set; }
         public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(60);
+        // Runs only while a read waits for the source, so a destination that is slow to take the bytes is not blamed on it.
         private readonly System.Diagnostics.Stopwatch _window = new System.Diagnostics.Stopwatch();
         private long _windowBytes;
 
@@ -67,6 +68,7 @@ namespace OciSync.Core.Content
             var idle = IdleSource(cancellationToken);
             int n;
             idle.CancelAfter(ReadIdleTimeout);
+            _window.Start();
             try
             {
                 n = await _inner.ReadAsync(buffer, offset, count, idle.Token).ConfigureAwait(false);
@@ -78,6 +80,7 @@ namespace OciSync.Core.Content
             finally
             {
                 idle.CancelAfter(Timeout.Infinite);
+                _window.Stop();
             }
             CheckRate(n);
             if (n > 0)
@@ -98,14 +101,13 @@ namespace OciSync.Core.Content
         private void CheckRate(int n)
         {
             if (MinimumRate <= 0) return;
-            if (!_window.IsRunning) _window.Start();
             _windowBytes += n;
             var elapsed = _window.Elapsed;
             if (elapsed < RateWindow) return;
             var rate = _windowBytes / elapsed.TotalSeconds;
             if (n > 0 && rate < MinimumRate)
                 throw new TimeoutException($"{_expected} arrived at {rate:0} bytes/s over {elapsed.TotalSeconds:0} s, below the minimum of {MinimumRate} bytes/s.");
-            _window.Restart();
+            _window.Reset();
             _windowBytes = 0;
         }
 

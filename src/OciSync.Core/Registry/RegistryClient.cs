@@ -199,7 +199,7 @@ namespace OciSync.Core.Registry
                 uploadLocation = RegistryResponses.UploadLocation(start);
             }
 
-            RegistryResponses.CheckUploadLocation(uploadLocation, await GetBaseUriAsync(ct).ConfigureAwait(false));
+            uploadLocation = RegistryResponses.CheckUploadLocation(uploadLocation, await GetBaseUriAsync(ct).ConfigureAwait(false));
             var target = new UriBuilder(uploadLocation);
             var digestParam = "digest=" + Uri.EscapeDataString(blob.Digest.ToString());
             target.Query = string.IsNullOrEmpty(target.Query) ? digestParam : target.Query.TrimStart('?') + "&" + digestParam;
@@ -222,13 +222,12 @@ namespace OciSync.Core.Registry
         public async IAsyncEnumerable<string> ListTagsAsync(string repository, [EnumeratorCancellation] CancellationToken ct = default)
         {
             RequestNames.CheckRepository(repository);
-            var baseUri = await GetBaseUriAsync(ct).ConfigureAwait(false);
+            var baseUri = await Scrubbed(GetBaseUriAsync(ct)).ConfigureAwait(false);
             var pages = new TagPages(Registry, repository, baseUri, _options.MaxTagPages, _options.MaxTags);
             Uri? next = new Uri(baseUri, $"v2/{repository}/tags/list?n={_options.TagPageSize}");
             while (next != null)
             {
-                pages.Visit(next);
-                var (page, following) = await Scrubbed(FetchTagPageAsync(repository, next, ct)).ConfigureAwait(false);
+                var (page, following) = await Scrubbed(FetchTagPageAsync(repository, pages, next, ct)).ConfigureAwait(false);
                 next = following;
                 foreach (var tag in page)
                     if (pages.Accept(tag)) yield return tag;
@@ -237,8 +236,9 @@ namespace OciSync.Core.Registry
                 _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {RequestNames.Quote(pages.FirstSkipped!)}.");
         }
 
-        private async Task<(List<string> Tags, Uri? Next)> FetchTagPageAsync(string repository, Uri page, CancellationToken ct)
+        private async Task<(List<string> Tags, Uri? Next)> FetchTagPageAsync(string repository, TagPages pages, Uri link, CancellationToken ct)
         {
+            var page = pages.Visit(link);
             using var request = new HttpRequestMessage(HttpMethod.Get, page);
             RequestScope.Set(request, RequestScope.Pull(repository));
             using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);

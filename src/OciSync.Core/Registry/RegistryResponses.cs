@@ -98,19 +98,23 @@ namespace OciSync.Core.Registry
             var location = response.Headers.Location ?? throw new RegistryException(ErrorIds.RegistryProtocolError,
                 $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)} started an upload without a Location.");
             var absolute = location.IsAbsoluteUri ? location : new Uri(response.RequestMessage!.RequestUri!, location);
-            CheckUploadLocation(absolute, response.RequestMessage!.RequestUri!);
-            return absolute;
+            return CheckUploadLocation(absolute, response.RequestMessage!.RequestUri!);
         }
 
         /// <summary>
-        /// An upload goes where the registry says, but only on the registry's own origin and API: the
-        /// blob (and the credentials with it) are never sent to a host a Location header names.
+        /// Where an upload really goes: the registry's own origin (the one the ping chose) and API, with
+        /// the path and query the registry gave. A Location on the registry's host with another scheme or
+        /// port (a TLS-terminating proxy that says http://) is put back on that origin, never downgraded;
+        /// another host, user info or a path outside /v2/ gets nothing sent.
         /// </summary>
-        internal static void CheckUploadLocation(Uri location, Uri registry)
+        internal static Uri CheckUploadLocation(Uri location, Uri registry)
         {
-            if (!RedirectHandler.SameOrigin(location, registry) || location.UserInfo.Length > 0 || !location.AbsolutePath.StartsWith("/v2/", StringComparison.Ordinal))
+            if (!string.Equals(location.IdnHost, registry.IdnHost, StringComparison.OrdinalIgnoreCase) || location.UserInfo.Length > 0 ||
+                !location.AbsolutePath.StartsWith("/v2/", StringComparison.Ordinal))
                 throw new RegistryException(ErrorIds.RegistryProtocolError,
                     $"{RegistryException.Redact(registry)} gave an upload Location outside its own API ({RegistryException.Redact(location)}); nothing is sent there.");
+            return RedirectHandler.SameOrigin(location, registry) ? location
+                : new UriBuilder(registry) { Path = location.AbsolutePath, Query = location.Query.TrimStart('?') }.Uri;
         }
 
         internal static string? HeaderValue(HttpResponseMessage response, string name) =>

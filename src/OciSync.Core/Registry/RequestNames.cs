@@ -25,16 +25,8 @@ namespace OciSync.Core.Registry
                 throw new RegistryException(ErrorIds.InvalidReference, $"{Quote(reference ?? string.Empty)} is not a valid tag or digest; no request was made.");
         }
 
-        /// <summary>Untrusted text for a message: quoted, control characters shown as '?', at most 80 characters.</summary>
-        public static string Quote(string text)
-        {
-            const int max = 80;
-            var sb = new StringBuilder("'");
-            for (int i = 0; i < text.Length && i < max; i++) sb.Append(char.IsControl(text[i]) ? '?' : text[i]);
-            sb.Append('\'');
-            if (text.Length > max) sb.Append($"… ({text.Length} characters)");
-            return sb.ToString();
-        }
+        /// <summary>Untrusted text for a message: quoted, on one line, at most 80 characters (see <see cref="RegistryException.OneLine"/>).</summary>
+        public static string Quote(string text) => "'" + RegistryException.OneLine(text, 80) + "'";
     }
 
     /// <summary>
@@ -64,15 +56,23 @@ namespace OciSync.Core.Registry
         public int Skipped { get; private set; }
         public string? FirstSkipped { get; private set; }
 
-        public void Visit(Uri page)
+        /// <summary>
+        /// The page to fetch for a next link. A link on this registry's host is taken for its query only,
+        /// applied to this repository's tag list on the origin the ping chose: registries behind proxies
+        /// send other schemes, ports or path prefixes (Artifactory, Nexus), and the query cannot lead elsewhere.
+        /// A link to another host is refused.
+        /// </summary>
+        public Uri Visit(Uri page)
         {
-            if (!Transport.RedirectHandler.SameOrigin(page, _base) || page.UserInfo.Length > 0 || !string.Equals(page.AbsolutePath, _path, StringComparison.Ordinal))
+            if (!string.Equals(page.IdnHost, _base.IdnHost, StringComparison.OrdinalIgnoreCase))
                 throw new RegistryException(ErrorIds.RegistryProtocolError,
-                    $"{_what}: the tags list's next page is {RegistryException.Redact(page)}, which is not this repository's tag list at {RegistryException.Redact(_base)}; it is not followed.");
+                    $"{_what}: the tags list's next page is {RegistryException.Redact(page)}, not on {RegistryException.Redact(_base)}; it is not followed.");
+            page = new UriBuilder(_base) { Path = _path, Query = page.Query.TrimStart('?') }.Uri;
             if (!_seen.Add(page.AbsoluteUri))
                 throw new RegistryException(ErrorIds.RegistryProtocolError, $"{_what}: the tags list's next page {RegistryException.Redact(page)} was already read; the listing goes round in a loop.");
             if (_seen.Count > _maxPages)
                 throw new RegistryException(ErrorIds.RegistryProtocolError, $"{_what}: the tags list has more than {_maxPages} pages; the listing is abandoned.");
+            return page;
         }
 
         /// <summary>True for a tag to use; false (counted) for a name that is not a valid tag.</summary>

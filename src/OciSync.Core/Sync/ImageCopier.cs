@@ -30,6 +30,9 @@ namespace OciSync.Core.Sync
         // Real images nest one index deep (an index of platform images), rarely two; a registry that
         // nests further is building a maze, not an image.
         internal const int MaxIndexDepth = 8;
+        // Distinct manifests one image may consist of (a 200-platform index is large); a registry can
+        // point an index at the same children again and again, so each child is also copied only once.
+        internal const int MaxManifestsPerImage = 1000;
         // Manifests fetched by digest this run: an image going to several destinations is pulled once
         // (a manifest GET is what Docker Hub counts against its pull limit).
         // Lazy: GetOrAdd may run its factory twice when two images ask at once, which would mean two GETs.
@@ -80,7 +83,8 @@ namespace OciSync.Core.Sync
                     return Result(copy, ManifestAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType, null, 0, watch, topLevel: true);
 
                 // Children first, all of them, before the index that names them.
-                await Task.WhenAll(kept.Select(child => CopyChildAsync(copy, src, dst, child, bytes, 1, ct))).ConfigureAwait(false);
+                var walk = new IndexWalk();
+                await Task.WhenAll(kept.Select(child => CopyChildAsync(copy, src, dst, child, bytes, 1, walk, ct))).ConfigureAwait(false);
 
                 var pushed = kept.Count == manifest.Children.Count ? manifest : FilterIndex(manifest, kept);
                 if (!_options.Force && destinationDigest is not null && destinationDigest == pushed.Digest)
@@ -104,10 +108,11 @@ namespace OciSync.Core.Sync
         }
 
         /// <summary>An index entry: pushed by digest, after its own blobs (or grandchildren).</summary>
-        private async Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, int depth, CancellationToken ct)
+        private Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, int depth, IndexWalk walk, CancellationToken ct) =>
+            walk.Once(copy, child.Digest, () => CopyChildOnceAsync(copy, src, dst, child, bytes, depth, walk, ct));
+
+        private async Task CopyChildOnceAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, int depth, IndexWalk walk, CancellationToken ct)
         {
-            if (depth >= MaxIndexDepth)
-                throw new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: indexes are nested more than {MaxIndexDepth} levels deep; the image is not copied.");
             var watch = Stopwatch.StartNew();
             var srcRepo = copy.Source.Repository;
             var dstRepo = copy.Destination.Repository;
@@ -122,8 +127,10 @@ namespace OciSync.Core.Sync
             }
 
             var manifest = await FetchAsync(src, srcRepo, child.Digest.ToString(), ct).ConfigureAwait(false);
+            if (manifest.IsIndex && depth >= MaxIndexDepth)
+                throw new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: indexes are nested more than {MaxIndexDepth} levels deep; the image is not copied.");
             if (manifest.IsIndex)
-                await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, depth + 1, ct))).ConfigureAwait(false);
+                await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, depth + 1, walk, ct))).ConfigureAwait(false);
             else
                 await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
             await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct), ct).ConfigureAwait(false);
@@ -216,6 +223,20 @@ namespace OciSync.Core.Sync
                 Seconds = watch.Elapsed.TotalSeconds,
             };
             return result;
+        }
+
+        /// <summary>The child manifests of one image copy: each digest copied once, and only so many of them.</summary>
+        private sealed class IndexWalk
+        {
+            private readonly System.Collections.Concurrent.ConcurrentDictionary<Digest, Lazy<Task>> _children = new System.Collections.Concurrent.ConcurrentDictionary<Digest, Lazy<Task>>();
+
+            public Task Once(ImageCopy copy, Digest digest, Func<Task> copyChild)
+            {
+                var entry = _children.GetOrAdd(digest, _ => new Lazy<Task>(copyChild));
+                if (_children.Count > MaxManifestsPerImage)
+                    throw new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: the image has more than {MaxManifestsPerImage} manifests; it is not copied.");
+                return entry.Value;
+            }
         }
 
         private sealed class ByteCounter

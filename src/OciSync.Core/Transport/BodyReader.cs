@@ -39,6 +39,11 @@ namespace OciSync.Core.Transport
             {
                 throw new RegistryException(ErrorIds.RegistryTimeout, $"{what} did not arrive within {deadline.TotalSeconds:0.#} s.", e);
             }
+            catch (Exception e) when (e is System.IO.IOException || e is HttpRequestException)
+            {
+                // Cut short or reset mid-body: the network's fault, worth another try, not an unclassified failure.
+                throw new RegistryException(ErrorIds.RegistryUnreachable, $"{what} broke off: {e.Message}", e);
+            }
         }
 
         private static RegistryException TooLarge(string what, int limit, string id) =>

@@ -25,6 +25,9 @@ namespace OciSync.Core.Transport
             {
                 if (current.Method != HttpMethod.Get && current.Method != HttpMethod.Head) return response;
                 var target = response.Headers.Location.IsAbsoluteUri ? response.Headers.Location : new Uri(current.RequestUri!, response.Headers.Location);
+                // Only HTTP(S), and never from HTTPS down to plain HTTP: the redirect is answered as is (an error for the caller).
+                if ((target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps) ||
+                    (current.RequestUri!.Scheme == Uri.UriSchemeHttps && target.Scheme != Uri.UriSchemeHttps)) return response;
                 response.Dispose();
                 var next = RequestScope.Clone(current, target);
                 if (!SameOrigin(current.RequestUri!, target)) next.Headers.Authorization = null;

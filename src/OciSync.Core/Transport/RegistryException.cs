@@ -13,7 +13,7 @@ namespace OciSync.Core.Transport
     /// </summary>
     public class RegistryException : Exception
     {
-        public RegistryException(string errorId, string message, Exception? inner = null) : base(message, inner)
+        public RegistryException(string errorId, string message, Exception? inner = null) : base(OneLine(message, 2000), inner)
         {
             ErrorId = errorId;
         }
@@ -71,10 +71,26 @@ namespace OciSync.Core.Transport
         /// </summary>
         internal static string OneLine(string text, int max)
         {
-            var sb = new System.Text.StringBuilder(Math.Min(text.Length, max + 1));
-            for (int i = 0; i < text.Length && i < max; i++) sb.Append(char.IsControl(text[i]) ? ' ' : text[i]);
-            if (text.Length > max) sb.Append($"… ({text.Length} characters)");
+            var end = text.Length;
+            if (end > max)
+            {
+                // Cut at a word boundary: half a secret would no longer match the scrubber and half of it would show.
+                end = max;
+                while (end > 0 && !char.IsWhiteSpace(text[end])) end--;
+            }
+            var sb = new System.Text.StringBuilder(end + 24);
+            for (int i = 0; i < end; i++) sb.Append(IsLineBreaking(text[i]) ? ' ' : text[i]);
+            if (end < text.Length) sb.Append($"… ({text.Length} characters)");
             return sb.ToString();
+        }
+
+        // Control characters, and the separators and format characters (U+2028, U+202E, …) that break or reorder lines in viewers.
+        private static bool IsLineBreaking(char c)
+        {
+            if (char.IsControl(c)) return true;
+            var category = char.GetUnicodeCategory(c);
+            return category == System.Globalization.UnicodeCategory.LineSeparator || category == System.Globalization.UnicodeCategory.ParagraphSeparator ||
+                   category == System.Globalization.UnicodeCategory.Format;
         }
 
         /// <summary>Reads the registry's <c>{"errors":[{"code","message"}]}</c> body, if any.</summary>

@@ -142,8 +142,9 @@ namespace OciSync.PowerShell.Commands
                 {
                     var dir = Path.GetDirectoryName(full);
                     if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
-                    else
+                    else if (!MyInvocation.BoundParameters.ContainsKey("WhatIf"))
                     {
+                        // -WhatIf writes nothing, so it cannot try a write either; the shape checks above still run.
                         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
                         var existed = File.Exists(full);
                         using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite)) { }

@@ -19,7 +19,7 @@ namespace OciSync.PowerShell.Output
             Config = manifest.Config?.Digest.ToString();
             Layers = manifest.Layers.Select(l => new LayerEntry(l.Digest.ToString(), l.MediaType, l.Size)).ToArray();
             LayerCount = Layers.Count;
-            LayerBytes = manifest.Layers.Sum(l => l.Size);
+            LayerBytes = manifest.Layers.Aggregate(0L, (sum, l) => l.Size > long.MaxValue - sum ? long.MaxValue : sum + l.Size); // a hostile size must not overflow
         }
 
         public string Reference { get; }

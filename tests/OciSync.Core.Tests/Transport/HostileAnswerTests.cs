@@ -87,13 +87,15 @@ public sealed class HostileAnswerTests
     }
 
     [Theory]
-    [InlineData("</v2/team/app/tags/list?n=1000>; rel=\"next\"", "loop")]                       // the page itself
-    [InlineData("<https://elsewhere.example.test/v2/team/app/tags/list?last=a>; rel=\"next\"", "not this repository's")]
-    [InlineData("<http://registry.example.test/v2/team/app/tags/list?last=a>; rel=\"next\"", "not this repository's")] // https → http
-    [InlineData("</v2/victim/tags/list?last=a>; rel=\"next\"", "not this repository's")]
-    [InlineData("<https://u:" + Canary + "@registry.example.test/v2/team/app/tags/list?last=a>; rel=\"next\"", "not this repository's")]
-    [InlineData("<ftp://registry.example.test/x>; rel=\"next\"", "not an HTTP URL")]
-    public async Task A_tags_Link_is_followed_only_within_the_repository_on_the_same_origin_and_never_twice(string link, string expected)
+    [InlineData("</v2/team/app/tags/list?n=1000>; rel=\"next\"", "loop", 1)]                       // the page itself
+    [InlineData("<https://elsewhere.example.test/v2/team/app/tags/list?last=a>; rel=\"next\"", "not on", 1)]
+    // On the registry's host, only the query is taken, on the repository's own list and origin (then this one loops).
+    [InlineData("<http://registry.example.test:8080/v2/team/app/tags/list?last=a>; rel=\"next\"", "loop", 2)] // https → http, other port
+    [InlineData("</v2/victim/tags/list?last=a>; rel=\"next\"", "loop", 2)]
+    [InlineData("</artifactory/api/docker/team/v2/app/tags/list?last=a>; rel=\"next\"", "loop", 2)]      // a proxy's path prefix
+    [InlineData("<https://u:" + Canary + "@registry.example.test/v2/team/app/tags/list?last=a>; rel=\"next\"", "loop", 2)]
+    [InlineData("<ftp://registry.example.test/x>; rel=\"next\"", "not an HTTP URL", 1)]
+    public async Task A_tags_Link_is_followed_only_within_the_repository_on_the_same_origin_and_never_twice(string link, string expected, int pages)
     {
         var handler = new ScriptedHandler((req, _) =>
         {
@@ -108,7 +110,9 @@ public sealed class HostileAnswerTests
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain(Canary, e.Message);
         Assert.All(handler.Seen, s => Assert.Equal(Host, s.Uri.Host));
-        Assert.Equal(1, handler.Seen.Count(s => s.Uri.AbsolutePath.Contains("/tags/list")));
+        Assert.All(handler.Seen, s => Assert.Equal("https", s.Uri.Scheme));
+        Assert.All(handler.Seen, s => Assert.True(s.Uri.AbsolutePath == "/v2/" || s.Uri.AbsolutePath == "/v2/team/app/tags/list", s.Uri.ToString()));
+        Assert.Equal(pages, handler.Seen.Count(s => s.Uri.AbsolutePath.Contains("/tags/list")));
     }
 
     [Theory]
@@ -142,7 +146,6 @@ public sealed class HostileAnswerTests
 
     [Theory]
     [InlineData("https://elsewhere.example.test/v2/team/app/blobs/uploads/1")]
-    [InlineData("http://registry.example.test/v2/team/app/blobs/uploads/1")]
     [InlineData("https://user:" + Canary + "@registry.example.test/v2/team/app/blobs/uploads/1")]
     [InlineData("/not-the-api/upload")]
     public async Task An_upload_Location_outside_the_registrys_own_API_gets_nothing(string location)
@@ -162,6 +165,62 @@ public sealed class HostileAnswerTests
         Assert.Equal(ErrorIds.RegistryProtocolError, e.ErrorId);
         Assert.DoesNotContain(Canary, e.Message);
         Assert.DoesNotContain(handler.Seen, s => s.Method == HttpMethod.Put);
+    }
+
+    [Fact]
+    public async Task An_upload_Location_on_the_registrys_host_with_another_scheme_is_put_back_on_the_registrys_origin()
+    {
+        // A TLS-terminating proxy in front of distribution says http:// in its Location headers.
+        var bytes = Encoding.UTF8.GetBytes("blob");
+        var blob = new Descriptor("application/octet-stream", DigestCalculator.Sha256(bytes), bytes.Length);
+        var handler = new ScriptedHandler((req, _) =>
+        {
+            if (req.Method == HttpMethod.Post)
+            {
+                var started = new HttpResponseMessage(HttpStatusCode.Accepted) { Content = new ByteArrayContent(Array.Empty<byte>()) };
+                started.Headers.TryAddWithoutValidation("Location", $"http://{Host}:80/v2/team/app/blobs/uploads/1?_state=s");
+                return started;
+            }
+            return new HttpResponseMessage(req.Method == HttpMethod.Put ? HttpStatusCode.Created : HttpStatusCode.OK);
+        });
+        await Factory(handler).Get(Host, "team/app").UploadBlobAsync("team/app", blob, new System.IO.MemoryStream(bytes), null, CancellationToken.None);
+
+        var put = handler.Seen.Single(s => s.Method == HttpMethod.Put);
+        Assert.Equal($"https://{Host}/v2/team/app/blobs/uploads/1", put.Uri.GetLeftPart(UriPartial.Path));
+        Assert.Contains("_state=s", put.Uri.Query);
+    }
+
+    [Fact]
+    public async Task A_redirect_away_from_HTTPS_or_to_another_scheme_is_not_followed()
+    {
+        foreach (var target in new[] { $"http://{Host}/plain", "ftp://files.example.test/blob" })
+        {
+            var handler = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
+                : new HttpResponseMessage(HttpStatusCode.Found) { Headers = { Location = new Uri(target) } });
+            var e = await Assert.ThrowsAsync<RegistryException>(() => Factory(handler, user: null).Get(Host, "team/app").GetManifestAsync("team/app", "v1", CancellationToken.None));
+            Assert.Equal(ErrorIds.RegistryProtocolError, e.ErrorId);
+            Assert.DoesNotContain(handler.Seen, s => s.Uri.ToString().StartsWith(target.Substring(0, 10), StringComparison.Ordinal) && s.Uri.Scheme != "https");
+        }
+    }
+
+    [Fact]
+    public void A_message_cut_short_never_shows_part_of_a_secret()
+    {
+        var store = new CredentialStore(new[] { new RegistryCredential(Host, "alice", RegistryCredential.ToSecureString("CANARYPASSWORD0123456789")) });
+        var scrubber = new SecretScrubber(store);
+        var e = new RegistryException(ErrorIds.RegistryProtocolError, HttpMethod.Get, new Uri($"https://{Host}/v2/"), HttpStatusCode.BadRequest,
+            Array.Empty<string>(), new string('x', 985) + " CANARYPASSWORD0123456789 and more\u2028forged\u202Eline");
+        var shown = scrubber.Scrub(e).Message;
+        Assert.DoesNotContain("CANARY", shown);
+        Assert.DoesNotContain('\u2028', e.Message);
+    }
+
+    [Fact]
+    public void A_short_token_is_masked_only_as_a_whole_word()
+    {
+        var scrubber = new SecretScrubber();
+        scrubber.Add("sha256");
+        Assert.Equal("digest sha256:abc, token ***", scrubber.Scrub("digest sha256:abc, token sha256"));
     }
 
     [Theory]
