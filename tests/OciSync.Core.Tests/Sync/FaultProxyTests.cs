@@ -245,7 +245,10 @@ public sealed class FaultProxyTests
         options.Retry.BaseDelay = TimeSpan.FromMilliseconds(20);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.ResponseTimeout = TimeSpan.FromSeconds(2);
-        options.BlobIdleTimeout = TimeSpan.FromSeconds(1.5); // longer than one Retry-After (1 s), shorter than a long stall (3 s)
+        // Shorter than a long stall (3 s), longer than one Retry-After (1 s): the copier's stall watchdog also
+        // runs while the request waits out 429s, so two in a row on one blob read as "no bytes moved"
+        // (RegistryTimeout) and cost a blob attempt - reported on the fault branch, survived here by BlobAttempts.
+        options.BlobIdleTimeout = TimeSpan.FromSeconds(1.5);
         options.PingTimeout = TimeSpan.FromSeconds(1);
         var log = new PassLog();
         options.Log = log;
