@@ -303,12 +303,8 @@ public sealed class FaultProxyTests
         RetryAfter = TimeSpan.FromSeconds(1),
         ShortStall = TimeSpan.FromMilliseconds(300),
         LongStall = TimeSpan.FromSeconds(3),
-        // EXCLUDED (known open issue, see the fault branch's report): a flipped manifest byte that breaks the
-        // JSON fails the image for good as ManifestInvalid (seed 1: GET demo/app@sha256:47e4… #1, byte 650),
-        // because the body is parsed before its digest is checked and ManifestInvalid is never retried.
-        // Until that is fixed, manifest flips here keep the JSON valid: a DigestMismatch, which a later pass
-        // survives. Blob flips are unrestricted.
-        ManifestFlipsKeepJson = true,
+        // Manifest flips are unrestricted: a flip that breaks the JSON is a DigestMismatch (the digest is
+        // checked before the body is parsed), retried like any other damage.
     };
 }
 
