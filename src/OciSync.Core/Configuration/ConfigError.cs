@@ -10,6 +10,10 @@ namespace OciSync.Core.Configuration
         public const string ConfigFileNotFound = nameof(ConfigFileNotFound);
         public const string ConfigFileUnreadable = nameof(ConfigFileUnreadable);
         public const string ConfigSyntaxError = nameof(ConfigSyntaxError);
+        /// <summary>The file, a value in it, or the number of values in it is above <see cref="ConfigLimits"/>.</summary>
+        public const string ConfigTooLarge = nameof(ConfigTooLarge);
+        /// <summary>Lists and maps nest deeper than <see cref="ConfigLimits.MaxDepth"/>.</summary>
+        public const string ConfigTooDeep = nameof(ConfigTooDeep);
         public const string ConfigUnknownKey = nameof(ConfigUnknownKey);
         public const string RuleEmptySide = nameof(RuleEmptySide);
         public const string RuleInvalidReference = nameof(RuleInvalidReference);
