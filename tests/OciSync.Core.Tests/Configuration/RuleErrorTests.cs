@@ -24,6 +24,8 @@ namespace OciSync.Core.Tests.Configuration
         [InlineData("https://quay.io/a/b", "quay.io/r/x", null, ConfigErrorIds.RuleInvalidReference, "no scheme")]
         [InlineData("quay.io/a/b:v1", "quay.io/r/x:/a/", null, ConfigErrorIds.RuleInvalidReference, "allowed only in the source")]
         [InlineData("quay.io/a/b:v1", "quay.io/r/UPPER", null, ConfigErrorIds.RuleInvalidReference, "destination 'quay.io/r/UPPER'")]
+        [InlineData("quay.io/a/b:v1", "127.0.0.1:99999/app", null, ConfigErrorIds.RuleInvalidReference, "'127.0.0.1:99999' is not a valid registry host")]
+        [InlineData("127.0.0.1:0/app:v1", "quay.io/r/x", null, ConfigErrorIds.RuleInvalidReference, "'127.0.0.1:0' is not a valid registry host")]
         [InlineData("quay.io/a/b:v1,v2", "quay.io/r/x:x1", null, ConfigErrorIds.RuleTagCountMismatch, "names 1 tag but the source names 2 tags")]
         [InlineData("quay.io/a/b:v1", "quay.io/r/x:x1,x2", null, ConfigErrorIds.RuleTagCountMismatch, "names 2 tags but the source names 1 tag")]
         [InlineData("quay.io/a/b@" + D1, "quay.io/r/x:x1,x2", null, ConfigErrorIds.RuleTagCountMismatch, "one digest")]
