@@ -121,8 +121,19 @@ namespace OciSync.Core.Configuration
                                 broken = true;
                             }
                         }
-                        else if (lower == "username") username = EnvironmentExpander.Expand(value, env);
-                        else password = EnvironmentExpander.Expand(value, env);
+                        else
+                        {
+                            var expanded = EnvironmentExpander.Expand(value, env);
+                            if (expanded.Length > RegistryCredential.MaxLength)
+                            {
+                                // The length only: the value is a secret.
+                                errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, v,
+                                    $"'{lower}' of the entry for '{key}' has {expanded.Length.ToString("N0", CultureInfo.InvariantCulture)} characters{(expanded.Length == value.Length ? "" : " after expanding the environment")}; at most {RegistryCredential.MaxLength.ToString("N0", CultureInfo.InvariantCulture)} are allowed, so the entry is ignored.", key));
+                                broken = true;
+                            }
+                            else if (lower == "username") username = expanded;
+                            else password = expanded;
+                        }
                         continue;
                     }
 

@@ -132,6 +132,39 @@ namespace OciSync.Core.Tests.Configuration
             }
         }
 
+        [Theory]
+        [InlineData("a.yaml", "password", 66_560, "", "AuthInvalidEntry@5:13")]
+        [InlineData("a.json", "password", 65_537, "", "AuthInvalidEntry@3:40")]
+        [InlineData("a.yaml", "username", 100_000, "", "AuthInvalidEntry@5:13")]
+        [InlineData("a.yaml", "password", 40_000, "$BIG$BIG", "AuthInvalidEntry@5:13")]
+        public void A_too_long_username_or_password_drops_only_its_entry(string name, string field, int length, string written, string error)
+        {
+            // SecureString holds 65,536 characters; the 65,537th used to throw ArgumentOutOfRangeException for the whole file.
+            var canary = "Zq9CANARYpw7";
+            var value = written.Length > 0 ? written : string.Concat(Enumerable.Repeat(canary, length / canary.Length + 1)).Substring(0, length);
+            var text = name.EndsWith(".json")
+                ? "{\"a.io\": {\"username\": \"u\", \"password\": \"p\"},\n" +
+                  " \"b.io\": {\"username\": \"u\", \"password\": \"p\"},\n" +
+                  $" \"c.io\": {{\"username\": \"u\", \"{field}\": \"{value}\"}},\n" +
+                  " \"d.io\": {\"username\": \"u\", \"password\": \"p\"}}\n"
+                : $"a.io:\n  username: u\n  password: p\nc.io:\n  {field}: {value}\nd.io:\n  username: u\n  password: p\n";
+            var result = AuthFile.Parse(text, name, Env("BIG", string.Concat(Enumerable.Repeat(canary, 40_000 / canary.Length + 1))));
+            Assert.Equal(error, string.Join(" ", result.Errors.Select(e => $"{e.ErrorId}@{e.Line}:{e.Column}")));
+            Assert.Equal(name.EndsWith(".json") ? "a.io b.io d.io" : "a.io d.io", string.Join(" ", result.Credentials.Select(c => c.Key)));
+            var message = result.Errors.Single().Message;
+            Assert.Contains($"'{field}' of the entry for 'c.io' has", message);
+            Assert.DoesNotContain(canary, message);
+            Assert.True(message.Length < 300, message);
+        }
+
+        [Fact]
+        public void A_SecureString_takes_65_536_characters_and_says_so_beyond()
+        {
+            Assert.Equal(65_536, RegistryCredential.ToSecureString(new string('x', 65_536)).Length);
+            var e = Assert.Throws<ArgumentException>(() => RegistryCredential.ToSecureString(new string('x', 65_537)));
+            Assert.StartsWith("A password can have at most 65536 characters; this one has 65537.", e.Message);
+        }
+
         [Fact]
         public void Unknown_key_message_names_the_key()
         {
