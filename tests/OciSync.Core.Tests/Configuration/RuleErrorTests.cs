@@ -72,6 +72,50 @@ namespace OciSync.Core.Tests.Configuration
             Assert.Equal("rule 'quay.io/a/b:v1,v2': destination 'quay.io/r/x:x1': names 1 tag but the source names 2 tags; they are mapped left to right and must be as many.", e.Message);
         }
 
+        private const string NotARepository = "is not a valid repository name (lower-case letters, digits and separators . _ - /).";
+
+        [Fact]
+        public void A_huge_source_or_destination_is_shown_shortened()
+        {
+            var huge = "quay.io/a/" + new string('b', 10_000_000);
+            var e = Assert.Throws<RuleException>(() => SyncRule.Create(huge, new[] { "quay.io/r/x" }));
+            Assert.Equal(huge, e.Error.Rule);
+            Assert.StartsWith("rule '" + huge.Substring(0, ConfigError.MaxShownChars) + "… (10,000,010 characters)': source: 'a/bbb", e.Message);
+            Assert.EndsWith(NotARepository, e.Message);
+            Assert.True(e.Message.Length < 1000, e.Message.Length.ToString());
+
+            e = Assert.Throws<RuleException>(() => SyncRule.Create("quay.io/a/b:v1", new[] { huge.ToUpperInvariant() }));
+            Assert.StartsWith("rule 'quay.io/a/b:v1': destination 'QUAY.IO/A/BBB", e.Message);
+            Assert.EndsWith(NotARepository, e.Message);
+            Assert.True(e.Message.Length < 1000, e.Message.Length.ToString());
+        }
+
+        [Fact]
+        public void A_long_value_of_short_words_keeps_the_start_and_the_end_of_the_detail()
+        {
+            var spaced = string.Concat(Enumerable.Repeat("quay.io/r/x ", 100_000));
+            var e = Assert.Throws<RuleException>(() => SyncRule.Create("quay.io/a/b", new[] { spaced }));
+            Assert.StartsWith("rule 'quay.io/a/b': destination 'quay.io/r/x quay.io/r/x ", e.Message);
+            Assert.Contains("characters left out", e.Message);
+            Assert.EndsWith("an image reference cannot contain spaces.", e.Message);
+            Assert.True(e.Message.Length < 1100, e.Message.Length.ToString());
+        }
+
+        [Theory]
+        [InlineData("images.yaml")]
+        [InlineData("images.json")]
+        public void A_long_key_in_a_file_is_shown_shortened(string name)
+        {
+            var key = "quay.io/a/" + new string('b', 200_000);
+            var text = name.EndsWith(".json") ? $"{{\"{key}\": \"quay.io/r/x\"}}" : $"? {key}\n: quay.io/r/x\n";
+            var error = ImagesFile.Parse(text, name).Errors.Single();
+            Assert.Equal(ConfigErrorIds.RuleInvalidReference, error.ErrorId);
+            Assert.Equal(key, error.Rule);
+            Assert.StartsWith($"{name}:1:{error.Column}: rule '{key.Substring(0, ConfigError.MaxShownChars)}… (200,010 characters)': source: 'a/bbb", error.Message);
+            Assert.EndsWith(NotARepository, error.Message);
+            Assert.True(error.Message.Length < 1000, error.Message.Length.ToString());
+        }
+
         private const string YamlFile =
             "quay.io/a/b: quay.io/c/d\n" +                 // 1 ok
             "quay.io/a/e:v1,v2: quay.io/c/f:x\n" +          // 2 count mismatch at the destination, col 20
