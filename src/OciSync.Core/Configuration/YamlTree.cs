@@ -28,6 +28,19 @@ namespace OciSync.Core.Configuration
         /// <summary>An unquoted <c>null</c>, <c>~</c> or nothing at all.</summary>
         public bool IsNull => IsPlain && (Value.Length == 0 || Value == "~" || Value == "null" || Value == "Null" || Value == "NULL");
         public override string Kind => IsNull ? "null" : "a string";
+
+        private static readonly System.Text.RegularExpressions.Regex CoreBool = new System.Text.RegularExpressions.Regex(
+            @"^(?:true|True|TRUE|false|False|FALSE)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        private static readonly System.Text.RegularExpressions.Regex CoreNumber = new System.Text.RegularExpressions.Regex(
+            @"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// "a number" or "a boolean" when YAML 1.2's core schema reads this plain scalar as one
+        /// (so do JSON's <c>5</c> and <c>true</c>); null for strings. YamlDotNet hands every
+        /// scalar over as text, so without this <c>src: 123</c> would name Docker Hub's library/123.
+        /// </summary>
+        public string? CoreType => !IsPlain ? null : CoreBool.IsMatch(Value) ? "a boolean" : CoreNumber.IsMatch(Value) ? "a number" : null;
     }
 
     internal sealed class YSequence : YNode

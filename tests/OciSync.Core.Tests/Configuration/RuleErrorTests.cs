@@ -72,6 +72,45 @@ namespace OciSync.Core.Tests.Configuration
             Assert.Equal("rule 'quay.io/a/b:v1,v2': destination 'quay.io/r/x:x1': names 1 tag but the source names 2 tags; they are mapped left to right and must be as many.", e.Message);
         }
 
+        [Theory]
+        [InlineData("a.yaml", "a.io/x: 123\n", "RuleInvalidReference@1:9", "rule 'a.io/x': the destination 123 is a number; quote it if it is meant as a name.")]
+        [InlineData("a.yaml", "a.io/x: true\n", "RuleInvalidReference@1:9", "the destination true is a boolean")]
+        [InlineData("a.yaml", "a.io/x: FALSE\n", "RuleInvalidReference@1:9", "is a boolean")]
+        [InlineData("a.yaml", "a.io/x: [b.io/y, 1.5]\n", "RuleInvalidReference@1:18", "destination #2 (1.5) is a number")]
+        [InlineData("a.yaml", "a.io/x:\n  - 0x1F\n", "RuleInvalidReference@2:5", "destination #1 (0x1F) is a number")]
+        [InlineData("a.yaml", "a.io/x: -5\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "a.io/x: 1e3\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "a.io/x: 0o17\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "a.io/x: .inf\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "123: b.io/y\n", "RuleInvalidReference@1:1", "rule '123': the source is a number; quote it if it is meant as a name.")]
+        [InlineData("a.yaml", "True: b.io/y\n", "RuleInvalidReference@1:1", "the source is a boolean")]
+        [InlineData("a.json", "{\"a.io/x\": 5}", "RuleInvalidReference@1:12", "the destination 5 is a number")]
+        [InlineData("a.json", "{\"a.io/x\": true}", "RuleInvalidReference@1:12", "is a boolean")]
+        [InlineData("a.json", "{\"a.io/x\": [\"b.io/y\", 5]}", "RuleInvalidReference@1:23", "destination #2 (5) is a number")]
+        [InlineData("c.yaml", "images:\n  a.io/x: 5\n", "RuleInvalidReference@2:11", "is a number")]
+        // Quoted, or not a number in YAML 1.2: a name.
+        [InlineData("a.yaml", "a.io/x: '123'\n", "a.io/x -> docker.io/library/123", null)]
+        [InlineData("a.json", "{\"a.io/x\": \"5\"}", "a.io/x -> docker.io/library/5", null)]
+        [InlineData("a.yaml", "\"123\": b.io/y\n", "123 -> b.io/y", null)]
+        [InlineData("a.yaml", "a.io/x: 1.2.3\n", "a.io/x -> docker.io/library/1.2.3", null)]
+        [InlineData("a.yaml", "a.io/x: yes\n", "a.io/x -> docker.io/library/yes", null)]
+        public void Numbers_and_booleans_are_not_names(string name, string text, string expected, string? message)
+        {
+            var result = name.StartsWith("c.") ? LegacyConfigFile.Parse(text, name).Images : ImagesFile.Parse(text, name);
+            if (message == null)
+            {
+                Assert.Empty(result.Errors);
+                var rule = result.Rules.Single();
+                Assert.Equal(expected, rule.Source + " -> " + rule.Targets.Single());
+                return;
+            }
+            Assert.Empty(result.Rules);
+            var error = result.Errors.Single();
+            Assert.Equal(expected, $"{error.ErrorId}@{error.Line}:{error.Column}");
+            Assert.StartsWith($"{name}:{error.Line}:{error.Column}: ", error.Message);
+            Assert.Contains(message, error.Message);
+        }
+
         private const string NotARepository = "is not a valid repository name (lower-case letters, digits and separators . _ - /).";
 
         [Fact]
