@@ -26,6 +26,8 @@ namespace OciSync.Core.Configuration
         public const string RuleDuplicateKey = nameof(RuleDuplicateKey);
         public const string AuthInvalidEntry = nameof(AuthInvalidEntry);
         public const string AuthDuplicateKey = nameof(AuthDuplicateKey);
+        /// <summary>A warning: an auth entry's username or password uses an environment variable that is not set (it expands to empty).</summary>
+        public const string AuthVariableUnset = nameof(AuthVariableUnset);
     }
 
     public enum ConfigSeverity

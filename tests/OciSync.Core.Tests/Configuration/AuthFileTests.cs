@@ -76,6 +76,34 @@ namespace OciSync.Core.Tests.Configuration
             Assert.Equal(expected == "|", c.IsAnonymous);
         }
 
+        [Theory]
+        [InlineData("a.yaml", "r.io:\n  username: ${DOCKER_USER}\n  password: \"$DOCKER_PASS\"\n",
+            "AuthVariableUnset@2:13 'username' of the entry for 'r.io' uses the environment variable 'DOCKER_USER'|AuthVariableUnset@3:13 'password' of the entry for 'r.io' uses the environment variable 'DOCKER_PASS'")]
+        [InlineData("a.json", "{\"r.io\": {\"username\": \"u\", \"password\": \"${P}-${NOPE}-${NOPE}\"}}",
+            "AuthVariableUnset@1:40 'password' of the entry for 'r.io' uses the environment variable 'NOPE'")]
+        [InlineData("c.yaml", "auth:\n  r.io:\n    password: $NOPE_1\n",
+            "AuthVariableUnset@3:15 'password' of the entry for 'r.io' uses the environment variable 'NOPE_1'")]
+        [InlineData("a.yaml", "r.io:\n  username: u\n  password: $Zq9CANARYpw7\n",
+            "AuthVariableUnset@3:13 'password' of the entry for 'r.io' uses an environment variable (not named")]
+        [InlineData("a.yaml", "r.io:\n  username: ${U}\n  password: $P$$\n", "")]
+        public void An_unset_variable_is_a_warning_and_the_entry_is_kept(string name, string text, string expected)
+        {
+            var env = Env("U", "user-1", "P", "pw-1");
+            var result = name.StartsWith("c.") ? LegacyConfigFile.Parse(text, name, new RuleOptions { GetEnvironmentVariable = env }).Auth : AuthFile.Parse(text, name, env);
+            Assert.Equal("r.io", result.Credentials.Single().Key);
+            var shown = result.Errors.Select(e => $"{e.ErrorId}@{e.Line}:{e.Column} " + e.Message.Substring($"{name}:{e.Line}:{e.Column}: ".Length)).ToList();
+            Assert.Equal(expected.Length == 0 ? 0 : expected.Split('|').Length, shown.Count);
+            foreach (var (want, got) in (expected.Length == 0 ? new string[0] : expected.Split('|')).Zip(shown))
+                Assert.StartsWith(want, got);
+            foreach (var e in result.Errors)
+            {
+                Assert.Equal(ConfigSeverity.Warning, e.Severity);
+                Assert.EndsWith("which is not set; it expands to an empty string.", e.Message);
+                Assert.DoesNotContain("CANARY", e.Message);
+                Assert.DoesNotContain("pw-1", e.Message);
+            }
+        }
+
         [Fact]
         public void The_process_environment_is_the_default()
         {
