@@ -213,7 +213,8 @@ namespace OciSync.Core.Configuration
                     if (value.Length > ConfigLimits.MaxScalarChars)
                         throw Error(ConfigErrorIds.ConfigTooLarge, scalar,
                             $"a value of {Number(value.Length)} characters; at most {Number(ConfigLimits.MaxScalarChars)} are allowed.");
-                    var node = new YScalar(value, scalar.Style == ScalarStyle.Plain, ToInt(scalar.Start.Line), ToInt(scalar.Start.Column));
+                    // An explicit tag (!!str 123) decides the type itself; only untagged plain scalars are resolved.
+                    var node = new YScalar(value, scalar.Style == ScalarStyle.Plain && scalar.Tag.IsEmpty, ToInt(scalar.Start.Line), ToInt(scalar.Start.Column));
                     Remember(scalar, node, 1);
                     return node;
                 }

@@ -94,6 +94,8 @@ namespace OciSync.Core.Tests.Configuration
         [InlineData("a.yaml", "\"123\": b.io/y\n", "123 -> b.io/y", null)]
         [InlineData("a.yaml", "a.io/x: 1.2.3\n", "a.io/x -> docker.io/library/1.2.3", null)]
         [InlineData("a.yaml", "a.io/x: yes\n", "a.io/x -> docker.io/library/yes", null)]
+        [InlineData("a.yaml", "a.io/x: !!str 123\n", "a.io/x -> docker.io/library/123", null)]
+        [InlineData("a.yaml", "!!str 1.5: b.io/y\n", "1.5 -> b.io/y", null)]
         public void Numbers_and_booleans_are_not_names(string name, string text, string expected, string? message)
         {
             var result = name.StartsWith("c.") ? LegacyConfigFile.Parse(text, name).Images : ImagesFile.Parse(text, name);
