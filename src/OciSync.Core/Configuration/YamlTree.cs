@@ -108,9 +108,17 @@ namespace OciSync.Core.Configuration
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException || e is System.Security.SecurityException)
             {
-                throw new ConfigException(new ConfigError(ConfigErrorIds.ConfigFileUnreadable, path, 0, 0, null, "the file cannot be read: " + e.GetType().Name + "."), e);
+                throw new ConfigException(new ConfigError(ConfigErrorIds.ConfigFileUnreadable, path, 0, 0, null, "the file cannot be read: " + WhyUnreadable(path, e)), e);
             }
         }
+
+        // In words, not as .NET exception names.
+        private static string WhyUnreadable(string path, Exception e) =>
+            Directory.Exists(path) ? "it is a directory, not a file."
+            : e is UnauthorizedAccessException || e is System.Security.SecurityException ? "access is denied."
+            : e is PathTooLongException ? "the path is too long."
+            : e is IOException ? "an I/O error occurred (" + e.Message.TrimEnd('.') + ")."
+            : "the path is not valid.";
 
         /// <summary>
         /// Parses one document. Returns null for an empty file. Syntax errors throw

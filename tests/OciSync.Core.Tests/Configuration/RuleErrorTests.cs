@@ -253,6 +253,10 @@ namespace OciSync.Core.Tests.Configuration
 
                 var e2 = Assert.Throws<ConfigException>(() => ImagesFile.Load(dir));
                 Assert.Equal(ConfigErrorIds.ConfigFileUnreadable, e2.ErrorId);
+                Assert.Equal(dir + ": the file cannot be read: it is a directory, not a file.", e2.Message);
+                var e3 = Assert.Throws<ConfigException>(() => AuthFile.Load(Path.Combine(dir, "bad\0name.yaml")));
+                Assert.Equal(ConfigErrorIds.ConfigFileUnreadable, e3.ErrorId);
+                Assert.DoesNotContain("Exception", e3.Message);
             }
             finally { Directory.Delete(dir, true); }
         }
