@@ -35,8 +35,14 @@ namespace OciSync.Core.Auth
         /// <summary>The registry part of the key (before the first '/').</summary>
         public string Registry => Key.Split('/')[0];
 
+        /// <summary>The longest password a <see cref="SecureString"/> holds (and the longest user name accepted with it).</summary>
+        public const int MaxLength = 65536;
+
         public static SecureString ToSecureString(string? plain)
         {
+            // SecureString itself would throw ArgumentOutOfRangeException at the 65,537th character.
+            if (plain != null && plain.Length > MaxLength)
+                throw new ArgumentException($"A password can have at most {MaxLength} characters; this one has {plain.Length}.", nameof(plain));
             var s = new SecureString();
             if (plain != null) foreach (var c in plain) s.AppendChar(c);
             s.MakeReadOnly();

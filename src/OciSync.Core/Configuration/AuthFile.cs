@@ -30,6 +30,8 @@ namespace OciSync.Core.Configuration
     public static class AuthFile
     {
         private static readonly Regex IdentifierLike = new Regex(@"^[A-Za-z_][A-Za-z_-]{0,31}$", RegexOptions.CultureInvariant);
+        // Conventional variable names (DOCKER_PASS) are shown; "$ecret" in a password is one too, to the expander.
+        private static readonly Regex EnvironmentName = new Regex(@"^[A-Z_][A-Z0-9_]{0,63}$", RegexOptions.CultureInvariant);
 
         /// <summary>Loads a file; a missing, unreadable or unparsable file, or a top level that is not a map, throws <see cref="ConfigException"/>.</summary>
         /// <param name="getEnvironmentVariable">Where <c>${VAR}</c>/<c>$VAR</c> come from; default the process environment.</param>
@@ -121,8 +123,29 @@ namespace OciSync.Core.Configuration
                                 broken = true;
                             }
                         }
-                        else if (lower == "username") username = EnvironmentExpander.Expand(value, env);
-                        else password = EnvironmentExpander.Expand(value, env);
+                        else
+                        {
+                            var unset = new List<string>();
+                            var expanded = EnvironmentExpander.Expand(value, variable =>
+                            {
+                                var found = env(variable);
+                                if (found == null && !unset.Contains(variable)) unset.Add(variable);
+                                return found;
+                            });
+                            // SPEC: an unset variable expands to empty, which quietly means anonymous; say so.
+                            foreach (var variable in unset)
+                                errors.Add(Error(ConfigErrorIds.AuthVariableUnset, fileName, v,
+                                    $"'{lower}' of the entry for '{key}' uses {(EnvironmentName.IsMatch(variable) ? $"the environment variable '{variable}'" : "an environment variable (not named: it does not look like one and may be part of a password)")}, which is not set; it expands to an empty string.", key, ConfigSeverity.Warning));
+                            if (expanded.Length > RegistryCredential.MaxLength)
+                            {
+                                // The length only: the value is a secret.
+                                errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, v,
+                                    $"'{lower}' of the entry for '{key}' has {expanded.Length.ToString("N0", CultureInfo.InvariantCulture)} characters{(expanded.Length == value.Length ? "" : " after expanding the environment")}; at most {RegistryCredential.MaxLength.ToString("N0", CultureInfo.InvariantCulture)} are allowed, so the entry is ignored.", key));
+                                broken = true;
+                            }
+                            else if (lower == "username") username = expanded;
+                            else password = expanded;
+                        }
                         continue;
                     }
 

@@ -10,6 +10,10 @@ namespace OciSync.Core.Configuration
         public const string ConfigFileNotFound = nameof(ConfigFileNotFound);
         public const string ConfigFileUnreadable = nameof(ConfigFileUnreadable);
         public const string ConfigSyntaxError = nameof(ConfigSyntaxError);
+        /// <summary>The file, a value in it, or the number of values in it is above <see cref="ConfigLimits"/>.</summary>
+        public const string ConfigTooLarge = nameof(ConfigTooLarge);
+        /// <summary>Lists and maps nest deeper than <see cref="ConfigLimits.MaxDepth"/>.</summary>
+        public const string ConfigTooDeep = nameof(ConfigTooDeep);
         public const string ConfigUnknownKey = nameof(ConfigUnknownKey);
         public const string RuleEmptySide = nameof(RuleEmptySide);
         public const string RuleInvalidReference = nameof(RuleInvalidReference);
@@ -22,6 +26,8 @@ namespace OciSync.Core.Configuration
         public const string RuleDuplicateKey = nameof(RuleDuplicateKey);
         public const string AuthInvalidEntry = nameof(AuthInvalidEntry);
         public const string AuthDuplicateKey = nameof(AuthDuplicateKey);
+        /// <summary>A warning: an auth entry's username or password uses an environment variable that is not set (it expands to empty).</summary>
+        public const string AuthVariableUnset = nameof(AuthVariableUnset);
     }
 
     public enum ConfigSeverity
@@ -80,9 +86,44 @@ namespace OciSync.Core.Configuration
                 if (Line > 0) sb.Append(':').Append(Line.ToString(CultureInfo.InvariantCulture)).Append(':').Append(Column.ToString(CultureInfo.InvariantCulture));
                 sb.Append(": ");
             }
-            if (Rule != null) sb.Append("rule '").Append(Rule).Append("': ");
-            sb.Append(Detail);
+            if (Rule != null) sb.Append("rule '").Append(Shorten(Rule)).Append("': ");
+            sb.Append(ShortenDetail(Detail));
             return sb.ToString();
+        }
+
+        /// <summary>The most characters of one value a message shows.</summary>
+        public const int MaxShownChars = 200;
+        private const int MaxDetailChars = 1000;
+
+        /// <summary>
+        /// A value as messages show it: whole up to <see cref="MaxShownChars"/>, otherwise its start
+        /// and its length (a 10 MB key must not become a 10 MB error message).
+        /// </summary>
+        public static string Shorten(string value) =>
+            value == null || value.Length <= MaxShownChars ? value ?? string.Empty
+            : value.Substring(0, MaxShownChars) + "… (" + value.Length.ToString("N0", CultureInfo.InvariantCulture) + " characters)";
+
+        /// <summary>
+        /// Details quote values (a destination, a tag list, a regex). A long detail has each long
+        /// word shortened, and if it is still long, its middle cut out: the end says what is wrong.
+        /// </summary>
+        private static string ShortenDetail(string detail)
+        {
+            if (detail.Length <= MaxDetailChars) return detail;
+            var sb = new StringBuilder();
+            int i = 0;
+            while (i < detail.Length)
+            {
+                int start = i;
+                bool space = char.IsWhiteSpace(detail[i]);
+                while (i < detail.Length && char.IsWhiteSpace(detail[i]) == space) i++;
+                var run = detail.Substring(start, i - start);
+                sb.Append(space ? (run.Length > 1 ? " " : run) : Shorten(run));
+            }
+            if (sb.Length <= MaxDetailChars) return sb.ToString();
+            const int head = 600, tail = 300;
+            var omitted = sb.Length - head - tail;
+            return sb.ToString(0, head) + " … (" + omitted.ToString("N0", CultureInfo.InvariantCulture) + " characters left out) … " + sb.ToString(sb.Length - tail, tail);
         }
 
         public override string ToString() => (Severity == ConfigSeverity.Warning ? "warning " : "error ") + ErrorId + ": " + Message;

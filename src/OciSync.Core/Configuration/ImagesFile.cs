@@ -70,6 +70,12 @@ namespace OciSync.Core.Configuration
                     continue;
                 }
                 var source = key.IsNull ? string.Empty : key.Value;
+                if (key.CoreType != null)
+                {
+                    errors.Add(new ConfigError(ConfigErrorIds.RuleInvalidReference, fileName, key.Line, key.Column, source,
+                        $"the source is {key.CoreType}; quote it if it is meant as a name."));
+                    continue;
+                }
                 if (source.Length > 0 && firstSeen.TryGetValue(source, out var first))
                 {
                     errors.Add(new ConfigError(ConfigErrorIds.RuleDuplicateKey, fileName, key.Line, key.Column, source,
@@ -86,6 +92,10 @@ namespace OciSync.Core.Configuration
                 {
                     case YScalar scalar when scalar.IsNull:
                         break;
+                    case YScalar scalar when scalar.CoreType != null:
+                        shapeError = new ConfigError(ConfigErrorIds.RuleInvalidReference, fileName, scalar.Line, scalar.Column, source,
+                            $"the destination {scalar.Value} is {scalar.CoreType}; quote it if it is meant as a name.");
+                        break;
                     case YScalar scalar:
                         destinations.Add(scalar.Value);
                         positions.Add(scalar);
@@ -93,6 +103,12 @@ namespace OciSync.Core.Configuration
                     case YSequence seq:
                         foreach (var item in seq.Items)
                         {
+                            if (item is YScalar number && number.CoreType != null)
+                            {
+                                shapeError = new ConfigError(ConfigErrorIds.RuleInvalidReference, fileName, item.Line, item.Column, source,
+                                    $"destination #{(positions.Count + 1).ToString(CultureInfo.InvariantCulture)} ({number.Value}) is {number.CoreType}; quote it if it is meant as a name.");
+                                break;
+                            }
                             if (item is YScalar itemScalar)
                             {
                                 destinations.Add(itemScalar.IsNull ? null : itemScalar.Value);

@@ -61,7 +61,8 @@ namespace OciSync.Core.References
 
         /// <summary>
         /// A host name of dot-separated labels (letters, digits, inner hyphens) or a bracketed IPv6
-        /// address, with an optional <c>:port</c>.
+        /// address, with an optional <c>:port</c> from 1 to 65535 (the reference grammar allows any
+        /// digits, but a URL does not: a larger port would fail later, when the request is built).
         /// </summary>
         public static bool IsRegistryHost(string host)
         {
@@ -85,7 +86,7 @@ namespace OciSync.Core.References
                     i++;
                 }
             }
-            return IsPortSuffix(host, i);
+            return IsPortSuffix(host, i, strict: true);
         }
 
         /// <summary>
@@ -105,7 +106,7 @@ namespace OciSync.Core.References
                 while (i < host.Length && (IsAlnum(host[i]) || host[i] == '.' || host[i] == '-')) i++;
                 if (i == 0) return false;
             }
-            return IsPortSuffix(host, i);
+            return IsPortSuffix(host, i, strict: false);
         }
 
         // '[' address characters ']' at the start; next is the index after ']'.
@@ -118,14 +119,19 @@ namespace OciSync.Core.References
             return true;
         }
 
-        // Nothing, or ':' and at least one digit, up to the end.
-        private static bool IsPortSuffix(string s, int i)
+        // Nothing, or ':' and at least one digit, up to the end; strict: a port from 1 to 65535
+        // (leading zeros allowed, as in URLs).
+        private static bool IsPortSuffix(string s, int i, bool strict)
         {
             if (i == s.Length) return true;
             if (s[i] != ':' || i + 1 == s.Length) return false;
+            int port = 0;
             for (i++; i < s.Length; i++)
+            {
                 if (s[i] < '0' || s[i] > '9') return false;
-            return true;
+                if (port <= 65535) port = port * 10 + (s[i] - '0');
+            }
+            return !strict || (port >= 1 && port <= 65535);
         }
 
         private static bool AlnumRun(string s, ref int i)

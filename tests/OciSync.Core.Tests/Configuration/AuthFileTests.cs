@@ -76,6 +76,34 @@ namespace OciSync.Core.Tests.Configuration
             Assert.Equal(expected == "|", c.IsAnonymous);
         }
 
+        [Theory]
+        [InlineData("a.yaml", "r.io:\n  username: ${DOCKER_USER}\n  password: \"$DOCKER_PASS\"\n",
+            "AuthVariableUnset@2:13 'username' of the entry for 'r.io' uses the environment variable 'DOCKER_USER'|AuthVariableUnset@3:13 'password' of the entry for 'r.io' uses the environment variable 'DOCKER_PASS'")]
+        [InlineData("a.json", "{\"r.io\": {\"username\": \"u\", \"password\": \"${P}-${NOPE}-${NOPE}\"}}",
+            "AuthVariableUnset@1:40 'password' of the entry for 'r.io' uses the environment variable 'NOPE'")]
+        [InlineData("c.yaml", "auth:\n  r.io:\n    password: $NOPE_1\n",
+            "AuthVariableUnset@3:15 'password' of the entry for 'r.io' uses the environment variable 'NOPE_1'")]
+        [InlineData("a.yaml", "r.io:\n  username: u\n  password: $Zq9CANARYpw7\n",
+            "AuthVariableUnset@3:13 'password' of the entry for 'r.io' uses an environment variable (not named")]
+        [InlineData("a.yaml", "r.io:\n  username: ${U}\n  password: $P$$\n", "")]
+        public void An_unset_variable_is_a_warning_and_the_entry_is_kept(string name, string text, string expected)
+        {
+            var env = Env("U", "user-1", "P", "pw-1");
+            var result = name.StartsWith("c.") ? LegacyConfigFile.Parse(text, name, new RuleOptions { GetEnvironmentVariable = env }).Auth : AuthFile.Parse(text, name, env);
+            Assert.Equal("r.io", result.Credentials.Single().Key);
+            var shown = result.Errors.Select(e => $"{e.ErrorId}@{e.Line}:{e.Column} " + e.Message.Substring($"{name}:{e.Line}:{e.Column}: ".Length)).ToList();
+            Assert.Equal(expected.Length == 0 ? 0 : expected.Split('|').Length, shown.Count);
+            foreach (var (want, got) in (expected.Length == 0 ? new string[0] : expected.Split('|')).Zip(shown))
+                Assert.StartsWith(want, got);
+            foreach (var e in result.Errors)
+            {
+                Assert.Equal(ConfigSeverity.Warning, e.Severity);
+                Assert.EndsWith("which is not set; it expands to an empty string.", e.Message);
+                Assert.DoesNotContain("CANARY", e.Message);
+                Assert.DoesNotContain("pw-1", e.Message);
+            }
+        }
+
         [Fact]
         public void The_process_environment_is_the_default()
         {
@@ -130,6 +158,39 @@ namespace OciSync.Core.Tests.Configuration
                 Assert.Equal(e.ErrorId == ConfigErrorIds.ConfigUnknownKey || e.ErrorId == ConfigErrorIds.AuthDuplicateKey ? ConfigSeverity.Warning : ConfigSeverity.Error, e.Severity);
                 Assert.StartsWith($"{name}:{e.Line}:{e.Column}: ", e.Message);
             }
+        }
+
+        [Theory]
+        [InlineData("a.yaml", "password", 66_560, "", "AuthInvalidEntry@5:13")]
+        [InlineData("a.json", "password", 65_537, "", "AuthInvalidEntry@3:40")]
+        [InlineData("a.yaml", "username", 100_000, "", "AuthInvalidEntry@5:13")]
+        [InlineData("a.yaml", "password", 40_000, "$BIG$BIG", "AuthInvalidEntry@5:13")]
+        public void A_too_long_username_or_password_drops_only_its_entry(string name, string field, int length, string written, string error)
+        {
+            // SecureString holds 65,536 characters; the 65,537th used to throw ArgumentOutOfRangeException for the whole file.
+            var canary = "Zq9CANARYpw7";
+            var value = written.Length > 0 ? written : string.Concat(Enumerable.Repeat(canary, length / canary.Length + 1)).Substring(0, length);
+            var text = name.EndsWith(".json")
+                ? "{\"a.io\": {\"username\": \"u\", \"password\": \"p\"},\n" +
+                  " \"b.io\": {\"username\": \"u\", \"password\": \"p\"},\n" +
+                  $" \"c.io\": {{\"username\": \"u\", \"{field}\": \"{value}\"}},\n" +
+                  " \"d.io\": {\"username\": \"u\", \"password\": \"p\"}}\n"
+                : $"a.io:\n  username: u\n  password: p\nc.io:\n  {field}: {value}\nd.io:\n  username: u\n  password: p\n";
+            var result = AuthFile.Parse(text, name, Env("BIG", string.Concat(Enumerable.Repeat(canary, 40_000 / canary.Length + 1))));
+            Assert.Equal(error, string.Join(" ", result.Errors.Select(e => $"{e.ErrorId}@{e.Line}:{e.Column}")));
+            Assert.Equal(name.EndsWith(".json") ? "a.io b.io d.io" : "a.io d.io", string.Join(" ", result.Credentials.Select(c => c.Key)));
+            var message = result.Errors.Single().Message;
+            Assert.Contains($"'{field}' of the entry for 'c.io' has", message);
+            Assert.DoesNotContain(canary, message);
+            Assert.True(message.Length < 300, message);
+        }
+
+        [Fact]
+        public void A_SecureString_takes_65_536_characters_and_says_so_beyond()
+        {
+            Assert.Equal(65_536, RegistryCredential.ToSecureString(new string('x', 65_536)).Length);
+            var e = Assert.Throws<ArgumentException>(() => RegistryCredential.ToSecureString(new string('x', 65_537)));
+            Assert.StartsWith("A password can have at most 65536 characters; this one has 65537.", e.Message);
         }
 
         [Fact]

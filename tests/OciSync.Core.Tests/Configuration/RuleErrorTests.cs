@@ -24,6 +24,8 @@ namespace OciSync.Core.Tests.Configuration
         [InlineData("https://quay.io/a/b", "quay.io/r/x", null, ConfigErrorIds.RuleInvalidReference, "no scheme")]
         [InlineData("quay.io/a/b:v1", "quay.io/r/x:/a/", null, ConfigErrorIds.RuleInvalidReference, "allowed only in the source")]
         [InlineData("quay.io/a/b:v1", "quay.io/r/UPPER", null, ConfigErrorIds.RuleInvalidReference, "destination 'quay.io/r/UPPER'")]
+        [InlineData("quay.io/a/b:v1", "127.0.0.1:99999/app", null, ConfigErrorIds.RuleInvalidReference, "'127.0.0.1:99999' is not a valid registry host")]
+        [InlineData("127.0.0.1:0/app:v1", "quay.io/r/x", null, ConfigErrorIds.RuleInvalidReference, "'127.0.0.1:0' is not a valid registry host")]
         [InlineData("quay.io/a/b:v1,v2", "quay.io/r/x:x1", null, ConfigErrorIds.RuleTagCountMismatch, "names 1 tag but the source names 2 tags")]
         [InlineData("quay.io/a/b:v1", "quay.io/r/x:x1,x2", null, ConfigErrorIds.RuleTagCountMismatch, "names 2 tags but the source names 1 tag")]
         [InlineData("quay.io/a/b@" + D1, "quay.io/r/x:x1,x2", null, ConfigErrorIds.RuleTagCountMismatch, "one digest")]
@@ -68,6 +70,91 @@ namespace OciSync.Core.Tests.Configuration
             var e = Assert.Throws<RuleException>(() => SyncRule.Create("quay.io/a/b:v1,v2", new[] { "quay.io/r/x:x1" }));
             Assert.Equal(ConfigErrorIds.RuleTagCountMismatch, e.ErrorId);
             Assert.Equal("rule 'quay.io/a/b:v1,v2': destination 'quay.io/r/x:x1': names 1 tag but the source names 2 tags; they are mapped left to right and must be as many.", e.Message);
+        }
+
+        [Theory]
+        [InlineData("a.yaml", "a.io/x: 123\n", "RuleInvalidReference@1:9", "rule 'a.io/x': the destination 123 is a number; quote it if it is meant as a name.")]
+        [InlineData("a.yaml", "a.io/x: true\n", "RuleInvalidReference@1:9", "the destination true is a boolean")]
+        [InlineData("a.yaml", "a.io/x: FALSE\n", "RuleInvalidReference@1:9", "is a boolean")]
+        [InlineData("a.yaml", "a.io/x: [b.io/y, 1.5]\n", "RuleInvalidReference@1:18", "destination #2 (1.5) is a number")]
+        [InlineData("a.yaml", "a.io/x:\n  - 0x1F\n", "RuleInvalidReference@2:5", "destination #1 (0x1F) is a number")]
+        [InlineData("a.yaml", "a.io/x: -5\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "a.io/x: 1e3\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "a.io/x: 0o17\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "a.io/x: .inf\n", "RuleInvalidReference@1:9", "is a number")]
+        [InlineData("a.yaml", "123: b.io/y\n", "RuleInvalidReference@1:1", "rule '123': the source is a number; quote it if it is meant as a name.")]
+        [InlineData("a.yaml", "True: b.io/y\n", "RuleInvalidReference@1:1", "the source is a boolean")]
+        [InlineData("a.json", "{\"a.io/x\": 5}", "RuleInvalidReference@1:12", "the destination 5 is a number")]
+        [InlineData("a.json", "{\"a.io/x\": true}", "RuleInvalidReference@1:12", "is a boolean")]
+        [InlineData("a.json", "{\"a.io/x\": [\"b.io/y\", 5]}", "RuleInvalidReference@1:23", "destination #2 (5) is a number")]
+        [InlineData("c.yaml", "images:\n  a.io/x: 5\n", "RuleInvalidReference@2:11", "is a number")]
+        // Quoted, or not a number in YAML 1.2: a name.
+        [InlineData("a.yaml", "a.io/x: '123'\n", "a.io/x -> docker.io/library/123", null)]
+        [InlineData("a.json", "{\"a.io/x\": \"5\"}", "a.io/x -> docker.io/library/5", null)]
+        [InlineData("a.yaml", "\"123\": b.io/y\n", "123 -> b.io/y", null)]
+        [InlineData("a.yaml", "a.io/x: 1.2.3\n", "a.io/x -> docker.io/library/1.2.3", null)]
+        [InlineData("a.yaml", "a.io/x: yes\n", "a.io/x -> docker.io/library/yes", null)]
+        [InlineData("a.yaml", "a.io/x: !!str 123\n", "a.io/x -> docker.io/library/123", null)]
+        [InlineData("a.yaml", "!!str 1.5: b.io/y\n", "1.5 -> b.io/y", null)]
+        public void Numbers_and_booleans_are_not_names(string name, string text, string expected, string? message)
+        {
+            var result = name.StartsWith("c.") ? LegacyConfigFile.Parse(text, name).Images : ImagesFile.Parse(text, name);
+            if (message == null)
+            {
+                Assert.Empty(result.Errors);
+                var rule = result.Rules.Single();
+                Assert.Equal(expected, rule.Source + " -> " + rule.Targets.Single());
+                return;
+            }
+            Assert.Empty(result.Rules);
+            var error = result.Errors.Single();
+            Assert.Equal(expected, $"{error.ErrorId}@{error.Line}:{error.Column}");
+            Assert.StartsWith($"{name}:{error.Line}:{error.Column}: ", error.Message);
+            Assert.Contains(message, error.Message);
+        }
+
+        private const string NotARepository = "is not a valid repository name (lower-case letters, digits and separators . _ - /).";
+
+        [Fact]
+        public void A_huge_source_or_destination_is_shown_shortened()
+        {
+            var huge = "quay.io/a/" + new string('b', 10_000_000);
+            var e = Assert.Throws<RuleException>(() => SyncRule.Create(huge, new[] { "quay.io/r/x" }));
+            Assert.Equal(huge, e.Error.Rule);
+            Assert.StartsWith("rule '" + huge.Substring(0, ConfigError.MaxShownChars) + "… (10,000,010 characters)': source: 'a/bbb", e.Message);
+            Assert.EndsWith(NotARepository, e.Message);
+            Assert.True(e.Message.Length < 1000, e.Message.Length.ToString());
+
+            e = Assert.Throws<RuleException>(() => SyncRule.Create("quay.io/a/b:v1", new[] { huge.ToUpperInvariant() }));
+            Assert.StartsWith("rule 'quay.io/a/b:v1': destination 'QUAY.IO/A/BBB", e.Message);
+            Assert.EndsWith(NotARepository, e.Message);
+            Assert.True(e.Message.Length < 1000, e.Message.Length.ToString());
+        }
+
+        [Fact]
+        public void A_long_value_of_short_words_keeps_the_start_and_the_end_of_the_detail()
+        {
+            var spaced = string.Concat(Enumerable.Repeat("quay.io/r/x ", 100_000));
+            var e = Assert.Throws<RuleException>(() => SyncRule.Create("quay.io/a/b", new[] { spaced }));
+            Assert.StartsWith("rule 'quay.io/a/b': destination 'quay.io/r/x quay.io/r/x ", e.Message);
+            Assert.Contains("characters left out", e.Message);
+            Assert.EndsWith("an image reference cannot contain spaces.", e.Message);
+            Assert.True(e.Message.Length < 1100, e.Message.Length.ToString());
+        }
+
+        [Theory]
+        [InlineData("images.yaml")]
+        [InlineData("images.json")]
+        public void A_long_key_in_a_file_is_shown_shortened(string name)
+        {
+            var key = "quay.io/a/" + new string('b', 200_000);
+            var text = name.EndsWith(".json") ? $"{{\"{key}\": \"quay.io/r/x\"}}" : $"? {key}\n: quay.io/r/x\n";
+            var error = ImagesFile.Parse(text, name).Errors.Single();
+            Assert.Equal(ConfigErrorIds.RuleInvalidReference, error.ErrorId);
+            Assert.Equal(key, error.Rule);
+            Assert.StartsWith($"{name}:1:{error.Column}: rule '{key.Substring(0, ConfigError.MaxShownChars)}… (200,010 characters)': source: 'a/bbb", error.Message);
+            Assert.EndsWith(NotARepository, error.Message);
+            Assert.True(error.Message.Length < 1000, error.Message.Length.ToString());
         }
 
         private const string YamlFile =
@@ -166,6 +253,10 @@ namespace OciSync.Core.Tests.Configuration
 
                 var e2 = Assert.Throws<ConfigException>(() => ImagesFile.Load(dir));
                 Assert.Equal(ConfigErrorIds.ConfigFileUnreadable, e2.ErrorId);
+                Assert.Equal(dir + ": the file cannot be read: it is a directory, not a file.", e2.Message);
+                var e3 = Assert.Throws<ConfigException>(() => AuthFile.Load(Path.Combine(dir, "bad\0name.yaml")));
+                Assert.Equal(ConfigErrorIds.ConfigFileUnreadable, e3.ErrorId);
+                Assert.DoesNotContain("Exception", e3.Message);
             }
             finally { Directory.Delete(dir, true); }
         }

@@ -37,6 +37,13 @@ namespace OciSync.Core.Tests.Configuration
                 $"{Canary}:\n  username: [\n",
                 $"- {Canary}\n",
                 $"r.io:\n  username: u\n  password: {Canary}\n",
+                // Past the parser's limits, SecureString's length, an unset variable.
+                $"r.io:\n  password: {new string('[', 70)}{Canary}\n",
+                $"r.io:\n  password: {string.Concat(Enumerable.Repeat(Canary, 6000))}\n",
+                $"r.io:\n  password: {string.Concat(Enumerable.Repeat(Canary, 25000))}\n",
+                $"r.io:\n  password: ${Canary}\n",
+                $"r.io:\n  password: \"${{{Canary}}}\"\n",
+                $"a: &a [{Canary}, {Canary}, {Canary}, {Canary}, {Canary}, {Canary}, {Canary}, {Canary}]\n" + string.Concat(Enumerable.Range(1, 8).Select(i => $"a{i}: &a{i} [" + string.Join(", ", Enumerable.Repeat(i == 1 ? "*a" : $"*a{i - 1}", 8)) + "]\n")),
             };
             foreach (var d in yaml)
             {
@@ -86,7 +93,7 @@ namespace OciSync.Core.Tests.Configuration
                 seen.Add(e.ToString());
                 seen.Add(e.Error.ToString());
                 Assert.Null(e.InnerException);
-                if (e.ErrorId == ConfigErrorIds.ConfigSyntaxError) Assert.True(e.Error.Line > 0, e.Message);
+                Assert.True(e.Error.Line > 0 && e.Error.Column > 0, e.Message);
             }
             foreach (var s in seen)
                 Assert.DoesNotContain("CANARYpw", s, StringComparison.OrdinalIgnoreCase);

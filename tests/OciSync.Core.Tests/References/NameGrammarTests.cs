@@ -17,6 +17,15 @@ public sealed class NameGrammarTests
     private static readonly Regex Host = new(@"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$");
     private static readonly Regex HostLike = new(@"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$");
     private static readonly Regex Algorithm = new(@"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*$");
+    private static readonly Regex Port = new(@":([0-9]+)$");
+
+    /// <summary>The grammar's port is any digits; a registry host's must also be a URL's port, 1 to 65535.</summary>
+    private static bool IsHost(string host)
+    {
+        if (!Host.IsMatch(host)) return false;
+        var port = Port.Match(host);
+        return !port.Success || (decimal.Parse(port.Groups[1].Value) is >= 1 and <= 65535);
+    }
 
     [Theory]
     [InlineData("a")]
@@ -54,9 +63,19 @@ public sealed class NameGrammarTests
     [InlineData("[::1]x")]
     [InlineData(".io")]
     [InlineData("io.")]
+    [InlineData("127.0.0.1:99999")]
+    [InlineData("host:0")]
+    [InlineData("host:00000")]
+    [InlineData("host:1")]
+    [InlineData("host:65535")]
+    [InlineData("host:65536")]
+    [InlineData("host:0000080")]
+    [InlineData("host:99999999999999999999999")]
+    [InlineData("[::1]:65536")]
+    [InlineData("[::1]:443")]
     public void Registry_hosts_match_the_reference_grammar(string host)
     {
-        Assert.Equal(Host.IsMatch(host), NameGrammar.IsRegistryHost(host));
+        Assert.Equal(IsHost(host), NameGrammar.IsRegistryHost(host));
         Assert.Equal(HostLike.IsMatch(host), NameGrammar.IsHostLike(host));
     }
 
@@ -69,13 +88,41 @@ public sealed class NameGrammarTests
             var repository = RandomText(random, "ab0/._-", 10);
             Assert.True(Repository.IsMatch(repository) == NameGrammar.IsRepositoryPath(repository), $"repository '{repository}'");
             var host = RandomText(random, "aZ9.-:[]1f", 10);
-            Assert.True(Host.IsMatch(host) == NameGrammar.IsRegistryHost(host), $"host '{host}'");
+            Assert.True(IsHost(host) == NameGrammar.IsRegistryHost(host), $"host '{host}'");
             Assert.True(HostLike.IsMatch(host) == NameGrammar.IsHostLike(host), $"host-like '{host}'");
             var tag = RandomText(random, "aZ9_.-/", 6);
             Assert.True(Tag.IsMatch(tag) == NameGrammar.IsTag(tag), $"tag '{tag}'");
             var algorithm = RandomText(random, "a2.+_-:", 6);
             Assert.True(Algorithm.IsMatch(algorithm) == NameGrammar.IsDigestAlgorithm(algorithm), $"algorithm '{algorithm}'");
         }
+    }
+
+    [Fact]
+    public void Random_ports_get_the_same_verdict_as_the_grammar_and_URLs()
+    {
+        var random = new Random(20261128);
+        for (int n = 0; n < 20000; n++)
+        {
+            var digits = RandomText(random, "0123456789", 7);
+            foreach (var host in new[] { "h.io:" + digits, "[::1]:" + digits })
+            {
+                Assert.True(IsHost(host) == NameGrammar.IsRegistryHost(host), $"host '{host}'");
+                Assert.True(HostLike.IsMatch(host) == NameGrammar.IsHostLike(host), $"host-like '{host}'");
+                // What the grammar accepts, a URL accepts with the same port.
+                if (NameGrammar.IsRegistryHost(host))
+                    Assert.Equal(int.Parse(digits), new Uri("https://" + host + "/v2/").Port);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:99999/app")]
+    [InlineData("localhost:0/app:v1")]
+    [InlineData("[::1]:70000/a/b")]
+    public void A_reference_with_a_port_out_of_range_is_rejected(string text)
+    {
+        Assert.False(ImageReference.TryParse(text, out _, out var problem));
+        Assert.Contains("is not a valid registry host", problem);
     }
 
     [Fact]
