@@ -100,3 +100,14 @@ Describe 'New-SyncRule' {
         $text | Should -Not -Match '^\s*Source\s*:'
     }
 }
+
+Describe 'New-SyncRule with a huge value' {
+    BeforeAll { . $PSScriptRoot/Common.ps1 }
+    It 'a 1 MB source is shortened in the error''s message and target' {
+        $src = 'quay.io/a/' + ('b' * 1MB) + ':x,y'
+        $null = New-SyncRule -Source $src -Destination 'quay.io/r/x:1' -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev | Should -HaveCount 1
+        "$($ev[0].TargetObject)".Length | Should -BeLessThan 400
+        $ev[0].Exception.Message.Length | Should -BeLessThan 1000
+    }
+}

@@ -37,7 +37,7 @@ namespace OciSync.PowerShell.Commands
             }
             catch (RuleException e)
             {
-                WriteError(Errors.Record(e, e.Error.ErrorId, Source));
+                WriteError(Errors.Record(e, e.Error.ErrorId, ConfigError.Shorten(Source ?? string.Empty)));
             }
         }
     }

@@ -17,7 +17,7 @@ namespace OciSync.PowerShell.Infrastructure
             foreach (var problem in problems)
             {
                 if (problem.Severity == ConfigSeverity.Warning) cmdlet.Warning(problem.Message);
-                else cmdlet.WriteError(Record(new ConfigException(problem), problem.ErrorId, problem.Rule ?? target));
+                else cmdlet.WriteError(Record(new ConfigException(problem), problem.ErrorId, problem.Rule != null ? ConfigError.Shorten(problem.Rule) : target)); // a 10 MB key is no target
             }
         }
 

@@ -111,7 +111,7 @@ namespace OciSync.PowerShell.Infrastructure
             }
             catch (RuleException e)
             {
-                ThrowTerminatingError(Errors.Record(e, e.Error.ErrorId, Source));
+                ThrowTerminatingError(Errors.Record(e, e.Error.ErrorId, ConfigError.Shorten(Source ?? string.Empty)));
             }
         }
 
