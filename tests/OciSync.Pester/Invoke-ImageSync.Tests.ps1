@@ -317,7 +317,23 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
             $log = Join-Path $TestDrive 'logs/sync.log'
             $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth -LogPath $log -ErrorAction Stop
             $log | Should -Exist
-            (Get-Content $log -Raw) | Should -Match '\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}'
+            (Get-Content $log -Raw) | Should -Match '(?m)^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z '
+        }
+
+        It '-LogPath timestamps are ISO 8601 UTC whatever the culture (<Culture>)' -ForEach @(@{ Culture = 'fi-FI' }, @{ Culture = 'ar-SA' }, @{ Culture = 'en-US' }) {
+            $log = Join-Path $TestDrive "logs/culture-$Culture.log"
+            $saved = [cultureinfo]::CurrentCulture, [cultureinfo]::DefaultThreadCurrentCulture
+            try {
+                [cultureinfo]::CurrentCulture = [cultureinfo]::DefaultThreadCurrentCulture = [cultureinfo]::new($Culture)
+                $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth -LogPath $log -ErrorAction Stop
+            }
+            finally { [cultureinfo]::CurrentCulture = $saved[0]; [cultureinfo]::DefaultThreadCurrentCulture = $saved[1] }
+            $lines = @(Get-Content $log)
+            $lines | Should -Not -BeNullOrEmpty
+            foreach ($line in $lines) {
+                $line | Should -Match '^20\d{2}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z '
+                [datetime]::ParseExact($line.Substring(0, 24), "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [cultureinfo]::InvariantCulture).Year | Should -Be ([datetime]::UtcNow.Year)
+            }
         }
 
         It 'an unusable -<Parameter> is a terminating InvalidOutputPath error before anything is copied' -ForEach @(

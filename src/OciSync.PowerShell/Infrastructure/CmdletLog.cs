@@ -34,7 +34,8 @@ namespace OciSync.PowerShell.Infrastructure
         {
             message = _scrub(message);
             if (_file != null)
-                lock (_fileLock) _file.WriteLine($"{DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss.fff zzz} {level.ToString().ToUpperInvariant(),-11} {message}");
+                // ISO 8601 in UTC with the invariant culture: fi-FI would write 18.49.26 and ar-SA a Hijri date.
+                lock (_fileLock) _file.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)} {level.ToString().ToUpperInvariant(),-11} {message}");
             _write(level, message);
         }
 
