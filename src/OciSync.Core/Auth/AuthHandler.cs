@@ -26,7 +26,6 @@ namespace OciSync.Core.Auth
         private readonly IOciLog _log;
         private readonly TokenCache _tokens = new TokenCache();
         private readonly bool _allowPlainRealm;
-        private readonly string _registryHost;
         private readonly SecretScrubber _scrubber;
         private readonly TimeSpan _tokenDeadline;
         // Tokens are cached at most this long, whatever the server claims (and a claim of 10^11 s is no crash).
@@ -36,14 +35,12 @@ namespace OciSync.Core.Auth
         private volatile AuthChallenge? _challenge;
         private volatile Uri? _origin;
 
-        /// <param name="registryHost">The registry's host[:port]; a plain-HTTP token realm gets credentials only on this host.</param>
         /// <param name="allowPlainRealm">The registry is insecure or loopback, so plain HTTP on its own host is allowed.</param>
         /// <param name="tokenDeadline">How long a token server's answer may take to arrive, once its headers are in.</param>
-        public AuthHandler(RegistryCredential? credential, string registryHost, HttpMessageInvoker tokenClient, bool allowPlainRealm, TimeSpan tokenDeadline,
+        public AuthHandler(RegistryCredential? credential, HttpMessageInvoker tokenClient, bool allowPlainRealm, TimeSpan tokenDeadline,
             IOciLog log, SecretScrubber scrubber, HttpMessageHandler inner)
             : base(inner)
         {
-            _registryHost = registryHost;
             _scrubber = scrubber;
             _tokenDeadline = tokenDeadline;
             _credential = credential != null && !credential.IsAnonymous ? credential : null;
@@ -110,7 +107,7 @@ namespace OciSync.Core.Auth
         private async Task<CachedToken> FetchTokenAsync(AuthChallenge challenge, string? scope, CancellationToken ct)
         {
             if (!Uri.TryCreate(challenge.Realm, UriKind.Absolute, out var realm) || (realm.Scheme != Uri.UriSchemeHttps && realm.Scheme != Uri.UriSchemeHttp) || realm.UserInfo.Length > 0)
-                throw new RegistryException(ErrorIds.RegistryProtocolError, $"The registry's Bearer challenge has no usable realm ({Registry.RequestNames.Quote(challenge.Realm ?? string.Empty)}).");
+                throw new RegistryException(ErrorIds.RegistryProtocolError, $"The registry's Bearer challenge has no usable realm ({References.UntrustedText.Quote(challenge.Realm ?? string.Empty)}).");
 
             var query = new List<string>();
             if (!string.IsNullOrEmpty(challenge.Service)) query.Add("service=" + Uri.EscapeDataString(challenge.Service));
@@ -148,14 +145,8 @@ namespace OciSync.Core.Auth
         }
 
         /// <summary>Plain HTTP carries credentials only to the very host the user marked insecure (or a loopback registry's own host).</summary>
-        private bool PlainRealmAllowed(Uri realm)
-        {
-            if (!_allowPlainRealm) return false;
-            var host = _registryHost;
-            if (host.StartsWith("[", StringComparison.Ordinal)) host = host.Substring(1, Math.Max(0, host.IndexOf(']') - 1));
-            else if (host.IndexOf(':') >= 0) host = host.Substring(0, host.LastIndexOf(':'));
-            return string.Equals(realm.IdnHost.Trim('[', ']'), host, StringComparison.OrdinalIgnoreCase);
-        }
+        private bool PlainRealmAllowed(Uri realm) =>
+            _allowPlainRealm && _origin is { } origin && string.Equals(realm.IdnHost, origin.IdnHost, StringComparison.OrdinalIgnoreCase);
 
         private static CachedToken ParseToken(string body, Uri realm)
         {

@@ -37,9 +37,11 @@ namespace OciSync.Core.Content
         public IEnumerable<Descriptor> Blobs => Config is null ? Layers : new[] { Config }.Concat(Layers);
 
         /// <summary>Parses manifest bytes. The media type comes from the body when present, else from the response header.</summary>
-        public static Manifest Parse(byte[] bytes, string? contentType)
+        public static Manifest Parse(byte[] bytes, string? contentType) => Parse(bytes, contentType, DigestCalculator.Sha256(bytes));
+
+        /// <summary>As <see cref="Parse(byte[], string?)"/>, for bytes whose digest the caller has already computed.</summary>
+        internal static Manifest Parse(byte[] bytes, string? contentType, Digest digest)
         {
-            var digest = DigestCalculator.Sha256(bytes);
             try
             {
                 using var doc = JsonDocument.Parse(bytes);
@@ -50,7 +52,7 @@ namespace OciSync.Core.Content
                 if (string.IsNullOrEmpty(mediaType))
                     mediaType = root.TryGetProperty("manifests", out _) ? MediaTypes.OciIndex : MediaTypes.OciManifest;
                 if (!MediaTypes.IsValid(mediaType))
-                    throw new FormatException($"The manifest {digest} has an invalid media type ({Registry.RequestNames.Quote(mediaType!)}).");
+                    throw new FormatException($"The manifest {digest} has an invalid media type ({UntrustedText.Quote(mediaType!)}).");
 
                 if (root.TryGetProperty("schemaVersion", out var sv) && sv.ValueKind == JsonValueKind.Number && sv.GetInt32() == 1)
                     throw new NotSupportedException("Docker schema 1 manifests are deprecated and not copied; convert the image first.");
@@ -79,15 +81,15 @@ namespace OciSync.Core.Content
             if (e.ValueKind != JsonValueKind.Object) throw new FormatException("A manifest descriptor is not a JSON object.");
             var mediaType = GetString(e, "mediaType") ?? string.Empty;
             var digestText = GetString(e, "digest");
-            if (!Digest.TryParse(digestText, out var digest)) throw new FormatException($"A manifest descriptor has a bad digest ({Registry.RequestNames.Quote(digestText ?? "none")}).");
+            if (!Digest.TryParse(digestText, out var digest)) throw new FormatException($"A manifest descriptor has a bad digest ({UntrustedText.Quote(digestText ?? "none")}).");
             // The size is required (OCI and Docker both): without it a blob could stream without end.
             long size = -1;
             if (mediaType.Length > 0 && !MediaTypes.IsValid(mediaType))
-                throw new FormatException($"The descriptor of {digest} has an invalid media type ({Registry.RequestNames.Quote(mediaType)}).");
+                throw new FormatException($"The descriptor of {digest} has an invalid media type ({UntrustedText.Quote(mediaType)}).");
             if (!e.TryGetProperty("size", out var s))
                 throw new FormatException($"The descriptor of {digest} has no size.");
             if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out size) || size < 0)
-                throw new FormatException($"The descriptor of {digest} has a bad size ({Registry.RequestNames.Quote(s.GetRawText())}); a size is a whole number of bytes, 0 or more.");
+                throw new FormatException($"The descriptor of {digest} has a bad size ({UntrustedText.Quote(s.GetRawText())}); a size is a whole number of bytes, 0 or more.");
             Platform? platform = null;
             if (e.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object)
             {

@@ -58,7 +58,7 @@ namespace OciSync.Core.Registry
             _pingClient = new HttpMessageInvoker(new RetryHandler(pingRetry, log, redirect), disposeHandler: false);
             // One try only (when HTTPS is refused, plain HTTP is next, not a backoff), with the same deadline.
             _probeClient = new HttpMessageInvoker(new RetryHandler(pingRetry.WithoutRetries(), log, redirect), disposeHandler: false);
-            _auth = new AuthHandler(credential, EndpointHost, _pingClient, _allowPlainHttp, options.PingTimeout, log, scrubber, redirect);
+            _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.PingTimeout, log, scrubber, redirect);
             _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, _auth), disposeHandler: false);
         }
 
@@ -106,7 +106,7 @@ namespace OciSync.Core.Registry
             Manifest manifest;
             try
             {
-                manifest = Manifest.Parse(bytes, response.Content?.Headers.ContentType?.MediaType);
+                manifest = Manifest.Parse(bytes, response.Content?.Headers.ContentType?.MediaType, actual);
             }
             catch (Exception e) when (e is FormatException || e is NotSupportedException)
             {
@@ -199,6 +199,7 @@ namespace OciSync.Core.Registry
                 uploadLocation = RegistryResponses.UploadLocation(start);
             }
 
+            // The one check of every upload target, whether the POST or a declined mount gave it.
             uploadLocation = RegistryResponses.CheckUploadLocation(uploadLocation, await GetBaseUriAsync(ct).ConfigureAwait(false));
             var target = new UriBuilder(uploadLocation);
             var digestParam = "digest=" + Uri.EscapeDataString(blob.Digest.ToString());
@@ -233,7 +234,7 @@ namespace OciSync.Core.Registry
                     if (pages.Accept(tag)) yield return tag;
             }
             if (pages.Skipped > 0)
-                _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {RequestNames.Quote(pages.FirstSkipped!)}.");
+                _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {UntrustedText.Quote(pages.FirstSkipped!)}.");
         }
 
         private async Task<(List<string> Tags, Uri? Next)> FetchTagPageAsync(string repository, TagPages pages, Uri link, CancellationToken ct)

@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using OciSync.Core.References;
 using OciSync.Core.Transport;
 
 namespace OciSync.Core.Registry
@@ -51,7 +52,7 @@ namespace OciSync.Core.Registry
                     if (open < 0 || close < open || part.IndexOf("rel=\"next\"", StringComparison.OrdinalIgnoreCase) < 0 && part.IndexOf("rel=next", StringComparison.OrdinalIgnoreCase) < 0) continue;
                     var target = part.Substring(open + 1, close - open - 1).Trim();
                     if (!Uri.TryCreate(current, target, out var next) || (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps))
-                        throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(current)}: the Link header's next page {RequestNames.Quote(target)} is not an HTTP URL.");
+                        throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(current)}: the Link header's next page {UntrustedText.Quote(target)} is not an HTTP URL.");
                     return next;
                 }
             return null;
@@ -97,8 +98,7 @@ namespace OciSync.Core.Registry
         {
             var location = response.Headers.Location ?? throw new RegistryException(ErrorIds.RegistryProtocolError,
                 $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)} started an upload without a Location.");
-            var absolute = location.IsAbsoluteUri ? location : new Uri(response.RequestMessage!.RequestUri!, location);
-            return CheckUploadLocation(absolute, response.RequestMessage!.RequestUri!);
+            return location.IsAbsoluteUri ? location : new Uri(response.RequestMessage!.RequestUri!, location);
         }
 
         /// <summary>

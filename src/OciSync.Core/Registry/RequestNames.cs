@@ -15,18 +15,16 @@ namespace OciSync.Core.Registry
         public static void CheckRepository(string repository)
         {
             if (repository == null || repository.Length > 255 || !NameGrammar.IsRepositoryPath(repository))
-                throw new RegistryException(ErrorIds.InvalidReference, $"{Quote(repository ?? string.Empty)} is not a valid repository name; no request was made.");
+                throw new RegistryException(ErrorIds.InvalidReference, $"{UntrustedText.Quote(repository ?? string.Empty)} is not a valid repository name; no request was made.");
         }
 
         /// <summary>A tag or a digest, as a manifest URL takes it.</summary>
         public static void CheckReference(string reference)
         {
             if (reference == null || !(NameGrammar.IsTag(reference) || Digest.TryParse(reference, out _)))
-                throw new RegistryException(ErrorIds.InvalidReference, $"{Quote(reference ?? string.Empty)} is not a valid tag or digest; no request was made.");
+                throw new RegistryException(ErrorIds.InvalidReference, $"{UntrustedText.Quote(reference ?? string.Empty)} is not a valid tag or digest; no request was made.");
         }
 
-        /// <summary>Untrusted text for a message: quoted, on one line, at most 80 characters (see <see cref="RegistryException.OneLine"/>).</summary>
-        public static string Quote(string text) => "'" + RegistryException.OneLine(text, 80) + "'";
     }
 
     /// <summary>

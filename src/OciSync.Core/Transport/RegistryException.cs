@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Net;
 using System.Net.Http;
 using System.Text.Json;
+using OciSync.Core.References;
 
 namespace OciSync.Core.Transport
 {
@@ -13,7 +14,7 @@ namespace OciSync.Core.Transport
     /// </summary>
     public class RegistryException : Exception
     {
-        public RegistryException(string errorId, string message, Exception? inner = null) : base(OneLine(message, 2000), inner)
+        public RegistryException(string errorId, string message, Exception? inner = null) : base(UntrustedText.OneLine(message, 2000), inner)
         {
             ErrorId = errorId;
         }
@@ -60,37 +61,9 @@ namespace OciSync.Core.Transport
         {
             var s = $"{method.Method} {Redact(uri)}";
             if (status != null) s += $" returned {(int)status.Value} {status.Value}";
-            if (codes.Count > 0) s += $" [{OneLine(string.Join(", ", codes), 200)}]";
-            if (!string.IsNullOrEmpty(detail)) s += ": " + OneLine(detail, 1000);
+            if (codes.Count > 0) s += $" [{UntrustedText.OneLine(string.Join(", ", codes), 200)}]";
+            if (!string.IsNullOrEmpty(detail)) s += ": " + UntrustedText.OneLine(detail, 1000);
             return s;
-        }
-
-        /// <summary>
-        /// Registry-supplied text on one line and of bounded length: an error body's message could
-        /// otherwise forge lines in the log or fill a message with 64 KiB.
-        /// </summary>
-        internal static string OneLine(string text, int max)
-        {
-            var end = text.Length;
-            if (end > max)
-            {
-                // Cut at a word boundary: half a secret would no longer match the scrubber and half of it would show.
-                end = max;
-                while (end > 0 && !char.IsWhiteSpace(text[end])) end--;
-            }
-            var sb = new System.Text.StringBuilder(end + 24);
-            for (int i = 0; i < end; i++) sb.Append(IsLineBreaking(text[i]) ? ' ' : text[i]);
-            if (end < text.Length) sb.Append($"… ({text.Length} characters)");
-            return sb.ToString();
-        }
-
-        // Control characters, and the separators and format characters (U+2028, U+202E, …) that break or reorder lines in viewers.
-        private static bool IsLineBreaking(char c)
-        {
-            if (char.IsControl(c)) return true;
-            var category = char.GetUnicodeCategory(c);
-            return category == System.Globalization.UnicodeCategory.LineSeparator || category == System.Globalization.UnicodeCategory.ParagraphSeparator ||
-                   category == System.Globalization.UnicodeCategory.Format;
         }
 
         /// <summary>Reads the registry's <c>{"errors":[{"code","message"}]}</c> body, if any.</summary>

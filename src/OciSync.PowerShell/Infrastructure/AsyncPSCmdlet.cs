@@ -20,9 +20,9 @@ namespace OciSync.PowerShell.Infrastructure
         protected CancellationToken StopToken => _stopping.Token;
 
         /// <summary>
-        /// Masks the call's passwords and tokens. Everything the async work writes goes through the
-        /// Post methods below, so this is the one place registry-supplied text is scrubbed before it
-        /// reaches the error, verbose, debug and warning streams (result objects are scrubbed by the engine).
+        /// Masks the call's passwords and tokens: in every error record posted below, and in every log
+        /// line (CmdletLog scrubs before the file and the verbose/debug/warning streams; result objects
+        /// are scrubbed by the engine).
         /// </summary>
         private protected SecretScrubber Scrubber { get; set; } = SecretScrubber.None;
 
@@ -65,9 +65,9 @@ namespace OciSync.PowerShell.Infrastructure
 
         protected void PostObject(object value) => Post(() => WriteObject(value));
         protected void PostError(ErrorRecord record) => Post(() => WriteError(Scrub(record)));
-        protected void PostVerbose(string text) => Post(() => this.Verbose(Scrubber.Scrub(text)));
-        protected void PostDebug(string text) => Post(() => WriteDebug(Scrubber.Scrub(text)));
-        protected void PostWarning(string text) => Post(() => this.Warning(Scrubber.Scrub(text)));
+        protected void PostVerbose(string text) => Post(() => this.Verbose(text));
+        protected void PostDebug(string text) => Post(() => WriteDebug(text));
+        protected void PostWarning(string text) => Post(() => this.Warning(text));
 
         private ErrorRecord Scrub(ErrorRecord record)
         {
