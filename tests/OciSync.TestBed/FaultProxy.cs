@@ -103,13 +103,6 @@ public sealed class FaultSchedule
     public TimeSpan SlowDelay { get; init; } = TimeSpan.Zero;
     public TimeSpan TimedOutDelay { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>
-    /// A flipped byte in a manifest swaps one hex digit for another, so the JSON stays valid and only
-    /// the digest check can tell. (A flip that breaks the JSON is reported as ManifestInvalid, which
-    /// the engine treats as final.)
-    /// </summary>
-    public bool ManifestFlipsKeepJson { get; init; }
-
     /// <summary>Body faults need at least this many body bytes (a 2-byte ping body is not worth cutting).</summary>
     public int MinBodyBytes { get; init; } = 64;
 
@@ -362,8 +355,7 @@ public sealed class FaultProxy : IAsyncDisposable
             BodyFault? bodyFault = null;
             if (fault is FaultKind.ResetMidBody or FaultKind.TruncatedBody or FaultKind.FlippedByte or FaultKind.StallMidBody or FaultKind.LongStallMidBody
                 && response.Status == 200 && responseBody.Length >= Schedule.MinBodyBytes)
-                bodyFault = BodyFault.Create(fault.Value, responseBody.Length, random, Schedule, key, occurrence,
-                    hexOnly: kind == RequestClass.ManifestGet && Schedule.ManifestFlipsKeepJson);
+                bodyFault = BodyFault.Create(fault.Value, responseBody.Length, random, Schedule, key, occurrence);
             await client.WriteAsync(response.ToBytes(), ct).ConfigureAwait(false);
             await PumpAsync(upstream, client, responseBody, bodyFault, toClient: true, applied, ct).ConfigureAwait(false);
 
@@ -439,7 +431,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 int cut = (int)(fault.At - position);
                 if (fault.Kind is FaultKind.FlippedByte or FaultKind.FlippedUploadByte)
                 {
-                    var at = fault.HexOnly ? SwapHexDigit(data.Span, cut, fault.Mask) : FlipByte(data.Span, cut, fault.Mask);
+                    var at = FlipByte(data.Span, cut, fault.Mask);
                     fault.Applied = true;
                     Count(fault.Kind, fault.Key, fault.Occurrence, $"at byte {position + at} of {framing.Length}", applied);
                     break;
@@ -527,15 +519,6 @@ public sealed class FaultProxy : IAsyncDisposable
     }
 
     // The first lowercase hex digit from 'at' on (else before it) becomes another hex digit.
-    private static int SwapHexDigit(Span<byte> data, int at, byte mask)
-    {
-        const string hex = "0123456789abcdef";
-        int i = data[at..].IndexOfAny("0123456789abcdef"u8);
-        i = i >= 0 ? at + i : data[..at].LastIndexOfAny("0123456789abcdef"u8);
-        if (i < 0) return FlipByte(data, at, mask);
-        data[i] = (byte)hex[(hex.IndexOf((char)data[i]) + 1 + mask % 15) % 16];
-        return i;
-    }
 
     // One budget across all connections: each write waits for its share of the second.
     private async Task PaceAsync(int bytes, CancellationToken ct)
@@ -620,12 +603,10 @@ public sealed class FaultProxy : IAsyncDisposable
         public TimeSpan Stall { get; private init; }
         public string Key { get; private init; } = "";
         public int Occurrence { get; private init; }
-        public bool HexOnly { get; private init; }
         public bool Applied { get; set; }
 
-        public static BodyFault Create(FaultKind kind, long length, Random random, FaultSchedule schedule, string key, int occurrence, bool hexOnly = false) => new()
+        public static BodyFault Create(FaultKind kind, long length, Random random, FaultSchedule schedule, string key, int occurrence) => new()
         {
-            HexOnly = hexOnly,
             Kind = kind,
             At = random.NextInt64(0, length), // strictly before the end: a cut body is always short
             Mask = (byte)random.Next(1, 256),
