@@ -111,19 +111,7 @@ public static class Program
                 ["kind"] = s.Kind.ToString(),
             }).ToArray();
             string json = JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true });
-            if (statePath != null)
-            {
-                string full = Path.GetFullPath(statePath);
-                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                await File.WriteAllTextAsync(full, json + "\n").ConfigureAwait(false);
-            }
-            Console.Out.WriteLine(json);
-            Console.Out.WriteLine("READY");
-            Console.Out.Flush();
-
-            var waits = new List<Task> { Task.Delay(Timeout.Infinite, stop.Token) };
-            if (watchStdin) waits.Add(Task.Run(DrainStdin));
-            await Task.WhenAny(waits).ConfigureAwait(false);
+            await AnnounceAndWaitAsync(json, statePath, watchStdin, stop.Token).ConfigureAwait(false);
             Console.Error.WriteLine("stopping registries");
             return 0;
         }
@@ -169,15 +157,26 @@ public static class Program
                 ["password"] = password,
                 ["canaryHost"] = canary.Host,
             }, new JsonSerializerOptions { WriteIndented = true });
-            if (statePath != null) await File.WriteAllTextAsync(Path.GetFullPath(statePath), json + "\n").ConfigureAwait(false);
-            Console.Out.WriteLine(json);
-            Console.Out.WriteLine("READY");
-            Console.Out.Flush();
-            var waits = new List<Task> { Task.Delay(Timeout.Infinite, stop.Token) };
-            if (watchStdin) waits.Add(Task.Run(DrainStdin));
-            await Task.WhenAny(waits).ConfigureAwait(false);
+            await AnnounceAndWaitAsync(json, statePath, watchStdin, stop.Token).ConfigureAwait(false);
         }
         return 0;
+    }
+
+    /// <summary>The state JSON (to the file too, when asked), then READY; returns on stop or, when watched, stdin EOF.</summary>
+    private static async Task AnnounceAndWaitAsync(string json, string? statePath, bool watchStdin, CancellationToken stop)
+    {
+        if (statePath != null)
+        {
+            string full = Path.GetFullPath(statePath);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            await File.WriteAllTextAsync(full, json + "\n").ConfigureAwait(false);
+        }
+        Console.Out.WriteLine(json);
+        Console.Out.WriteLine("READY");
+        Console.Out.Flush();
+        var waits = new List<Task> { Task.Delay(Timeout.Infinite, stop) };
+        if (watchStdin) waits.Add(Task.Run(DrainStdin));
+        await Task.WhenAny(waits).ConfigureAwait(false);
     }
 
     private static void DrainStdin()
