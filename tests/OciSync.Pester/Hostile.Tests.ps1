@@ -17,6 +17,7 @@ BeforeAll {
     }
     $hostile = $json.ToString() | ConvertFrom-Json
     $H = $hostile.host
+    $F = $hostile.flakyHost   # hangs up on every request until healed
     $user = $hostile.username
     $canary = $hostile.password
     $forms = [ordered]@{
@@ -63,7 +64,7 @@ ${B}:
     function Find-Canary([string] $Text) { @($forms.Keys | Where-Object { $Text.Contains($forms[$_]) }) }
 
     function Get-ErrorRecords($Captured) { @($Captured | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) }
-    function Get-TopLevel($Captured) { @($Captured | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] -and $_.IsTopLevel }) }
+    function Get-TopLevel($Captured) { @($Captured | Where-Object { $_ -is [OciSync.Core.Sync.ImageResult] }) }
 }
 AfterAll {
     if ($hostileProcess) {
@@ -103,7 +104,7 @@ ${H}/a/app:good1: ${B}/$ns/ok
 "@ | Set-Content $images
         $log = Join-Path $TestDrive 'f.log'; $failed = Join-Path $TestDrive 'f-failed.yaml'
         $global:Error.Clear()
-        # -Retries 1: each failure is also logged as a "(will retry)" warning before the second pass.
+        # -Retries 1: each failure is also logged as a "(retrying in pass 2)" warning before the second pass.
         $captured = Invoke-ImageSync -Images $images -Auth $auth -Retries 1 -FailedImagesPath $failed `
             -Verbose -Debug -LogPath $log -ErrorAction Continue -WarningAction Continue -InformationAction Continue *>&1
         $errors = Get-ErrorRecords $captured
@@ -112,16 +113,89 @@ ${H}/a/app:good1: ${B}/$ns/ok
         Find-Canary (Get-Trace $captured @($log, $failed)) | Should -BeNullOrEmpty
         (Get-HostileState).canaryConnections | Should -Be 0 -Because 'an upload Location on another origin is not followed'
         $ids = @{}
-        # A failed copy targets its ManifestResult; a planning failure targets the image or rule as text.
+        # Every failure, in planning or copying, targets the image's ImageResult.
         foreach ($e in $errors) {
-            $key = if ($e.TargetObject -is [OciSync.Core.Sync.ManifestResult]) { "$($e.TargetObject.Source)" } else { "$($e.TargetObject)" }
-            $ids[$key] = $e.FullyQualifiedErrorId
+            $e.TargetObject | Should -BeOfType ([OciSync.Core.Sync.ImageResult])
+            $ids["$($e.TargetObject.Source)"] = $e.FullyQualifiedErrorId
         }
         $ids["$H/f/app:e400"] | Should -Be "RegistryProtocolError,$cmd"
         $ids["$H/f/app:e401"] | Should -Be "RegistryUnauthorized,$cmd"
         $ids["$A/demo/alpine:3.19"] | Should -Be "RegistryProtocolError,$cmd"
         $errors | Should -HaveCount 3
         "$((Get-TopLevel $captured | Where-Object { "$($_.Source)" -eq "$H/a/app:good1" }).Action)" | Should -Be 'Synced'
+    }
+
+    It 'a body cut short once (a tag list, a manifest) is survived by a per-request retry, counted in the summary and the log' {
+        $ns = New-TestRepositoryName 'once'
+        $log = Join-Path $TestDrive 'once.log'
+        $images = Join-Path $TestDrive 'once.yaml'
+        "${H}/once/app: ${B}/$ns/app`n${H}/once/image:v1: ${B}/$ns/image" | Set-Content $images
+        $summary = Invoke-ImageSync -Images $images -Auth $auth -Retries 0 -Summary -LogPath $log -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev | Should -HaveCount 0
+        $summary.Synced | Should -Be 2
+        $summary.Passes | Should -Be 1 -Because 'no second pass was needed'
+        $summary.RequestRetries | Should -BeGreaterOrEqual 2
+        $text = Get-Content $log -Raw
+        $text | Should -Match "Retrying GET http://$([regex]::Escape($H))/v2/once/app/tags/list .*damaged answer"
+        $text | Should -Match "Retrying GET $([regex]::Escape($H))/once/image:sha256:[0-9a-f]{64} .*damaged answer"
+    }
+
+    It 'a listing cut short, a repository that does not exist and an unreachable registry are each a Failed result, an error, a failed-file entry and a log line; the file re-runs them once healed' {
+        $ns = New-TestRepositoryName 'rerun'
+        $cmd = 'OciSync.PowerShell.Commands.InvokeImageSyncCommand'
+        $images = Join-Path $TestDrive 'rerun.yaml'
+        @"
+${H}/t/cut: ${B}/$ns/cut
+${H}/t/gone: ${B}/$ns/gone
+${F}/flaky/app:v1: ${B}/$ns/flaky
+${A}/demo/alpine:3.19: ${B}/$ns/alpine
+"@ | Set-Content $images
+        $log = Join-Path $TestDrive 'rerun.log'; $failed = Join-Path $TestDrive 'rerun-failed.yaml'
+        $out = Invoke-ImageSync -Images $images -Auth $auth -Retries 0 -FailedImagesPath $failed -LogPath $log `
+            -ErrorVariable ev -ErrorAction SilentlyContinue -InformationVariable info
+        $ok = $?
+        $ok | Should -BeFalse
+
+        $results = @{}; foreach ($r in $out) { $results["$($r.Source)"] = $r }
+        $results["$H/t/cut"].Action | Should -Be 'Failed'
+        $results["$H/t/cut"].ErrorId | Should -Be 'RegistryResponseInvalid'
+        $results["$H/t/cut"].Phase | Should -Be 'Listing'
+        $results["$H/t/gone"].ErrorId | Should -Be 'RepositoryNotFound'
+        $results["$H/t/gone"].Phase | Should -Be 'Listing'
+        $results["$F/flaky/app:v1"].ErrorId | Should -Be 'RegistryUnreachable'
+        $results["$F/flaky/app:v1"].Phase | Should -Be 'Planning'
+        $results["$A/demo/alpine:3.19"].Action | Should -Be 'Synced'
+
+        $ev | Should -HaveCount 3
+        $byTarget = @{}; foreach ($e in $ev) { $byTarget["$($e.TargetObject.Source)"] = $e }
+        $byTarget["$H/t/cut"].FullyQualifiedErrorId | Should -Be "RegistryResponseInvalid,$cmd"
+        $byTarget["$H/t/cut"].Exception.Message | Should -BeLike "*$H/t/cut*/v2/t/cut/tags/list*"
+        $byTarget["$H/t/gone"].FullyQualifiedErrorId | Should -Be "RepositoryNotFound,$cmd"
+        $byTarget["$H/t/gone"].Exception.Message | Should -BeLike "*NAME_UNKNOWN*"
+        $byTarget["$F/flaky/app:v1"].FullyQualifiedErrorId | Should -Be "RegistryUnreachable,$cmd"
+        $byTarget["$F/flaky/app:v1"].CategoryInfo.Category | Should -Be 'ConnectionError'
+        $byTarget.Values | ForEach-Object { $_.TargetObject | Should -BeOfType ([OciSync.Core.Sync.ImageResult]) }
+
+        # The failed file: the listed rules as rules (the re-run lists again), the image as the image.
+        @((Import-SyncRule $failed).Source | Sort-Object) | Should -Be (@("$H/t/cut", "$H/t/gone", "$F/flaky/app:v1") | Sort-Object)
+        $lines = @(Get-Content $log)
+        foreach ($what in @(
+                @('ERROR', "Failed $H/t/cut -> $B/$ns/cut (", '[RegistryResponseInvalid] listing: '),
+                @('ERROR', "Failed $H/t/gone -> $B/$ns/gone (", '[RepositoryNotFound] listing: '),
+                @('ERROR', "Failed $F/flaky/app:v1 -> $B/$ns/flaky:v1 (", '[RegistryUnreachable] planning: '),
+                @('INFORMATION', "Synced $A/demo/alpine:3.19 -> $B/$ns/alpine:3.19 sha256:", ' s, pass 1)'))) {
+            @($lines | Where-Object { $_ -match "^\S+Z $($what[0]) " -and $_.Contains($what[1]) -and $_.Contains($what[2]) }) | Should -HaveCount 1 -Because "the log has a line '$($what -join ' ... ')'"
+        }
+        ($info | Where-Object Tags -Contains 'OciSync.Summary').MessageData.Failed | Should -Be 3
+
+        # The faults go away; the failed file syncs all three.
+        $null = Invoke-RestMethod -Method Post "http://$H/_hostile/heal"
+        $again = Invoke-ImageSync -Images $failed -Auth $auth -Retries 0 -Summary -ErrorVariable ev2 -ErrorAction SilentlyContinue
+        $ev2 | Should -HaveCount 0
+        $again.Synced | Should -Be 3
+        (Get-RegistryTag "$B/$ns/cut" -Auth $auth).Tag | Should -Be 'v1'
+        (Get-RegistryTag "$B/$ns/gone" -Auth $auth).Tag | Should -Be 'v1'
+        (Get-RegistryTag "$B/$ns/flaky" -Auth $auth).Tag | Should -Be 'v1'
     }
 
     It 'Get-RegistryTag fails a self-linking tag list and a user-info Link with RegistryProtocolError, and shows the canary nowhere' {

@@ -10,12 +10,13 @@ BeforeAll {
         $null = Get-RegistryManifest $Reference -Auth $auth -ErrorVariable e -ErrorAction SilentlyContinue
         $e.Count -eq 0
     }
-    function Split-Result($Output) {
+    # Output and, from -InformationVariable, the summary the host was shown.
+    function Split-Result($Output, $Information) {
         [pscustomobject]@{
             Manifests = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] })
-            TopLevel  = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] -and $_.IsTopLevel })
+            TopLevel  = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.ImageResult] })
             Layers    = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.LayerResult] })
-            Summary   = @($Output | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] })
+            Summary   = @(@($Output) + @($Information | Where-Object { $_ } | ForEach-Object MessageData) | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] })
         }
     }
 }
@@ -33,8 +34,8 @@ ${A}/demo/app:1.0:
   - ${T}/apps/app:stable
 ${A}/demo/legacy:1.0: ${T}/mirror/legacy
 "@ | Set-Content $images
-            $first = Split-Result (Invoke-ImageSync -Images $images -Auth $auth -ErrorVariable firstErrors)
-            $second = Split-Result (Invoke-ImageSync -Images $images -Auth $auth -ErrorVariable secondErrors)
+            $first = Split-Result (Invoke-ImageSync -Images $images -Auth $auth -Detailed -ErrorVariable firstErrors -InformationVariable firstInfo) $firstInfo
+            $second = Split-Result (Invoke-ImageSync -Images $images -Auth $auth -Detailed -ErrorVariable secondErrors -InformationVariable secondInfo) $secondInfo
         }
 
         It 'the first run syncs every image without errors' {
@@ -50,14 +51,60 @@ ${A}/demo/legacy:1.0: ${T}/mirror/legacy
             $first.Layers | ForEach-Object { "$($_.Action)" | Should -BeIn @('Copied', 'Mounted', 'Present') }
         }
 
-        It 'the summary is the last object' {
-            $out = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth
-            $out[-1] | Should -BeOfType ([OciSync.Core.Sync.SyncSummary])
+        It 'by default writes one ImageResult per image and shows the summary on the host only' {
+            $out = @(Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/$(New-TestRepositoryName 'default')/alpine" -Auth $auth -InformationVariable info)
+            $out | Should -HaveCount 1
+            $out[0] | Should -BeOfType ([OciSync.Core.Sync.ImageResult])
+            $out[0].Layers | Should -Not -BeNullOrEmpty -Because 'the layers hang off the image result'
+            $summary = @($info | Where-Object Tags -Contains 'OciSync.Summary')
+            $summary | Should -HaveCount 1
+            $summary[0].Tags | Should -Contain 'PSHOST'
+            "$($summary[0].MessageData)" | Should -Match '^1 image: 1 synced, 0 unchanged, 0 filtered, 0 failed; \d+\.\d KiB sent in \d+\.\d s$'
+        }
+
+        It '-Summary writes only the summary object' {
+            $out = @(Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth -Summary -InformationVariable info)
+            $out | Should -HaveCount 1
+            $out[0] | Should -BeOfType ([OciSync.Core.Sync.SyncSummary])
+            $out[0].Unchanged | Should -Be 1
+            $out[0].Passes | Should -Be 1
+            $out[0].EndTime | Should -BeGreaterThan $out[0].StartTime
+            @($info | Where-Object Tags -Contains 'OciSync.Summary') | Should -HaveCount 0
+        }
+
+        It '-Detailed and -Summary together are a terminating ConflictingOutputSwitches error' {
+            $err = { Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth -Summary -Detailed } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -Be "ConflictingOutputSwitches,$cmd"
         }
 
         It 'emits only its declared [OutputType]' {
             $declared = (Get-Command Invoke-ImageSync).OutputType.Type
-            @($first.Manifests) + $first.Layers + $first.Summary | ForEach-Object { $declared | Should -Contain $_.GetType() }
+            @($first.Manifests) + $first.TopLevel + $first.Layers | ForEach-Object { $declared | Should -Contain $_.GetType() }
+            $declared | Should -Contain ([OciSync.Core.Sync.SyncSummary])
+        }
+
+        It 'an image result carries its times, bytes, platforms and children' {
+            $app = $first.TopLevel | Where-Object { "$($_.Destination)" -eq "$B/mirror/app:1.0" }
+            $app.Kind | Should -Be 'Image'
+            $app.Phase | Should -Be 'Copying'
+            $app.Pass | Should -Be 1
+            $app.StartTime.Kind | Should -Be 'Utc'
+            $app.EndTime | Should -BeGreaterThan $app.StartTime
+            $app.Seconds | Should -BeGreaterThan 0
+            @($app.Platforms).Count | Should -BeGreaterThan 1
+            @($app.Manifests).Count | Should -BeGreaterOrEqual @($app.Platforms).Count
+            @($app.Manifests | ForEach-Object Action) | Should -Not -Contain 'Failed'
+            $app.BytesCopied | Should -BeGreaterThan 0
+            ($first.Summary[0].BytesCopied) | Should -Be ((@($first.TopLevel) | Measure-Object BytesCopied -Sum).Sum) -Because 'each blob sent counts for one image only'
+            ($first.Summary[0].BytesCopied) | Should -Be ((@($first.Layers) | Where-Object Action -eq 'Copied' | Measure-Object Size -Sum).Sum)
+        }
+
+        It 'ConvertTo-Json and Export-Csv show action names, not numbers' {
+            $json = $first.TopLevel[0] | Select-Object Action, Kind, Phase, StartTime | ConvertTo-Json
+            $json | Should -Match '"Action":\s*"Synced"'
+            $json | Should -Match '"Kind":\s*"Image"'
+            ($first.Layers[0] | ConvertTo-Json -Depth 2) | Should -Match '"Action":\s*"(Copied|Mounted|Present)"'
+            ($first.TopLevel | ConvertTo-Csv | Select-Object -Skip 1 -First 1) | Should -Match '"Synced"'
         }
 
         It 'the destination <Destination> has the digest of <Source>' -ForEach @(
@@ -77,6 +124,7 @@ ${A}/demo/legacy:1.0: ${T}/mirror/legacy
         It 'the second run reports only Unchanged and copies no blob' {
             $secondErrors | Should -HaveCount 0
             $second.TopLevel | Should -HaveCount 6
+            $second.TopLevel | ForEach-Object { "$($_.Action)" | Should -Be 'Unchanged' }
             $second.Manifests | ForEach-Object { "$($_.Action)" | Should -Be 'Unchanged' }
             $second.Layers | Should -HaveCount 0
             $second.Summary[0].Unchanged | Should -Be 6
@@ -86,8 +134,8 @@ ${A}/demo/legacy:1.0: ${T}/mirror/legacy
         }
 
         It '-Force pushes again although nothing changed' {
-            $r = Split-Result (Invoke-ImageSync -Source "$A/demo/busybox:1.36" -Destination "$T/mirror/busybox" -Auth $auth -Force)
-            "$($r.TopLevel[0].Action)" | Should -Be 'Synced'
+            $r = Split-Result (Invoke-ImageSync -Source "$A/demo/busybox:1.36" -Destination "$T/mirror/busybox" -Auth $auth -Force -Summary)
+            $r.Summary[0].Synced | Should -Be 1
             Get-Digest "$T/mirror/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
         }
     }
@@ -96,7 +144,7 @@ ${A}/demo/legacy:1.0: ${T}/mirror/legacy
         It 'Import-SyncRule f | Invoke-ImageSync -Auth a' {
             $f = Join-Path $TestDrive 'pipe.yaml'
             "${A}/demo/alpine:3.19: ${B}/pipe/alpine`n${A}/demo/busybox:1.36: ${T}/pipe/busybox" | Set-Content $f
-            $r = Split-Result (Import-SyncRule $f | Invoke-ImageSync -Auth $auth -ErrorAction Stop)
+            $r = Split-Result (Import-SyncRule $f | Invoke-ImageSync -Auth $auth -Summary -ErrorAction Stop)
             $r.Summary[0].Synced | Should -Be 2
             Get-Digest "$B/pipe/alpine:3.19" | Should -Be (Get-Digest "$A/demo/alpine:3.19")
             Get-Digest "$T/pipe/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
@@ -146,7 +194,7 @@ ${A}/demo/legacy:1.0: ${T}/mirror/legacy
     Context 'platform filters' {
         It '-Arch arm64 on demo/app gives an index with only arm64' {
             $dst = "$B/$(New-TestRepositoryName 'arch'):1.0"
-            $r = Split-Result (Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination $dst -Auth $auth -Arch arm64 -ErrorAction Stop)
+            $r = Split-Result (Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination $dst -Auth $auth -Arch arm64 -Summary -ErrorAction Stop)
             $r.Summary[0].Failed | Should -Be 0
             $m = Get-RegistryManifest $dst -Auth $auth
             $m.IsIndex | Should -BeTrue
@@ -181,14 +229,19 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
 "@ | Set-Content $images
             $success = Join-Path $TestDrive 'success.yaml'
             $failed = Join-Path $TestDrive 'failed.yaml'
-            $out = Invoke-ImageSync -Images $images -Auth $auth -Retries 0 -SuccessImagesPath $success -FailedImagesPath $failed -ErrorVariable ev -ErrorAction SilentlyContinue
+            $out = Invoke-ImageSync -Images $images -Auth $auth -Retries 0 -SuccessImagesPath $success -FailedImagesPath $failed -ErrorVariable ev -ErrorAction SilentlyContinue -InformationVariable info
             $ok = $?
             $ok | Should -BeFalse
             $ev | Should -HaveCount 1
             $ev[0].FullyQualifiedErrorId | Should -BeLike "RegistryUnreachable,$cmd"
             $ev[0].CategoryInfo.Category | Should -Be 'ConnectionError'
-            "$($ev[0].TargetObject)" | Should -BeLike "127.0.0.1:${port}/demo/alpine:3.19*"
-            $r = Split-Result $out
+            $ev[0].TargetObject | Should -BeOfType ([OciSync.Core.Sync.ImageResult])
+            $ev[0].TargetObject.Source | Should -Be "127.0.0.1:${port}/demo/alpine:3.19"
+            $ev[0].TargetObject.Action | Should -Be 'Failed'
+            $ev[0].TargetObject.Phase | Should -Be 'Planning'
+            $ev[0].Exception.Message | Should -BeLike "127.0.0.1:${port}/demo/alpine:3.19 -> $B/$repo/lost:3.19: *127.0.0.1:${port}*"
+            $r = Split-Result $out $info
+            @($r.TopLevel | Where-Object Action -eq 'Failed') | Should -HaveCount 1
             $r.Summary[0].Failed | Should -Be 1
             $r.Summary[0].Synced | Should -Be 2
             $r.Summary[0].Succeeded | Should -BeFalse
@@ -198,7 +251,7 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
             # -SuccessImagesPath / -FailedImagesPath are images files that feed back in with -Images.
             @((Import-SyncRule $success).Source | Sort-Object) | Should -Be @("$A/demo/alpine:3.19", "$A/demo/busybox:1.36")
             @((Import-SyncRule $failed).Source) | Should -Be @("127.0.0.1:${port}/demo/alpine:3.19")
-            $again = Split-Result (Invoke-ImageSync -Images $success -Auth $auth -ErrorAction Stop)
+            $again = Split-Result (Invoke-ImageSync -Images $success -Auth $auth -Summary -ErrorAction Stop)
             $again.Summary[0].Unchanged | Should -Be 2
             $again.Summary[0].BlobsCopied | Should -Be 0
             $null = Invoke-ImageSync -Images $failed -Auth $auth -Retries 0 -ErrorVariable ev2 -ErrorAction SilentlyContinue
@@ -207,7 +260,7 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
 
         It 'a wrong password is a RegistryUnauthorized error (PermissionDenied)' {
             $bad = New-OciAuthFile -TestBed $bed -Path (Join-Path $TestDrive 'wrong.yaml') -BasicPassword 'not-the-password'
-            $out = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/wrongpw/alpine" -Auth $bad -Retries 0 -ErrorVariable ev -ErrorAction SilentlyContinue
+            $out = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/wrongpw/alpine" -Auth $bad -Retries 0 -Summary -ErrorVariable ev -ErrorAction SilentlyContinue
             $ev | Should -HaveCount 1
             $ev[0].FullyQualifiedErrorId | Should -Be "RegistryUnauthorized,$cmd"
             $ev[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
@@ -256,7 +309,7 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
                 $Bad.Replace('SRC', $A).Replace('DST', $B)
                 "${A}/demo/legacy:1.0: ${B}/${repo}/legacy"
             ) | Set-Content $images
-            $out = Invoke-ImageSync -Images $images -Auth $auth -ErrorVariable ev -ErrorAction SilentlyContinue
+            $out = Invoke-ImageSync -Images $images -Auth $auth -Summary -ErrorVariable ev -ErrorAction SilentlyContinue
             $ok = $?
             $ok | Should -BeFalse
             $ev | Should -HaveCount 1
@@ -278,6 +331,85 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
         }
     }
 
+    Context 'runbooks and plans' {
+        It 'under $ErrorActionPreference = Stop, 1 failing image of 10 stops nothing: 9 synced, the files and the log written, then one terminating error' {
+            $ns = New-TestRepositoryName 'runbook'
+            $images = Join-Path $TestDrive 'runbook.yaml'
+            @"
+${A}/demo/alpine:3.19: [${B}/$ns/one, ${T}/$ns/two]
+${A}/demo/alpine:latest: [${B}/$ns/one, ${T}/$ns/two]
+${A}/demo/alpine:0.0.0: ${B}/$ns/missing
+${A}/demo/busybox:1.36: [${B}/$ns/one, ${T}/$ns/two]
+${A}/demo/app:1.0: [${B}/$ns/one, ${T}/$ns/two]
+${A}/demo/legacy:1.0: ${B}/$ns/one
+"@ | Set-Content $images
+            $success = Join-Path $TestDrive 'runbook-ok.yaml'; $failed = Join-Path $TestDrive 'runbook-failed.yaml'; $log = Join-Path $TestDrive 'runbook.log'
+            $global:Error.Clear()
+            $caught = $null
+            $ErrorActionPreference = 'Stop'
+            try { $null = Invoke-ImageSync -Images $images -Auth $auth -Retries 0 -SuccessImagesPath $success -FailedImagesPath $failed -LogPath $log }
+            catch { $caught = $_ }
+            finally { $ErrorActionPreference = 'Continue' }
+
+            $caught | Should -Not -BeNullOrEmpty
+            $caught.FullyQualifiedErrorId | Should -Be "ImagesFailed,$cmd"
+            $caught.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $caught.Exception.Message | Should -BeLike "1 of 10 image(s) failed; the first: $A/demo/alpine:0.0.0 -> $B/$ns/missing:0.0.0: *"
+            $caught.TargetObject | Should -BeOfType ([OciSync.Core.Sync.SyncSummary])
+            $caught.TargetObject.Synced | Should -Be 9
+            $caught.TargetObject.Failed | Should -Be 1
+            @($global:Error | Where-Object { "$($_.FullyQualifiedErrorId)" -like "*,$cmd" }) | Should -HaveCount 1 -Because 'one error, the terminating one'
+
+            foreach ($dst in "$B/$ns/one:3.19", "$T/$ns/two:latest", "$B/$ns/one:1.36", "$T/$ns/two:1.0", "$B/$ns/one:1.0") { Test-Manifest $dst | Should -BeTrue }
+            @((Import-SyncRule $success).Source | Sort-Object) | Should -Be (@('alpine:3.19', 'alpine:latest', 'app:1.0', 'busybox:1.36', 'legacy:1.0') | ForEach-Object { "$A/demo/$_" })
+            (Import-SyncRule $failed).Source | Should -Be "$A/demo/alpine:0.0.0"
+            $lines = @(Get-Content $log)
+            @($lines | Where-Object { $_ -match '^\S+Z INFORMATION +Synced ' }) | Should -HaveCount 9
+            @($lines | Where-Object { $_ -match '^\S+Z ERROR +Failed .*\[ManifestNotFound\] planning: ' }) | Should -HaveCount 1
+            @($lines | Where-Object { $_ -match 'Summary: 10 images: 9 synced, 0 unchanged, 0 filtered, 1 failed' }) | Should -HaveCount 1
+        }
+
+        It 'Get-SyncPlan | Where-Object { -not $_.UpToDate } | Invoke-ImageSync syncs exactly those copies' {
+            $ns = New-TestRepositoryName 'plan'
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/$ns/alpine" -Auth $auth -ErrorAction Stop
+            $plan = @(Get-SyncPlan -Source "$A/demo/alpine" -Destination "$B/$ns/alpine" -Auth $auth)
+            $plan | Should -HaveCount 2
+            @($plan | Where-Object UpToDate) | Should -HaveCount 1
+            $out = @($plan | Where-Object { -not $_.UpToDate } | Invoke-ImageSync -Auth $auth -ErrorAction Stop)
+            $out | Should -HaveCount 1
+            $out[0].Source | Should -Be "$A/demo/alpine:latest"
+            $out[0].Action | Should -Be 'Synced'
+            Get-Digest "$B/$ns/alpine:latest" | Should -Be (Get-Digest "$A/demo/alpine:latest")
+        }
+    }
+
+    Context 'at scale' {
+        BeforeAll {
+            # 300 tags of one image in one repository: mounted once, then its manifest PUT under each tag.
+            $script:many = "$A/$(New-TestRepositoryName 'many')/app"
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "${many}:t000" -ErrorAction Stop
+            $repo = $many.Substring($A.Length + 1)
+            $accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+            $get = Invoke-WebRequest "http://$A/v2/$repo/manifests/t000" -Headers @{ Accept = $accept }
+            $type = "$($get.Headers['Content-Type'])"
+            foreach ($n in 1..299) {
+                $null = Invoke-WebRequest -Method Put "http://$A/v2/$repo/manifests/t$('{0:000}' -f $n)" -Body $get.Content -ContentType $type
+            }
+        }
+
+        It 'a cold run of 300 tags renders in at most ~330 lines at 120 columns, one row per image' {
+            $ns = New-TestRepositoryName 'cold300'
+            $out = @(Invoke-ImageSync -Source $many -Destination "$B/$ns/app" -Auth $auth -ErrorAction Stop)
+            $out | Should -HaveCount 300
+            @($out | Where-Object Action -eq 'Synced') | Should -HaveCount 300
+            $lines = @($out | Out-String -Width 120 -Stream)
+            $lines.Count | Should -BeLessOrEqual 330
+            $lines | Where-Object { $_.Length -gt 120 } | Should -BeNullOrEmpty
+            $lines | Where-Object { $_ -match '^\w+\s+:\s' } | Should -BeNullOrEmpty -Because 'a "Name : value" line means a list view'
+            Write-Host "300 cold tags: $($lines.Count) lines at 120 columns"
+        }
+    }
+
     Context 'image-syncer defaults and files' {
         It 'with no -Images reads images.json and auth.json from the current directory' {
             $dir = Join-Path $TestDrive 'defaults'
@@ -286,7 +418,7 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
             @{ "$A/demo/busybox:1.36" = "$B/$repo/busybox"; "$A/demo/alpine:latest" = @("$T/$repo/alpine", "$B/$repo/alpine") } | ConvertTo-Json | Set-Content (Join-Path $dir 'images.json')
             $null = New-OciAuthFile -TestBed $bed -Path (Join-Path $dir 'auth.json')
             Push-Location $dir
-            try { $r = Split-Result (Invoke-ImageSync -ErrorAction Stop) }
+            try { $r = Split-Result (Invoke-ImageSync -Summary -ErrorAction Stop) }
             finally { Pop-Location }
             $r.Summary[0].Synced | Should -Be 3
             Get-Digest "$B/$repo/busybox:1.36" | Should -Be (Get-Digest "$A/demo/busybox:1.36")
@@ -300,7 +432,7 @@ ${A}/demo/busybox:1.36: ${T}/${repo}/busybox
                 auth   = @{ $B = @{ username = $bed.Basic.username; password = $bed.Basic.password } }
                 images = @{ "$A/demo/alpine:3.19" = "$B/$repo/alpine" }
             } | ConvertTo-Json -Depth 4 | Set-Content $config
-            $r = Split-Result (Invoke-ImageSync -Config $config -ErrorAction Stop)
+            $r = Split-Result (Invoke-ImageSync -Config $config -Summary -ErrorAction Stop)
             $r.Summary[0].Synced | Should -Be 1
             Get-Digest "$B/$repo/alpine:3.19" | Should -Be (Get-Digest "$A/demo/alpine:3.19")
         }
@@ -403,7 +535,7 @@ ${B}/coreos/kube-rbac-proxy:/a+/: ${B}/ruohe/kube-rbac-proxy
             Push-Location $dir
             try {
                 # ./image-syncer --auth=./auth.yaml --images=./images.yaml --retries=3 --log=./log
-                $out = Invoke-ImageSync -Auth ./auth.yaml -Images ./images.yaml -Retries 3 -Log ./log -ErrorVariable ev
+                $out = Invoke-ImageSync -Auth ./auth.yaml -Images ./images.yaml -Retries 3 -Log ./log -Summary -ErrorVariable ev
             }
             finally { Pop-Location; Remove-Item Env:OCISYNC_SEED_* }
             $ev | Should -HaveCount 0
@@ -429,16 +561,21 @@ ${B}/coreos/kube-rbac-proxy:/a+/: ${B}/ruohe/kube-rbac-proxy
                 $null = $ps.AddScript({
                         param($module, $source, $destination, $auth)
                         Import-Module $module
-                        Invoke-ImageSync -Source $source -Destination $destination -Auth $auth
-                    }).AddArgument($env:OCISYNC_MODULE).AddArgument("$A/demo/app:1.0").AddArgument("$B/progress/app").AddArgument($auth)
+                        Invoke-ImageSync -Source $source -Destination $destination -Auth $auth -Proc 1 -Summary
+                    }).AddArgument($env:OCISYNC_MODULE).AddArgument("$A/demo/alpine").AddArgument("$B/$(New-TestRepositoryName 'progress')/alpine").AddArgument($auth)
                 $out = $ps.Invoke()
                 $ps.HadErrors | Should -BeFalse
-                ($out | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] }).Synced | Should -Be 1
+                ($out | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] }).Synced | Should -Be 2
                 $records = @($ps.Streams.Progress)
-                $records | Where-Object { $_.Activity -eq 'Planning' -and $_.RecordType -eq 'Completed' } | Should -HaveCount 1
-                $records | Where-Object { $_.Activity -eq 'Syncing images' -and $_.RecordType -eq 'Completed' } | Should -HaveCount 1
-                # The completion record is the last one of its activity: nothing is left drawn.
-                ($records | Where-Object Activity -eq 'Syncing images' | Select-Object -Last 1).RecordType | Should -Be 'Completed'
+                # The run's bar and, as its child, the phase of the pass.
+                $records | Where-Object { $_.Activity -eq 'Pass 1: planning' -and $_.ParentActivityId -eq 1 } | Should -Not -BeNullOrEmpty
+                $records | Where-Object { $_.Activity -eq 'Pass 1: copying' -and $_.ParentActivityId -eq 1 } | Should -Not -BeNullOrEmpty
+                # Images done show as they finish, not only when the pass ends.
+                $records | Where-Object { $_.Activity -eq 'Syncing images' -and $_.StatusDescription -like '1 of 2 images done*' } | Should -Not -BeNullOrEmpty
+                $records | Where-Object { $_.RecordType -eq 'Completed' } | Should -HaveCount 2
+                # The completion record is the last one of each activity: nothing is left drawn.
+                ($records | Where-Object ActivityId -eq 1 | Select-Object -Last 1).RecordType | Should -Be 'Completed'
+                ($records | Where-Object ActivityId -eq 2 | Select-Object -Last 1).RecordType | Should -Be 'Completed'
             }
             finally { $ps.Dispose() }
         }
@@ -449,6 +586,26 @@ ${B}/coreos/kube-rbac-proxy:/a+/: ${B}/ruohe/kube-rbac-proxy
             $text = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/mirror/alpine" -Auth $auth | Format-Table | Out-String
             $text | Should -Match 'Action'
             $text | Should -Not -Match '(?m)^\s*Source\s*:'
+        }
+
+        It 'Get-SyncPlan and Get-RegistryManifest keep their key columns at 120 columns' {
+            $plan = @(Get-SyncPlan -Source "$A/demo/alpine" -Destination "$B/mirror/alpine" -Auth $auth | Out-String -Width 120 -Stream)
+            @($plan | Where-Object { $_ -match '^UpToDate\s+SourceDigest\s+Destination\s+Source -> Destination' }) | Should -HaveCount 1
+            @($plan | Where-Object { $_ -match '^(True|False)\s+[0-9a-f]{12}\s+([0-9a-f]{12}|\(none\))\s+\S+ -> ' }) | Should -HaveCount 2
+            $manifest = @(Get-RegistryManifest "$A/demo/app:1.0" | Out-String -Width 120 -Stream)
+            $manifest | Where-Object { $_ -match '[0-9a-f]{12}\s+oci\.image\.index\.v1\+json\s+\d+\s+\d*\s+linux/amd64, linux/arm64' } | Should -Not -BeNullOrEmpty
+            $plan + $manifest | Where-Object { $_.Length -gt 120 } | Should -BeNullOrEmpty
+        }
+
+        It 'with -Detailed, layers, manifests and images render as one table at 120 columns, never as lists' {
+            $dst = "$B/$(New-TestRepositoryName 'fmt')/app"
+            $lines = @(Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination $dst -Auth $auth -Detailed | Out-String -Width 120 -Stream)
+            $lines | Where-Object { $_ -match '^\s*\w+\s+:\s' } | Should -BeNullOrEmpty -Because 'a "Name : value" line means a list view'
+            @($lines | Where-Object { $_ -match '^Action\s+Item' }) | Should -HaveCount 1 -Because 'one header: the view never changes'
+            $lines | Where-Object { $_.Length -gt 120 } | Should -BeNullOrEmpty
+            $lines | Where-Object { $_ -match '^Copied\s+(layer|config)\s' } | Should -Not -BeNullOrEmpty
+            $lines | Where-Object { $_ -match '^Synced\s+linux/' } | Should -Not -BeNullOrEmpty
+            $lines | Where-Object { $_ -match '^Synced\s+index \(\d\)' } | Should -Not -BeNullOrEmpty
         }
     }
 }

@@ -60,6 +60,8 @@ public sealed class HostileReply
     /// <summary>Writes the body instead of <see cref="Body"/> (slow, endless); the connection closes after it.</summary>
     public Func<Stream, CancellationToken, Task>? Writer { get; init; }
     public bool Close { get; init; }
+    /// <summary>Close the connection without a word: to the client the registry is unreachable.</summary>
+    public bool Hangup { get; init; }
 
     public HostileReply With(string name, string value)
     {
@@ -375,6 +377,7 @@ public sealed class HostileRegistry : IAsyncDisposable
                 HostileReply reply;
                 try { reply = Answer(request); }
                 catch (Exception e) { reply = HostileReply.Error(500, "TESTBED_BUG", e.Message); }
+                if (reply.Hangup) return;
                 if (!await WriteReplyAsync(stream, request, reply, ct).ConfigureAwait(false)) return;
             }
         }
@@ -633,7 +636,10 @@ public static class HostileScenario
         "../../../victim/manifests/prod", "a/../../x", "%2F..%2Fvictim", "v1%00", new string('t', 200), "-bad", ".bad",
     };
 
-    public static (HostileRegistry Registry, CanaryListener Canary) Start(string password)
+    public static (HostileRegistry Registry, CanaryListener Canary) Start(string password) => Start(password, out _);
+
+    /// <param name="flaky">A second, anonymous registry that hangs up on every request until healed.</param>
+    public static (HostileRegistry Registry, CanaryListener Canary) Start(string password, out HostileRegistry flaky)
     {
         var registry = HostileRegistry.Start(HostileAuth.Basic, User, password);
         var canary = CanaryListener.Start();
@@ -670,6 +676,38 @@ public static class HostileScenario
         // d/away (as a destination): upload sessions "live" on the canary listener.
         registry.On(r => r.Method == "POST" && r.Path == "/v2/d/away/blobs/uploads/"
             ? HostileReply.Empty(202).With("Location", $"{canary.BaseUri}v2/d/away/blobs/uploads/u1?_state=s") : null);
+
+        // Faults that last until POST /_hostile/heal, for "every failure is visible and re-runnable":
+        // t/cut lists its tags cut short, t/gone does not exist yet, and the flaky registry hangs up.
+        var healed = 0;
+        bool Faulty() => Volatile.Read(ref healed) == 0;
+        registry.AddImage("t/cut", ImageFactory.CreateImage(710_030, layerCount: 1, layerSize: 8 * 1024), "v1");
+        registry.On(r => r.Path == "/v2/t/cut/tags/list" && Faulty() ? HostileReply.Json(200, "{\"name\":\"t/cut\",\"tags\":[\"v1\"") : null);
+        registry.AddImage("t/gone", ImageFactory.CreateImage(710_031, layerCount: 1, layerSize: 8 * 1024), "v1");
+        registry.On(r => r.Path.StartsWith("/v2/t/gone/", StringComparison.Ordinal) && Faulty()
+            ? HostileReply.Error(404, "NAME_UNKNOWN", "repository name not known to registry") : null);
+        var down = HostileRegistry.Start(HostileAuth.None, null, null);
+        down.AddImage("flaky/app", ImageFactory.CreateImage(710_032, layerCount: 1, layerSize: 8 * 1024), "v1");
+        down.On(r => Faulty() ? new HostileReply { Hangup = true } : null);
+        flaky = down;
+        registry.On(r => r.Method == "POST" && r.Path == "/_hostile/heal" ? Heal() : null);
+        HostileReply Heal()
+        {
+            Interlocked.Exchange(ref healed, 1);
+            return HostileReply.Json(200, "{}");
+        }
+
+        // once/*: damaged once, then whole, so a per-request retry survives it: once/app lists its tags
+        // cut short the first time; once/image serves its manifest's bytes cut short the first time.
+        var onceImage = ImageFactory.CreateImage(710_033, layerCount: 1, layerSize: 8 * 1024);
+        registry.AddImage("once/app", ImageFactory.CreateImage(710_034, layerCount: 1, layerSize: 8 * 1024), "v1");
+        registry.AddImage("once/image", onceImage, "v1");
+        var tagsServed = 0;
+        var manifestsServed = 0;
+        registry.On(r => r.Path == "/v2/once/app/tags/list" && Interlocked.Increment(ref tagsServed) == 1
+            ? HostileReply.Json(200, "{\"name\":\"once/app\",\"tags\":[") : null);
+        registry.On(r => r.Method == "GET" && r.Path == $"/v2/once/image/manifests/{onceImage.Digest}" && Interlocked.Increment(ref manifestsServed) == 1
+            ? HostileReply.Manifest(onceImage.ManifestBytes[..(onceImage.ManifestBytes.Length / 2)], onceImage.ManifestMediaType) : null);
 
         registry.On(r => r.Path == "/_hostile/state" ? HostileReply.Json(200, new
         {

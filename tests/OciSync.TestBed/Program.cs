@@ -145,8 +145,9 @@ public static class Program
 
         // The tail needs escaping in a URL, so the URL-encoded spelling of the canary differs from the plain one.
         var password = $"CANARY-pw-{Guid.NewGuid():N}+/@:";
-        var (registry, canary) = HostileScenario.Start(password);
+        var (registry, canary) = HostileScenario.Start(password, out var flaky);
         await using (registry)
+        await using (flaky)
         using (canary)
         {
             var json = JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -156,6 +157,7 @@ public static class Program
                 ["username"] = registry.Username,
                 ["password"] = password,
                 ["canaryHost"] = canary.Host,
+                ["flakyHost"] = flaky.Host,
             }, new JsonSerializerOptions { WriteIndented = true });
             await AnnounceAndWaitAsync(json, statePath, watchStdin, stop.Token).ConfigureAwait(false);
         }

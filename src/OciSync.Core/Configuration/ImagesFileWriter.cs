@@ -15,10 +15,11 @@ namespace OciSync.Core.Configuration
     /// </summary>
     public static class ImagesFileWriter
     {
-        public static void Write(string path, IEnumerable<ImagePair> pairs)
+        /// <param name="rules">Whole rules to write as well, as their source and resolved destinations (a rule whose listing failed: the re-run lists again).</param>
+        public static void Write(string path, IEnumerable<ImagePair> pairs, IEnumerable<SyncRule>? rules = null)
         {
             if (path == null) throw new ArgumentNullException(nameof(path));
-            var text = Format(pairs, YamlTree.FormatOf(path) == ConfigFormat.Json);
+            var text = Format(pairs, YamlTree.FormatOf(path) == ConfigFormat.Json, rules);
             var full = Path.GetFullPath(path);
             var dir = Path.GetDirectoryName(full);
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
@@ -26,17 +27,23 @@ namespace OciSync.Core.Configuration
         }
 
         /// <summary>The file text: JSON when <paramref name="json"/>, otherwise YAML.</summary>
-        public static string Format(IEnumerable<ImagePair> pairs, bool json)
+        public static string Format(IEnumerable<ImagePair> pairs, bool json, IEnumerable<SyncRule>? rules = null)
         {
             if (pairs == null) throw new ArgumentNullException(nameof(pairs));
             var groups = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+            void Add(string source, string destination)
+            {
+                if (!groups.TryGetValue(source, out var set)) groups[source] = set = new SortedSet<string>(StringComparer.Ordinal);
+                set.Add(destination);
+            }
             foreach (var pair in pairs)
             {
                 if (pair == null) continue;
                 var (source, byDigest) = SourceText(pair.Source);
-                if (!groups.TryGetValue(source, out var set)) groups[source] = set = new SortedSet<string>(StringComparer.Ordinal);
-                set.Add(DestinationText(pair.Destination, byDigest ? pair.Source.Digest : null));
+                Add(source, DestinationText(pair.Destination, byDigest ? pair.Source.Digest : null));
             }
+            foreach (var rule in rules ?? Enumerable.Empty<SyncRule>())
+                foreach (var target in rule.Targets) Add(rule.Source, target.ToString());
 
             var sb = new StringBuilder();
             if (groups.Count == 0) return "{}\n";

@@ -18,7 +18,7 @@ namespace OciSync.Core.Content
         private readonly Digest _expected;
         private readonly long _expectedSize;
         private readonly IncrementalHash _hash;
-        private readonly Action<long>? _onBytes;
+        private Action<long>? _onBytes; // dropped on dispose: a pooled connection may hold the spent request, and this callback holds the run
         private readonly IDisposable? _owner;
         private long _read;
         private bool _verified;
@@ -144,6 +144,7 @@ namespace OciSync.Core.Content
                 _owner?.Dispose();
                 _hash.Dispose();
                 _idle?.Dispose();
+                _onBytes = null;
             }
             base.Dispose(disposing);
         }

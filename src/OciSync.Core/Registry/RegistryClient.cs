@@ -37,11 +37,13 @@ namespace OciSync.Core.Registry
         private readonly IOciLog _log;
         private readonly SecretScrubber _scrubber;
         private readonly bool _allowPlainHttp;
+        private readonly RequestStatistics _statistics;
         private readonly object _pingLock = new object();
         private Task<Uri>? _ping;
 
-        internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options, IOciLog log, SecretScrubber scrubber)
+        internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options, IOciLog log, SecretScrubber scrubber, RequestStatistics? statistics = null)
         {
+            _statistics = statistics ?? new RequestStatistics();
             Registry = registry;
             _options = options;
             _log = log;
@@ -55,11 +57,11 @@ namespace OciSync.Core.Registry
             var redirect = new RedirectHandler(observed);
             // The invokers never dispose their chain: the socket handler below is shared process-wide.
             var pingRetry = options.Retry.WithResponseTimeout(options.PingTimeout);
-            _pingClient = new HttpMessageInvoker(new RetryHandler(pingRetry, log, redirect), disposeHandler: false);
+            _pingClient = new HttpMessageInvoker(new RetryHandler(pingRetry, log, redirect, _statistics), disposeHandler: false);
             // One try only (when HTTPS is refused, plain HTTP is next, not a backoff), with the same deadline.
             _probeClient = new HttpMessageInvoker(new RetryHandler(pingRetry.WithoutRetries(), log, redirect), disposeHandler: false);
             _auth = new AuthHandler(credential, _pingClient, _allowPlainHttp, options.PingTimeout, log, scrubber, redirect);
-            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, _auth), disposeHandler: false);
+            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, _auth, _statistics), disposeHandler: false);
         }
 
         /// <summary>The registry as users name it (<c>docker.io</c>, <c>127.0.0.1:5000</c>).</summary>
@@ -86,7 +88,8 @@ namespace OciSync.Core.Registry
         }
 
         /// <summary>GET a manifest; its bytes are checked against the digest asked for or announced.</summary>
-        public Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct) => Scrubbed(GetManifestCoreAsync(repository, reference, ct));
+        public Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct) =>
+            Scrubbed(RetryDamagedAsync($"GET {Registry}/{repository}:{reference}", () => GetManifestCoreAsync(repository, reference, ct), ct));
 
         private async Task<Manifest> GetManifestCoreAsync(string repository, string reference, CancellationToken ct)
         {
@@ -107,6 +110,11 @@ namespace OciSync.Core.Registry
             try
             {
                 manifest = Manifest.Parse(bytes, response.Content?.Headers.ContentType?.MediaType, actual);
+            }
+            catch (FormatException e) when (e.InnerException is JsonException)
+            {
+                // Not JSON at all is how a body cut short (or garbled by a proxy) looks when no digest was there to catch it.
+                throw new RegistryException(ErrorIds.RegistryResponseInvalid, $"{Registry}/{repository}:{reference}: {e.Message}", e);
             }
             catch (Exception e) when (e is FormatException || e is NotSupportedException)
             {
@@ -228,7 +236,10 @@ namespace OciSync.Core.Registry
             Uri? next = new Uri(baseUri, $"v2/{repository}/tags/list?n={_options.TagPageSize}");
             while (next != null)
             {
-                var (page, following) = await Scrubbed(FetchTagPageAsync(repository, pages, next, ct)).ConfigureAwait(false);
+                Uri visit;
+                try { visit = pages.Visit(next); } // once per page, however often a damaged answer makes us ask
+                catch (RegistryException e) { throw _scrubber.Scrub(e); }
+                var (page, following) = await Scrubbed(RetryDamagedAsync($"GET {RegistryException.Redact(visit)}", () => FetchTagPageAsync(repository, visit, ct), ct)).ConfigureAwait(false);
                 next = following;
                 foreach (var tag in page)
                     if (pages.Accept(tag)) yield return tag;
@@ -237,9 +248,8 @@ namespace OciSync.Core.Registry
                 _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {UntrustedText.Quote(pages.FirstSkipped!)}.");
         }
 
-        private async Task<(List<string> Tags, Uri? Next)> FetchTagPageAsync(string repository, TagPages pages, Uri link, CancellationToken ct)
+        private async Task<(List<string> Tags, Uri? Next)> FetchTagPageAsync(string repository, Uri page, CancellationToken ct)
         {
-            var page = pages.Visit(link);
             using var request = new HttpRequestMessage(HttpMethod.Get, page);
             RequestScope.Set(request, RequestScope.Pull(repository));
             using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
@@ -250,6 +260,32 @@ namespace OciSync.Core.Registry
         }
 
         // ---- plumbing ---------------------------------------------------------------------
+
+        /// <summary>
+        /// A 200 whose body is damaged — cut short, not JSON, or not the digest asked for — is a transient
+        /// fault like a 503: asked again with the same backoff, logged and counted. (The retry handler
+        /// below sees statuses and connection errors, not what the body turned out to be.)
+        /// </summary>
+        private async Task<T> RetryDamagedAsync<T>(string request, Func<Task<T>> attempt, CancellationToken ct)
+        {
+            for (var n = 1; ; n++)
+            {
+                try
+                {
+                    return await attempt().ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsDamagedBody(e) && n <= _options.Retry.MaxAttempts && !ct.IsCancellationRequested)
+                {
+                    var wait = TimeSpan.FromTicks(Math.Min(_options.Retry.MaxDelay.Ticks, _options.Retry.BaseDelay.Ticks << Math.Min(n - 1, 20)));
+                    _statistics.Retried();
+                    _log.Write(OciLogLevel.Verbose, $"Retrying {request} ({n}/{_options.Retry.MaxAttempts}) after a damaged answer ({e.Message}), waiting {wait.TotalSeconds:0.0} s.");
+                    await Task.Delay(wait, ct).ConfigureAwait(false);
+                }
+            }
+        }
+
+        private static bool IsDamagedBody(Exception e) =>
+            e is DigestMismatchException || (e is RegistryException r && r.ErrorId == ErrorIds.RegistryResponseInvalid);
 
         /// <summary>
         /// Every exception leaving the client has the run's secrets masked: error bodies, Location and

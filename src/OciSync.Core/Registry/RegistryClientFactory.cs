@@ -27,6 +27,8 @@ namespace OciSync.Core.Registry
         public SecretScrubber Scrubber { get; }
         /// <summary><see cref="RegistryClientOptions.Log"/> with every line scrubbed; all of Core writes here.</summary>
         public Transport.IOciLog Log { get; }
+        /// <summary>What this factory's clients did that a run reports: requests retried.</summary>
+        public Transport.RequestStatistics Statistics { get; } = new Transport.RequestStatistics();
 
         /// <summary>The client for <paramref name="registry"/>/<paramref name="repository"/>, using the longest matching credential.</summary>
         public RegistryClient Get(string registry, string repository)
@@ -37,7 +39,7 @@ namespace OciSync.Core.Registry
             else if (credential != null && insecure && !credential.Insecure)
                 credential = new RegistryCredential(credential.Key, credential.Username, credential.Password, insecure: true, credential.Origin);
             var key = registry + "|" + (credential?.Key ?? string.Empty) + "|" + insecure;
-            return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options, Log, Scrubber));
+            return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options, Log, Scrubber, Statistics));
         }
 
         public RegistryClient Get(References.ImageReference reference) => Get(reference.Registry, reference.Repository);

@@ -35,7 +35,7 @@ namespace OciSync.Core.Registry
             }
             catch (JsonException e)
             {
-                throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the tags list is not valid JSON ({e.Message})", e);
+                throw new RegistryException(ErrorIds.RegistryResponseInvalid, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the tags list is not valid JSON, cut short or garbled ({e.Message})", e);
             }
             return tags;
         }

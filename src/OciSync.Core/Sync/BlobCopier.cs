@@ -22,7 +22,7 @@ namespace OciSync.Core.Sync
         private readonly IOciLog _log;
         private readonly TimeSpan _stallTimeout;
         // One transfer per destination repository and digest, shared by every image that needs it.
-        private readonly ConcurrentDictionary<string, Lazy<Task<LayerResult>>> _transfers = new ConcurrentDictionary<string, Lazy<Task<LayerResult>>>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Transfer> _transfers = new ConcurrentDictionary<string, Transfer>(StringComparer.Ordinal);
         // Where in each destination registry a blob already lives (or is being put), for mounts.
         private readonly ConcurrentDictionary<string, Task<string?>> _homes = new ConcurrentDictionary<string, Task<string?>>(StringComparer.Ordinal);
 
@@ -36,23 +36,64 @@ namespace OciSync.Core.Sync
             _log = log;
         }
 
-        public Task<LayerResult> CopyAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, CancellationToken ct)
+        /// <summary>
+        /// The blob's transfer into that repository, shared by every image that needs it.
+        /// <see cref="BlobTransfer.Sent"/> is true only for the caller whose request started it, so
+        /// its bytes are counted for one image.
+        /// </summary>
+        public async Task<BlobTransfer> CopyAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, CancellationToken ct)
         {
             var key = $"{destination.Registry}/{destinationRepository}@{blob.Digest}";
-            var lazy = _transfers.GetOrAdd(key, _ => new Lazy<Task<LayerResult>>(() =>
-                TransferAsync(source, sourceRepository, destination, destinationRepository, blob, ct)));
-            return lazy.Value;
+            var mine = new Transfer(() => TransferAsync(source, sourceRepository, destination, destinationRepository, blob, ct));
+            var transfer = _transfers.GetOrAdd(key, mine);
+            var sent = ReferenceEquals(transfer, mine);
+            var running = transfer.Running;
+            if (running == null) // the outcome is set before the task is dropped
+            {
+                // Long finished: a light copy for this image's list, so the run holds no result per blob.
+                var done = transfer.Outcome!;
+                return new BlobTransfer(Result(blob, source, sourceRepository, destination, destinationRepository, done.Action, null, TimeSpan.Zero, done.MountedFrom, null), sent: false);
+            }
+            var result = await running.ConfigureAwait(false);
+            if (sent) transfer.Settle(result);
+            return new BlobTransfer(result, sent);
         }
 
         /// <summary>Forgets failed transfers so the next pass tries them again.</summary>
         public void ForgetFailures()
         {
             foreach (var pair in _transfers)
+                if (pair.Value.Failed) _transfers.TryRemove(pair.Key, out _);
+        }
+
+        /// <summary>
+        /// One blob's transfer into one repository: the task while it runs, then only how it ended, so
+        /// a run over 100,000 images keeps a few bytes per blob instead of its result.
+        /// </summary>
+        private sealed class Transfer
+        {
+            private volatile Lazy<Task<LayerResult>>? _start; // dropped once settled: its task holds the result
+            private volatile Done? _outcome;
+
+            public Transfer(Func<Task<LayerResult>> start) => _start = new Lazy<Task<LayerResult>>(start);
+
+            public Done? Outcome => _outcome;
+            /// <summary>The transfer's task until it is settled, then null (read <see cref="Outcome"/>).</summary>
+            public Task<LayerResult>? Running => _start?.Value;
+            public bool Failed => _start is { IsValueCreated: true } s && s.Value.IsCompleted && s.Value.Status != TaskStatus.RanToCompletion;
+
+            public void Settle(LayerResult result)
             {
-                var task = pair.Value.IsValueCreated ? pair.Value.Value : null;
-                if (task != null && task.IsCompleted && (task.IsFaulted || task.IsCanceled || task.Result.Action == LayerAction.Failed))
-                    _transfers.TryRemove(pair.Key, out _);
+                _outcome = new Done(result.Action, result.MountedFrom);
+                _start = null;
             }
+        }
+
+        private sealed class Done
+        {
+            public Done(string action, string? mountedFrom) { Action = action; MountedFrom = mountedFrom; }
+            public string Action { get; }
+            public string? MountedFrom { get; }
         }
 
         private async Task<LayerResult> TransferAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, CancellationToken ct)
@@ -73,12 +114,17 @@ namespace OciSync.Core.Sync
                 mountFrom = sourceRepository;
             }
 
-            var action = LayerAction.Failed;
+            // Seconds are the transfer's own; waiting for a slot (or another repository's upload) is queued time.
+            var queued = TimeSpan.Zero;
             try
             {
-                action = await _gate.RunAsync(() => LadderAsync(source, sourceRepository, destination, destinationRepository, blob, mountFrom, ct), ct).ConfigureAwait(false);
+                var action = await _gate.RunAsync(() =>
+                {
+                    queued = watch.Elapsed;
+                    return LadderAsync(source, sourceRepository, destination, destinationRepository, blob, mountFrom, ct);
+                }, ct).ConfigureAwait(false);
                 mine.TrySetResult(destinationRepository);
-                var result = Result(blob, source, sourceRepository, destination, destinationRepository, action, watch, action == LayerAction.Mounted ? mountFrom : null, null);
+                var result = Result(blob, source, sourceRepository, destination, destinationRepository, action, watch, queued, action == SyncAction.Mounted ? mountFrom : null, null);
                 _observer.OnLayer(result);
                 return result;
             }
@@ -91,21 +137,21 @@ namespace OciSync.Core.Sync
             {
                 mine.TrySetResult(null);
                 if (home == mine.Task) _homes.TryRemove(homeKey, out _);
-                var result = Result(blob, source, sourceRepository, destination, destinationRepository, LayerAction.Failed, watch, null, e.Message);
+                var result = Result(blob, source, sourceRepository, destination, destinationRepository, SyncAction.Failed, watch, queued, null, e.Message);
                 _observer.OnLayer(result);
-                throw new BlobCopyException(blob, destinationRepository, e);
+                throw new BlobCopyException(blob, destinationRepository, e, result);
             }
         }
 
-        private async Task<LayerAction> LadderAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, string? mountFrom, CancellationToken ct)
+        private async Task<string> LadderAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, string? mountFrom, CancellationToken ct)
         {
-            if (await destination.BlobExistsAsync(destinationRepository, blob.Digest, ct).ConfigureAwait(false)) return LayerAction.Present;
+            if (await destination.BlobExistsAsync(destinationRepository, blob.Digest, ct).ConfigureAwait(false)) return SyncAction.Present;
 
             Uri? uploadLocation = null;
             if (mountFrom != null)
             {
                 var mount = await destination.MountBlobAsync(destinationRepository, blob.Digest, mountFrom, ct).ConfigureAwait(false);
-                if (mount.Mounted) return LayerAction.Mounted;
+                if (mount.Mounted) return SyncAction.Mounted;
                 uploadLocation = mount.UploadLocation; // the registry declined the mount but opened an upload
             }
 
@@ -115,7 +161,7 @@ namespace OciSync.Core.Sync
                 try
                 {
                     await StreamAsync(source, sourceRepository, destination, destinationRepository, blob, uploadLocation, n => moved += n, ct).ConfigureAwait(false);
-                    return LayerAction.Copied;
+                    return SyncAction.Copied;
                 }
                 catch (Exception e) when (attempt < _options.BlobAttempts && IsWorthRetrying(e) && !ct.IsCancellationRequested)
                 {
@@ -158,7 +204,7 @@ namespace OciSync.Core.Sync
             (e is RegistryException r && (r.IsTransient || r.ErrorId == ErrorIds.RegistryProtocolError || r.ErrorId == ErrorIds.DigestMismatch));
 
         private static LayerResult Result(Descriptor blob, RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository,
-            LayerAction action, Stopwatch watch, string? mountedFrom, string? error) => new LayerResult
+            string action, Stopwatch? watch, TimeSpan queued, string? mountedFrom, string? error) => new LayerResult
             {
                 Source = $"{source.Registry}/{sourceRepository}",
                 Destination = $"{destination.Registry}/{destinationRepository}",
@@ -166,7 +212,8 @@ namespace OciSync.Core.Sync
                 MediaType = blob.MediaType,
                 Size = blob.Size,
                 Action = action,
-                Seconds = watch.Elapsed.TotalSeconds,
+                Seconds = watch == null ? 0 : (watch.Elapsed - queued).TotalSeconds,
+                QueuedSeconds = queued.TotalSeconds,
                 MountedFrom = mountedFrom,
                 Error = error,
             };
@@ -175,7 +222,18 @@ namespace OciSync.Core.Sync
     /// <summary>A blob could not be copied; the inner exception says why.</summary>
     public sealed class BlobCopyException : Exception
     {
-        public BlobCopyException(Descriptor blob, string destinationRepository, Exception inner)
-            : base($"Blob {blob.Digest} could not be copied to {destinationRepository}: {inner.Message}", inner) { }
+        public BlobCopyException(Descriptor blob, string destinationRepository, Exception inner, LayerResult result)
+            : base($"Blob {blob.Digest} could not be copied to {destinationRepository}: {inner.Message}", inner) { Result = result; }
+
+        /// <summary>The failed layer's result, for the image that needed it.</summary>
+        public LayerResult Result { get; }
+    }
+
+    /// <summary>A blob's transfer as one image sees it: the shared result, and whether this image's request sent it.</summary>
+    internal readonly struct BlobTransfer
+    {
+        public BlobTransfer(LayerResult result, bool sent) { Result = result; Sent = sent; }
+        public LayerResult Result { get; }
+        public bool Sent { get; }
     }
 }

@@ -33,6 +33,8 @@ namespace OciSync.Core.Sync
         // Distinct manifests one image may consist of (a 200-platform index is large); a registry can
         // point an index at the same children again and again, so each child is also copied only once.
         internal const int MaxManifestsPerImage = 1000;
+        // Manifests kept for reuse before the finished ones are let go: a run of 100,000 images must not hold them all.
+        internal const int MaxCachedManifests = 4096;
         // Manifests fetched by digest this run: an image going to several destinations is pulled once
         // (a manifest GET is what Docker Hub counts against its pull limit).
         // Lazy: GetOrAdd may run its factory twice when two images ask at once, which would mean two GETs.
@@ -48,9 +50,9 @@ namespace OciSync.Core.Sync
             _observer = observer;
         }
 
-        public async Task<ManifestResult> CopyAsync(ImageCopy copy, CancellationToken ct)
+        /// <summary>Copies the image, recording its child manifests, layers and bytes in <paramref name="work"/> as it goes.</summary>
+        public async Task<ImageResult> CopyAsync(ImageCopy copy, ImageWork work, CancellationToken ct)
         {
-            var watch = Stopwatch.StartNew();
             var src = _clients.Get(copy.Source);
             var dst = _clients.Get(copy.Destination);
             var srcRepo = copy.Source.Repository;
@@ -70,59 +72,68 @@ namespace OciSync.Core.Sync
                 destinationDigest = copy.Planned ? copy.DestinationDigest
                     : (await _gate.RunAsync(() => dst.HeadManifestAsync(dstRepo, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false))?.Digest;
                 if (destinationDigest is not null && destinationDigest == sourceDigest)
-                    return Result(copy, ManifestAction.Unchanged, sourceDigest, sourceDigest, null, null, 0, watch, topLevel: true);
+                    return work.Finish(SyncAction.Unchanged, sourceDigest, sourceDigest, null);
             }
 
             var manifest = await FetchAsync(src, srcRepo, sourceDigest?.ToString() ?? copy.Source.ApiReference!, ct).ConfigureAwait(false);
-            var bytes = new ByteCounter();
 
             if (manifest.IsIndex)
             {
                 var kept = manifest.Children.Where(c => _options.Platforms.Matches(c.Platform)).ToList();
                 if (kept.Count == 0)
-                    return Result(copy, ManifestAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType, null, 0, watch, topLevel: true);
+                    return work.Finish(SyncAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType);
+                work.Platforms(kept.Select(k => k.Platform?.ToString()));
 
                 // Children first, all of them, before the index that names them.
                 var walk = new IndexWalk();
-                await Task.WhenAll(kept.Select(child => CopyChildAsync(copy, src, dst, child, bytes, 1, walk, ct))).ConfigureAwait(false);
+                await Task.WhenAll(kept.Select(child => CopyChildAsync(copy, src, dst, child, work, 1, walk, ct))).ConfigureAwait(false);
 
                 var pushed = kept.Count == manifest.Children.Count ? manifest : FilterIndex(manifest, kept);
                 if (!_options.Force && destinationDigest is not null && destinationDigest == pushed.Digest)
-                    return Result(copy, ManifestAction.Unchanged, pushed.Digest, manifest.Digest, pushed.MediaType, null, bytes.Total, watch, topLevel: true);
+                    return work.Finish(SyncAction.Unchanged, pushed.Digest, manifest.Digest, pushed.MediaType);
                 await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, ct), ct).ConfigureAwait(false);
-                return Result(copy, ManifestAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType, null, bytes.Total, watch, topLevel: true);
+                return work.Finish(SyncAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType);
             }
 
-            string? platform = null;
             if (!_options.Platforms.IsEmpty)
             {
                 var p = await ReadPlatformAsync(src, srcRepo, manifest, ct).ConfigureAwait(false);
-                platform = p?.ToString();
+                work.Platforms(new[] { p?.ToString() });
                 if (!_options.Platforms.Matches(p))
-                    return Result(copy, ManifestAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType, platform, 0, watch, topLevel: true);
+                    return work.Finish(SyncAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType);
             }
 
-            await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
+            await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, work, ct).ConfigureAwait(false);
             await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, ct), ct).ConfigureAwait(false);
-            return Result(copy, ManifestAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType, platform, bytes.Total, watch, topLevel: true);
+            return work.Finish(SyncAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType);
         }
 
         /// <summary>An index entry: pushed by digest, after its own blobs (or grandchildren).</summary>
-        private Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, int depth, IndexWalk walk, CancellationToken ct) =>
-            walk.Once(copy, child.Digest, () => CopyChildOnceAsync(copy, src, dst, child, bytes, depth, walk, ct));
+        private Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct) =>
+            walk.Once(copy, child.Digest, () => CopyChildOnceAsync(copy, src, dst, child, work, depth, walk, ct));
 
-        private async Task CopyChildOnceAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ByteCounter bytes, int depth, IndexWalk walk, CancellationToken ct)
+        private async Task CopyChildOnceAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct)
         {
             var watch = Stopwatch.StartNew();
             var srcRepo = copy.Source.Repository;
             var dstRepo = copy.Destination.Repository;
-            var childCopy = new ImageCopy(copy.Source.WithDigest(child.Digest), copy.Destination.WithDigest(child.Digest));
             var platform = child.Platform?.ToString();
+            ManifestResult Child(string action, Manifest? manifest) => new ManifestResult
+            {
+                Source = copy.Source.WithDigest(child.Digest).ToString(),
+                Destination = copy.Destination.WithDigest(child.Digest).ToString(),
+                Digest = child.Digest.ToString(),
+                SourceDigest = child.Digest.ToString(),
+                MediaType = manifest?.MediaType ?? child.MediaType,
+                Platform = platform,
+                Action = action,
+                Seconds = watch.Elapsed.TotalSeconds,
+            };
 
             // A registry only accepts a manifest whose content it has, so an existing child is complete.
             if (!_options.Force && await _gate.RunAsync(() => dst.HeadManifestAsync(dstRepo, child.Digest.ToString(), ct), ct).ConfigureAwait(false) is { } existing && existing.Digest is not null)
             {
-                _observer.OnManifest(Result(childCopy, ManifestAction.Unchanged, child.Digest, child.Digest, child.MediaType, platform, 0, watch, topLevel: false));
+                work.Add(Child(SyncAction.Unchanged, null));
                 return;
             }
 
@@ -130,17 +141,18 @@ namespace OciSync.Core.Sync
             if (manifest.IsIndex && depth >= MaxIndexDepth)
                 throw new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: indexes are nested more than {MaxIndexDepth} levels deep; the image is not copied.");
             if (manifest.IsIndex)
-                await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, bytes, depth + 1, walk, ct))).ConfigureAwait(false);
+                await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, work, depth + 1, walk, ct))).ConfigureAwait(false);
             else
-                await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, bytes, ct).ConfigureAwait(false);
+                await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, work, ct).ConfigureAwait(false);
             await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct), ct).ConfigureAwait(false);
-            _observer.OnManifest(Result(childCopy, ManifestAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType, platform, 0, watch, topLevel: false));
+            work.Add(Child(SyncAction.Synced, manifest));
         }
 
         private Task<Manifest> FetchAsync(RegistryClient src, string repository, string reference, CancellationToken ct)
         {
             Task<Manifest> Get() => _gate.RunAsync(() => src.GetManifestAsync(repository, reference, ct), ct);
             if (!Digest.TryParse(reference, out _)) return Get(); // a tag can move; only digests are cached
+            if (_fetched.Count >= MaxCachedManifests) ForgetFetched();
             var key = $"{src.Registry}/{repository}@{reference}";
             var entry = _fetched.GetOrAdd(key, _ => new Lazy<Task<Manifest>>(Get));
             if (entry.Value.IsFaulted || entry.Value.IsCanceled)
@@ -151,10 +163,29 @@ namespace OciSync.Core.Sync
             return entry.Value;
         }
 
-        private async Task CopyBlobsAsync(RegistryClient src, string srcRepo, RegistryClient dst, string dstRepo, Manifest manifest, ByteCounter bytes, CancellationToken ct)
+        /// <summary>Drops the finished fetches: the cache is for images going to several destinations at once, not a run's history.</summary>
+        private void ForgetFetched()
         {
-            var results = await Task.WhenAll(manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, ct))).ConfigureAwait(false);
-            foreach (var r in results) if (r.Action == LayerAction.Copied) bytes.Add(r.Size);
+            foreach (var pair in _fetched)
+                if (pair.Value.IsValueCreated && pair.Value.Value.IsCompleted) _fetched.TryRemove(pair.Key, out _);
+        }
+
+        private async Task CopyBlobsAsync(RegistryClient src, string srcRepo, RegistryClient dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
+        {
+            var transfers = manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, ct)).ToList();
+            try
+            {
+                await Task.WhenAll(transfers).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Failed layers belong to the image's result too: they say which blob broke it.
+                foreach (var t in transfers)
+                {
+                    if (t.Status == TaskStatus.RanToCompletion) work.Add(t.Result.Result, t.Result.Sent);
+                    else if (t.Exception?.InnerException is BlobCopyException failed) work.Add(failed.Result, sent: false);
+                }
+            }
         }
 
         /// <summary>A single-platform image's platform lives in its config blob.</summary>
@@ -207,24 +238,6 @@ namespace OciSync.Core.Sync
             return Manifest.Parse(bytes, index.MediaType);
         }
 
-        private ManifestResult Result(ImageCopy copy, ManifestAction action, Digest? digest, Digest? sourceDigest, string? mediaType, string? platform, long bytes, Stopwatch watch, bool topLevel)
-        {
-            var result = new ManifestResult
-            {
-                Source = copy.Source.ToString(),
-                Destination = copy.Destination.ToString(),
-                Digest = digest?.ToString(),
-                SourceDigest = sourceDigest?.ToString(),
-                MediaType = mediaType,
-                Platform = platform,
-                Action = action,
-                IsTopLevel = topLevel,
-                BytesCopied = bytes,
-                Seconds = watch.Elapsed.TotalSeconds,
-            };
-            return result;
-        }
-
         /// <summary>The child manifests of one image copy: each digest copied once, and only so many of them.</summary>
         private sealed class IndexWalk
         {
@@ -239,11 +252,5 @@ namespace OciSync.Core.Sync
             }
         }
 
-        private sealed class ByteCounter
-        {
-            private long _total;
-            public long Total => Interlocked.Read(ref _total);
-            public void Add(long n) => Interlocked.Add(ref _total, n);
-        }
     }
 }

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using OciSync.Core.Auth;
+using OciSync.Core.Configuration;
 using OciSync.Core.Content;
 using OciSync.Core.Registry;
 using OciSync.Core.Transport;
@@ -12,9 +13,11 @@ using OciSync.Core.Transport;
 namespace OciSync.Core.Sync
 {
     /// <summary>
-    /// Runs a list of image copies under one concurrency limit, then runs further passes over the
-    /// images that failed (image-syncer --retries). Results stream to the observer as they happen;
-    /// the summary comes at the end.
+    /// A whole run: lists the rules' tags, HEADs each image (the planner), asks for approval, then copies
+    /// the images under one concurrency limit, and runs further passes (image-syncer --retries) over
+    /// whatever failed transiently in any of those steps — a rule whose listing failed is listed again.
+    /// Each image's result goes to the observer the moment it is final; the engine keeps no results,
+    /// only counts, so a run of 100,000 images holds no more than the images in flight.
     /// </summary>
     public sealed class SyncEngine
     {
@@ -25,6 +28,7 @@ namespace OciSync.Core.Sync
         private readonly ConcurrencyGate _gate;
         private readonly BlobCopier _blobs;
         private readonly ImageCopier _images;
+        private readonly SyncPlanner _planner;
         private readonly LayerTally _tally = new LayerTally();
 
         public SyncEngine(RegistryClientFactory clients, SyncOptions options, ISyncObserver observer)
@@ -37,94 +41,207 @@ namespace OciSync.Core.Sync
             _gate = new ConcurrencyGate(options.Concurrency);
             _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout);
             _images = new ImageCopier(clients, _gate, _blobs, options, _observer);
+            _planner = new SyncPlanner(clients, options.Concurrency);
         }
 
         /// <summary>Most blob and manifest operations that were ever in flight at once.</summary>
         public int PeakConcurrency => _gate.Peak;
 
-        public async Task<SyncSummary> RunAsync(IReadOnlyList<ImageCopy> copies, CancellationToken ct)
+        public Task<SyncSummary> RunAsync(IReadOnlyList<SyncRule> rules, CancellationToken ct) => RunAsync(rules, Array.Empty<ImageCopy>(), ct);
+
+        /// <summary>Copies given as they are; those already planned (from Get-SyncPlan) are not HEADed again.</summary>
+        public Task<SyncSummary> RunAsync(IReadOnlyList<ImageCopy> copies, CancellationToken ct) => RunAsync(Array.Empty<SyncRule>(), copies, ct);
+
+        public async Task<SyncSummary> RunAsync(IReadOnlyList<SyncRule> rules, IReadOnlyList<ImageCopy> copies, CancellationToken ct)
         {
-            var watch = Stopwatch.StartNew();
-            var final = new Dictionary<ImageCopy, ManifestResult>();
-            IReadOnlyList<ImageCopy> pending = copies;
-            for (int pass = 0; pass <= _options.Retries && pending.Count > 0; pass++)
+            var run = new RunState();
+            IReadOnlyList<SyncRule> pendingRules = rules;
+            IReadOnlyList<ImageCopy> pendingCopies = copies.Where(run.Claim).ToList();
+            var pass = 0;
+            while (pass <= _options.Retries && (pendingRules.Count > 0 || pendingCopies.Count > 0))
             {
-                if (pass > 0)
+                pass++;
+                var last = pass == _options.Retries + 1;
+                if (pass > 1)
                 {
-                    _log.Write(OciLogLevel.Information, $"Pass {pass + 1}: retrying {pending.Count} failed image(s).");
+                    _log.Write(OciLogLevel.Information, $"Pass {pass}: retrying {pendingRules.Count} rule listing(s) and {pendingCopies.Count} image(s).");
                     _clients.ForgetFailedPings();
                 }
-                var lastPass = pass == _options.Retries;
-                // Images run side by side; the gate, not this, limits the work in flight. The bound
-                // here keeps thousands of images from all holding state at once.
-                using var images = new SemaphoreSlim(Math.Max(_options.Concurrency * 4, 8));
-                var results = await Task.WhenAll(pending.Select(async copy =>
-                {
-                    await images.WaitAsync(ct).ConfigureAwait(false);
-                    try { return (copy, result: await CopyOneAsync(copy, ct).ConfigureAwait(false)); }
-                    finally { images.Release(); }
-                })).ConfigureAwait(false);
+                var next = new NextPass();
 
-                var failed = new List<ImageCopy>();
-                foreach (var (copy, result) in results)
-                {
-                    var retry = result.Action == ManifestAction.Failed && !lastPass && IsRetryable(result.ErrorId);
-                    if (retry)
-                    {
-                        failed.Add(copy);
-                        _log.Write(OciLogLevel.Warning, $"{copy}: {result.Error} (will retry)");
-                        continue;
-                    }
-                    final[copy] = result;
-                    _observer.OnManifest(result);
-                }
+                // Listing: rules → copies. A copy another rule (or an earlier pass) already took is not taken twice.
+                var expanded = await _planner.ExpandAsync(pendingRules, ct).ConfigureAwait(false);
+                var prePlanned = pendingCopies.Where(c => c.Planned).ToList();
+                var toCheck = pendingCopies.Where(c => !c.Planned).Concat(expanded.Copies.Where(run.Claim)).ToList();
+                foreach (var failure in expanded.Errors) Settle(run, failure, pass, last, next);
+
+                // Planning: HEADs for digests, so unchanged images cost no manifest GET.
+                Report(run, pass, SyncPhase.Planning, 0, toCheck.Count);
+                var check = await _planner.CheckAsync(toCheck, headDestinations: !_options.Force, ct,
+                    (done, total) => Report(run, pass, SyncPhase.Planning, done, total)).ConfigureAwait(false);
+                foreach (var failure in check.Errors) Settle(run, failure, pass, last, next);
+
+                var ready = prePlanned.Concat(check.Copies).Where(run.Approve(_options.Approve)).ToList();
+                await CopyAllAsync(run, ready, pass, last, next, ct).ConfigureAwait(false);
                 _blobs.ForgetFailures();
-                pending = failed;
+                pendingRules = next.Rules;
+                pendingCopies = next.Copies;
             }
 
-            var all = final.Values.ToList();
+            var end = DateTime.UtcNow;
             return new SyncSummary
             {
-                Images = copies.Count,
-                Synced = all.Count(r => r.Action == ManifestAction.Synced),
-                Unchanged = all.Count(r => r.Action == ManifestAction.Unchanged),
-                Filtered = all.Count(r => r.Action == ManifestAction.Filtered),
-                Failed = all.Count(r => r.Action == ManifestAction.Failed),
+                Images = run.Synced + run.Unchanged + run.Filtered + run.Failed,
+                Synced = run.Synced,
+                Unchanged = run.Unchanged,
+                Filtered = run.Filtered,
+                Failed = run.Failed,
+                Declined = run.Declined,
                 BlobsCopied = _tally.Copied,
                 BlobsMounted = _tally.Mounted,
                 BlobsPresent = _tally.Present,
                 BytesCopied = _tally.Bytes,
-                Duration = watch.Elapsed,
+                RequestRetries = _clients.Statistics.RequestRetries,
+                Passes = pass,
+                StartTime = run.Start,
+                EndTime = end,
+                Seconds = (end - run.Start).TotalSeconds,
             };
         }
 
-        private async Task<ManifestResult> CopyOneAsync(ImageCopy copy, CancellationToken ct)
+        /// <summary>Copies images side by side; each result is settled the moment its image is done.</summary>
+        private async Task CopyAllAsync(RunState run, IReadOnlyList<ImageCopy> ready, int pass, bool last, NextPass next, CancellationToken ct)
         {
-            var watch = Stopwatch.StartNew();
-            try
+            // The gate, not this, limits the work in flight; this bound keeps thousands of images from all holding state at once.
+            using var images = new SemaphoreSlim(Math.Max(_options.Concurrency * 4, 8));
+            var copied = 0;
+            Report(run, pass, SyncPhase.Copying, 0, ready.Count);
+            await Task.WhenAll(ready.Select(async copy =>
             {
-                return await _images.CopyAsync(copy, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                return new ManifestResult
+                await images.WaitAsync(ct).ConfigureAwait(false);
+                try
                 {
-                    Source = copy.Source.ToString(),
-                    Destination = copy.Destination.ToString(),
-                    SourceDigest = copy.SourceDigest?.ToString(),
-                    Action = ManifestAction.Failed,
-                    IsTopLevel = true,
-                    Seconds = watch.Elapsed.TotalSeconds,
-                    Error = e.Message,
-                    ErrorId = ErrorIds.Of(e),
-                };
-            }
+                    var work = new ImageWork(copy, pass, _observer);
+                    ImageResult result;
+                    try
+                    {
+                        result = await _images.CopyAsync(copy, work, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+                    {
+                        result = work.Fail(e);
+                    }
+                    Settle(run, copy, result, last, next);
+                    Report(run, pass, SyncPhase.Copying, Interlocked.Increment(ref copied), ready.Count);
+                }
+                finally { images.Release(); }
+            })).ConfigureAwait(false);
         }
 
+        /// <summary>A failure while listing or HEADing: into the next pass if another try can help, else a Failed result.</summary>
+        private void Settle(RunState run, PlanError failure, int pass, bool last, NextPass next)
+        {
+            var errorId = ErrorIds.Of(failure.Error);
+            if (!last && IsRetryable(errorId))
+            {
+                _log.Write(OciLogLevel.Warning, $"{failure.Target}: {failure.Phase.ToLowerInvariant()} failed [{errorId}]: {failure.Error.Message} (retrying in pass {pass + 1})");
+                if (failure.Copy != null) next.Add(failure.Copy);
+                else next.Rules.Add(failure.Rule!);
+                return;
+            }
+            Emit(run, ImageWork.PlanFailure(failure, pass, run.Start), failure.Copy, failure.Rule);
+        }
+
+        private void Settle(RunState run, ImageCopy copy, ImageResult result, bool last, NextPass next)
+        {
+            if (result.Action == SyncAction.Failed && !last && IsRetryable(result.ErrorId))
+            {
+                _log.Write(OciLogLevel.Warning, $"{copy}: [{result.ErrorId}] {_clients.Scrubber.Scrub(result.Error ?? string.Empty)} (retrying in pass {result.Pass + 1})");
+                next.Add(copy);
+                return;
+            }
+            Emit(run, result, copy, null);
+        }
+
+        private void Emit(RunState run, ImageResult result, ImageCopy? copy, SyncRule? rule)
+        {
+            run.Count(result.Action);
+            if (rule != null) run.RuleFailed();
+            _observer.OnImage(result, copy, rule); // scrubs result.Error first
+            _log.Write(result.Action == SyncAction.Failed ? OciLogLevel.Error : OciLogLevel.Information, LogLine(result));
+        }
+
+        /// <summary>The -LogPath line of a finished image: what happened, where, which digest, how much, how long, and why not.</summary>
+        internal static string LogLine(ImageResult r)
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            var line = $"{r.Action} {r.Source} -> {r.Destination}";
+            if (r.Digest != null) line += " " + r.Digest;
+            line += $" ({SyncSummary.Size(r.BytesCopied)}, {r.Seconds.ToString("0.00", inv)} s, pass {r.Pass})";
+            if (r.Action == SyncAction.Failed) line += $" [{r.ErrorId}] {r.Phase.ToLowerInvariant()}: {r.Error}";
+            return line;
+        }
+
+        private void Report(RunState run, int pass, string phase, int done, int total) =>
+            _observer.OnProgress(new SyncProgress(pass, phase, done, total, run.Done, run.Known));
+
+        /// <summary>What a run counts and remembers: copies taken (by key), approvals, and one count per outcome.</summary>
+        private sealed class RunState
+        {
+            private readonly HashSet<string> _claimed = new HashSet<string>(StringComparer.Ordinal);
+            private readonly Dictionary<string, bool> _approved = new Dictionary<string, bool>(StringComparer.Ordinal);
+            private int _synced, _unchanged, _filtered, _failed, _declined, _ruleFailures;
+
+            public DateTime Start { get; } = DateTime.UtcNow;
+            public int Synced => Volatile.Read(ref _synced);
+            public int Unchanged => Volatile.Read(ref _unchanged);
+            public int Filtered => Volatile.Read(ref _filtered);
+            public int Failed => Volatile.Read(ref _failed);
+            public int Declined => Volatile.Read(ref _declined);
+            public int Done => Synced + Unchanged + Filtered + Failed;
+            public int Known { get { lock (_claimed) return _claimed.Count - _declined + _ruleFailures; } }
+
+            /// <summary>True the first time a source → destination is seen in this run.</summary>
+            public bool Claim(ImageCopy copy) { lock (_claimed) return _claimed.Add(copy.Key); }
+
+            /// <summary>Asks once per copy; a retried copy is not asked again.</summary>
+            public Func<ImageCopy, bool> Approve(Func<ImageCopy, bool>? ask) => copy =>
+            {
+                if (ask == null) return true;
+                bool yes;
+                lock (_approved) if (_approved.TryGetValue(copy.Key, out yes)) return yes;
+                yes = ask(copy);
+                lock (_approved) _approved[copy.Key] = yes;
+                if (!yes) Interlocked.Increment(ref _declined);
+                return yes;
+            };
+
+            public void Count(string action)
+            {
+                switch (action)
+                {
+                    case SyncAction.Synced: Interlocked.Increment(ref _synced); break;
+                    case SyncAction.Unchanged: Interlocked.Increment(ref _unchanged); break;
+                    case SyncAction.Filtered: Interlocked.Increment(ref _filtered); break;
+                    default: Interlocked.Increment(ref _failed); break;
+                }
+            }
+
+            public void RuleFailed() => Interlocked.Increment(ref _ruleFailures);
+        }
+
+        private sealed class NextPass
+        {
+            public List<SyncRule> Rules { get; } = new List<SyncRule>();
+            public List<ImageCopy> Copies { get; } = new List<ImageCopy>();
+
+            /// <summary>Concurrent images fail at once, so adding is locked; the copy is planned afresh next pass.</summary>
+            public void Add(ImageCopy copy)
+            {
+                copy.Unplan();
+                lock (Copies) Copies.Add(copy);
+            }
+        }
 
         /// <summary>Failures another pass cannot fix are not retried.</summary>
         private static bool IsRetryable(string? errorId) =>
@@ -146,9 +263,9 @@ namespace OciSync.Core.Sync
             {
                 switch (r.Action)
                 {
-                    case LayerAction.Copied: Interlocked.Increment(ref _copied); Interlocked.Add(ref _bytes, r.Size); break;
-                    case LayerAction.Mounted: Interlocked.Increment(ref _mounted); break;
-                    case LayerAction.Present: Interlocked.Increment(ref _present); break;
+                    case SyncAction.Copied: Interlocked.Increment(ref _copied); Interlocked.Add(ref _bytes, r.Size); break;
+                    case SyncAction.Mounted: Interlocked.Increment(ref _mounted); break;
+                    case SyncAction.Present: Interlocked.Increment(ref _present); break;
                 }
             }
         }
@@ -174,7 +291,14 @@ namespace OciSync.Core.Sync
                 _inner.OnManifest(result);
             }
 
+            public void OnImage(ImageResult result, ImageCopy? copy, SyncRule? rule)
+            {
+                if (result.Error != null) result.Error = _scrubber.Scrub(result.Error);
+                _inner.OnImage(result, copy, rule);
+            }
+
             public void OnBytes(long count) => _inner.OnBytes(count);
+            public void OnProgress(SyncProgress progress) => _inner.OnProgress(progress);
         }
     }
 }

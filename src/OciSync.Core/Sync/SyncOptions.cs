@@ -15,6 +15,11 @@ namespace OciSync.Core.Sync
         public PlatformFilter Platforms { get; set; } = new PlatformFilter(null, null);
         /// <summary>Largest image config read to decide a single-platform image's platform.</summary>
         public int MaxConfigBytes { get; set; } = 4 * 1024 * 1024;
+        /// <summary>
+        /// Asked once per planned copy before it is copied (the cmdlet's ShouldProcess); false skips it.
+        /// Null approves everything.
+        /// </summary>
+        public Func<ImageCopy, bool>? Approve { get; set; }
 
         public void Validate()
         {
@@ -24,12 +29,41 @@ namespace OciSync.Core.Sync
         }
     }
 
-    /// <summary>Receives results as they happen; the cmdlet turns them into pipeline output and progress.</summary>
+    /// <summary>
+    /// Receives results as they happen, from any thread; the cmdlet turns them into pipeline output,
+    /// error records, progress and the images files.
+    /// </summary>
     public interface ISyncObserver
     {
+        /// <summary>A blob transfer finished (once per destination repository and digest).</summary>
         void OnLayer(LayerResult result);
+        /// <summary>A child manifest of an index was pushed or found present.</summary>
         void OnManifest(ManifestResult result);
+        /// <summary>
+        /// An image is finished for good: synced, unchanged, filtered, or failed with no pass left to
+        /// retry it. <paramref name="copy"/> is the copy it was (null when a rule could not be listed);
+        /// <paramref name="rule"/> is the rule whose listing failed (null otherwise).
+        /// </summary>
+        void OnImage(ImageResult result, ImageCopy? copy, Configuration.SyncRule? rule);
         /// <summary>Bytes moved (negative when a failed attempt's bytes are taken back).</summary>
         void OnBytes(long count);
+        /// <summary>Where the run stands: a phase of a pass, its work done of its work, and images finished of those known.</summary>
+        void OnProgress(SyncProgress progress);
+    }
+
+    public sealed class SyncProgress
+    {
+        public SyncProgress(int pass, string phase, int phaseDone, int phaseTotal, int imagesDone, int imagesKnown)
+        {
+            Pass = pass; Phase = phase; PhaseDone = phaseDone; PhaseTotal = phaseTotal; ImagesDone = imagesDone; ImagesKnown = imagesKnown;
+        }
+        public int Pass { get; }
+        /// <summary>Listing, Planning or Copying.</summary>
+        public string Phase { get; }
+        public int PhaseDone { get; }
+        public int PhaseTotal { get; }
+        public int ImagesDone { get; }
+        /// <summary>Images the run knows of so far (more appear when a retried rule lists new tags).</summary>
+        public int ImagesKnown { get; }
     }
 }

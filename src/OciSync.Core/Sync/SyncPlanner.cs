@@ -14,11 +14,14 @@ namespace OciSync.Core.Sync
     /// <summary>A rule or image the planner could not turn into copies, and why.</summary>
     public sealed class PlanError
     {
-        public PlanError(string target, Exception error, ImageCopy? copy = null) { Target = target; Error = error; Copy = copy; }
+        public PlanError(string target, Exception error, ImageCopy? copy = null, SyncRule? rule = null) { Target = target; Error = error; Copy = copy; Rule = rule; }
         public string Target { get; }
         public Exception Error { get; }
         /// <summary>The image whose HEAD failed; null when a whole rule could not be expanded.</summary>
         public ImageCopy? Copy { get; }
+        /// <summary>The rule whose tags could not be listed; null when one image failed.</summary>
+        public SyncRule? Rule { get; }
+        public string Phase => Copy != null ? SyncPhase.Planning : SyncPhase.Listing;
     }
 
     public sealed class SyncPlan
@@ -47,9 +50,22 @@ namespace OciSync.Core.Sync
             _log = clients.Log;
         }
 
+        /// <summary>Lists and checks in one go (Get-SyncPlan): <see cref="ExpandAsync"/>, then <see cref="CheckAsync"/>.</summary>
         /// <param name="headDestinations">False with -Force: the destination's digest does not matter then.</param>
         /// <param name="progress">Told (images checked, images in the plan) as HEADs complete.</param>
         public async Task<SyncPlan> PlanAsync(IEnumerable<SyncRule> rules, bool headDestinations, CancellationToken ct, Action<int, int>? progress = null)
+        {
+            var expanded = await ExpandAsync(rules, ct).ConfigureAwait(false);
+            var checkedPlan = await CheckAsync(expanded.Copies, headDestinations, ct, progress).ConfigureAwait(false);
+            return new SyncPlan(checkedPlan.Copies, expanded.Errors.Concat(checkedPlan.Errors).ToList());
+        }
+
+        /// <summary>
+        /// Rules → copies, listing tags where a rule needs them (once per repository for this planner;
+        /// a failed listing is forgotten, so a later pass lists again). The same source and destination
+        /// named by two rules is one copy.
+        /// </summary>
+        public async Task<SyncPlan> ExpandAsync(IEnumerable<SyncRule> rules, CancellationToken ct)
         {
             var errors = new ConcurrentBag<PlanError>();
             var expanded = await Task.WhenAll(rules.Select(async rule =>
@@ -63,17 +79,22 @@ namespace OciSync.Core.Sync
                 }
                 catch (Exception e) when (!(e is OperationCanceledException))
                 {
-                    errors.Add(new PlanError(rule.ToString(), _clients.Scrubber.Scrub(e)));
+                    errors.Add(new PlanError(rule.ToString(), _clients.Scrubber.Scrub(e), rule: rule));
                     return new List<ImagePair>();
                 }
             })).ConfigureAwait(false);
 
-            // The same source and destination named by two rules is one copy.
             var copies = expanded.SelectMany(p => p)
                 .GroupBy(p => p.Source + " -> " + p.Destination, StringComparer.Ordinal)
                 .Select(g => new ImageCopy(g.First().Source, g.First().Destination) { Rule = g.First().Rule?.ToString() })
                 .ToList();
+            return new SyncPlan(copies, errors.ToList());
+        }
 
+        /// <summary>HEADs each copy's source (and destination) for its digest; returns the copies that answered, in their order.</summary>
+        public async Task<SyncPlan> CheckAsync(IReadOnlyList<ImageCopy> copies, bool headDestinations, CancellationToken ct, Action<int, int>? progress = null)
+        {
+            var errors = new ConcurrentBag<PlanError>();
             var planned = new ConcurrentBag<ImageCopy>();
             var checkedCount = 0;
             await Task.WhenAll(copies.Select(async copy =>
@@ -91,12 +112,12 @@ namespace OciSync.Core.Sync
                     // Without a digest from HEAD (some registries omit it) the copier decides after a GET.
                     copy.Planned = copy.SourceDigest is not null;
                     planned.Add(copy);
-                    progress?.Invoke(Interlocked.Increment(ref checkedCount), copies.Count);
                 }
                 catch (Exception e) when (!(e is OperationCanceledException))
                 {
                     errors.Add(new PlanError(side.ToString(), _clients.Scrubber.Scrub(e), copy));
                 }
+                progress?.Invoke(Interlocked.Increment(ref checkedCount), copies.Count);
             })).ConfigureAwait(false);
 
             var order = copies.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
@@ -119,8 +140,17 @@ namespace OciSync.Core.Sync
         }
 
         // Listing takes a slot too, so a file of a thousand rules does not open a thousand requests at once.
-        private Task<IReadOnlyList<string>> ListTagsOnceAsync(ImageReference repository, CancellationToken ct) =>
-            _tags.GetOrAdd(repository.RepositoryName, _ => _gate.RunAsync(() => ListAsync(repository, ct), ct));
+        private Task<IReadOnlyList<string>> ListTagsOnceAsync(ImageReference repository, CancellationToken ct)
+        {
+            var listing = _tags.GetOrAdd(repository.RepositoryName, _ => _gate.RunAsync(() => ListAsync(repository, ct), ct));
+            if (listing.IsFaulted || listing.IsCanceled)
+            {
+                // A listing that failed in an earlier pass is tried again.
+                var fresh = _gate.RunAsync(() => ListAsync(repository, ct), ct);
+                listing = _tags.TryUpdate(repository.RepositoryName, fresh, listing) ? fresh : _tags[repository.RepositoryName];
+            }
+            return listing;
+        }
 
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)
         {

@@ -42,7 +42,7 @@ namespace OciSync.Core.Transport
             catch (Exception e) when (e is System.IO.IOException || e is HttpRequestException)
             {
                 // Cut short or reset mid-body: the network's fault, worth another try, not an unclassified failure.
-                throw new RegistryException(ErrorIds.RegistryUnreachable, $"{what} broke off: {e.Message}", e);
+                throw new RegistryException(ErrorIds.RegistryResponseInvalid, $"{what} broke off: {e.Message}", e);
             }
         }
 

@@ -52,7 +52,7 @@ namespace OciSync.Core.Transport
         /// <summary>Worth another pass: rate limits, server errors, network trouble.</summary>
         public bool IsTransient =>
             ErrorId == ErrorIds.RegistryUnreachable || ErrorId == ErrorIds.RegistryRateLimited ||
-            ErrorId == ErrorIds.RegistryUnavailable || ErrorId == ErrorIds.RegistryTimeout;
+            ErrorId == ErrorIds.RegistryUnavailable || ErrorId == ErrorIds.RegistryTimeout || ErrorId == ErrorIds.RegistryResponseInvalid;
 
         /// <summary>A URL as messages show it: no userinfo (a Location may carry <c>user:password@</c>), no query (upload state, signatures).</summary>
         public static string Redact(Uri uri) => uri.IsAbsoluteUri ? $"{uri.Scheme}://{uri.Authority}{uri.AbsolutePath}" : uri.OriginalString.Split('?')[0];
@@ -107,6 +107,8 @@ namespace OciSync.Core.Transport
         public const string RegistryCertificateUntrusted = "RegistryCertificateUntrusted";
         public const string RegistryTimeout = "RegistryTimeout";
         public const string RegistryProtocolError = "RegistryProtocolError";
+        /// <summary>A 200 answer whose body was cut short or is not the JSON it should be: transient, retried.</summary>
+        public const string RegistryResponseInvalid = "RegistryResponseInvalid";
         public const string DigestMismatch = "DigestMismatch";
         public const string ManifestInvalid = "ManifestInvalid";
         public const string InsecureTokenRealm = "InsecureTokenRealm";

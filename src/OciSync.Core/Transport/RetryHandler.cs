@@ -58,7 +58,7 @@ namespace OciSync.Core.Transport
         private readonly IOciLog _log;
         private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
 
-        public RetryHandler(RetryPolicy policy, IOciLog log, HttpMessageHandler inner) : base(inner)
+        public RetryHandler(RetryPolicy policy, IOciLog log, HttpMessageHandler inner, RequestStatistics? statistics = null) : base(inner)
         {
             _policy = policy;
             _log = log;
@@ -74,8 +74,10 @@ namespace OciSync.Core.Transport
                     DelayGenerator = args => new ValueTask<TimeSpan?>(RetryAfter(args.Outcome.Result)),
                     OnRetry = args =>
                     {
+                        statistics?.Retried();
                         var why = args.Outcome.Result != null ? $"{(int)args.Outcome.Result.StatusCode}" : args.Outcome.Exception?.GetType().Name;
-                        _log.Write(OciLogLevel.Verbose, $"Retrying ({args.AttemptNumber + 1}/{policy.MaxAttempts}) after {why}, waiting {args.RetryDelay.TotalSeconds:0.0} s.");
+                        var request = args.Context.Properties.TryGetValue(RequestKey, out var r) ? $"{r.Method} {RegistryException.Redact(r.RequestUri!)}" : "request";
+                        _log.Write(OciLogLevel.Verbose, $"Retrying {request} ({args.AttemptNumber + 1}/{policy.MaxAttempts}) after {why}, waiting {args.RetryDelay.TotalSeconds:0.0} s.");
                         return default;
                     },
                 })
@@ -105,31 +107,43 @@ namespace OciSync.Core.Transport
 
             var replayed = false;
             var timedOut = firstError is TimeoutException;
-            return await _pipeline.ExecuteAsync(async ct =>
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(RequestKey, request); // names the request in the retry's log line
+            try
             {
-                if (!replayed)
+                return await _pipeline.ExecuteAsync(async ctx =>
                 {
-                    replayed = true;
-                    if (firstError != null) ExceptionDispatchInfo.Capture(firstError).Throw();
-                    return firstResponse!;
-                }
-                try
-                {
-                    return await AttemptAsync(RequestScope.Clone(request), ct).ConfigureAwait(false);
-                }
-                catch (TimeoutException e) when (timedOut)
-                {
-                    // A server that let two attempts run out the clock is not coming back within this
-                    // request; more attempts would only multiply the wait (a black-holed host: 5 × 30 s).
-                    throw new RepeatedTimeoutException(e);
-                }
-                catch (TimeoutException)
-                {
-                    timedOut = true;
-                    throw;
-                }
-            }, cancellationToken).ConfigureAwait(false);
+                    var ct = ctx.CancellationToken;
+                    if (!replayed)
+                    {
+                        replayed = true;
+                        if (firstError != null) ExceptionDispatchInfo.Capture(firstError).Throw();
+                        return firstResponse!;
+                    }
+                    try
+                    {
+                        return await AttemptAsync(RequestScope.Clone(request), ct).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException e) when (timedOut)
+                    {
+                        // A server that let two attempts run out the clock is not coming back within this
+                        // request; more attempts would only multiply the wait (a black-holed host: 5 × 30 s).
+                        throw new RepeatedTimeoutException(e);
+                    }
+                    catch (TimeoutException)
+                    {
+                        timedOut = true;
+                        throw;
+                    }
+                }, context).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
         }
+
+        private static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new ResiliencePropertyKey<HttpRequestMessage>("OciSync.Request");
 
         /// <summary>One attempt, with a deadline for the response headers.</summary>
         private async Task<HttpResponseMessage> AttemptAsync(HttpRequestMessage attempt, CancellationToken ct)

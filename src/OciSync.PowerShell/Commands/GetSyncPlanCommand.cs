@@ -15,7 +15,7 @@ namespace OciSync.PowerShell.Commands
         protected override void EndProcessing()
         {
             GatherInputs();
-            var plan = Plan(CreateClients(Credentials), headDestinations: true);
+            var plan = PlanRules(CreateClients(Credentials), headDestinations: true);
             foreach (var copy in plan.Copies) WriteObject(copy);
             base.EndProcessing();
         }

@@ -11,14 +11,24 @@ using OciSync.PowerShell.Infrastructure;
 namespace OciSync.PowerShell.Commands
 {
     /// <summary>
-    /// Copies images between registries: plans the rules (tags listed once, HEADs to find unchanged
-    /// images), then streams what differs under one concurrency limit. Emits a result per layer and
-    /// per manifest and a summary; each failed image is a non-terminating error.
+    /// Copies images between registries: lists the rules' tags, HEADs each image to find the unchanged
+    /// ones, then streams what differs under one concurrency limit, with further passes over whatever
+    /// failed transiently. Writes one result per image as it finishes (or, with -Detailed, every
+    /// manifest and layer too; with -Summary, only the summary); each failed image is a
+    /// non-terminating error — or, under ErrorAction Stop, one terminating error after the whole run.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "ImageSync", DefaultParameterSetName = FilesSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-    [OutputType(typeof(ManifestResult), typeof(LayerResult), typeof(SyncSummary))]
-    public sealed class InvokeImageSyncCommand : SyncRuleCmdlet
+    [OutputType(typeof(ImageResult), typeof(ManifestResult), typeof(LayerResult), typeof(SyncSummary))]
+    public sealed partial class InvokeImageSyncCommand : SyncRuleCmdlet
     {
+        private const string PlanSet = "Plan";
+        private readonly List<ImageCopy> _plan = new List<ImageCopy>();
+
+        /// <summary>Copies from Get-SyncPlan (e.g. filtered to those not up to date); synced exactly as planned.</summary>
+        [Parameter(ParameterSetName = PlanSet, Mandatory = true, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public ImageCopy[] Plan { get; set; } = Array.Empty<ImageCopy>();
+
         /// <summary>Extra passes over images that failed (image-syncer --retries).</summary>
         [Parameter]
         [ValidateRange(0, 100)]
@@ -35,6 +45,14 @@ namespace OciSync.PowerShell.Commands
         /// <summary>Push manifests even when the destination already has the same digest.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
+
+        /// <summary>Also write every child manifest and layer result as it happens.</summary>
+        [Parameter]
+        public SwitchParameter Detailed { get; set; }
+
+        /// <summary>Write only the run's summary object (for runbooks); errors are still error records.</summary>
+        [Parameter]
+        public SwitchParameter Summary { get; set; }
 
         /// <summary>Also write timestamped log lines to this file (image-syncer --log).</summary>
         [Parameter]
@@ -57,76 +75,96 @@ namespace OciSync.PowerShell.Commands
         [ValidateRange(0, long.MaxValue)]
         public long MinimumTransferRate { get; set; } = 1024;
 
+        protected override void ProcessRecord()
+        {
+            base.ProcessRecord();
+            if (ParameterSetName == PlanSet) _plan.AddRange(Plan.Where(c => c != null));
+        }
+
+        private protected override IEnumerable<string> OtherRegistries() =>
+            _plan.SelectMany(c => new[] { c.Source.Registry, c.Destination.Registry });
+
         protected override void EndProcessing()
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
+            if (Detailed && Summary)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Detailed and -Summary ask for opposite outputs; use one."),
+                    "ConflictingOutputSwitches", ErrorCategory.InvalidArgument, null));
             // Checked before anything is planned or copied: a bad path found after an hour's sync loses the run's record.
             CheckOutputPath(LogPath, nameof(LogPath));
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
             CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null, o => o.MinimumTransferRate = MinimumTransferRate);
+            var whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
             var options = new SyncOptions
             {
                 Concurrency = Proc,
                 Retries = Retries,
                 Force = Force,
                 Platforms = new PlatformFilter(OS, Arch),
+                // ShouldProcess only on the pipeline thread: the engine asks through the pump and waits.
+                Approve = copy => Ask(() => ShouldProcess(copy.Destination.ToString(),
+                    copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
             };
-            Log!.Write(OciLogLevel.Information, $"Planning {Rules.Count} rule(s), concurrency {Proc}, platforms {options.Platforms}.");
-            var plan = Plan(clients, headDestinations: !Force);
+            var what = _plan.Count > 0 ? $"{_plan.Count} planned image(s)" : $"{Rules.Count} rule(s)";
+            Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc}, retries {Retries}, platforms {options.Platforms}.");
 
-            // ShouldProcess only on the pipeline thread, before any copying starts.
-            var approved = plan.Copies.Where(c => ShouldProcess(c.Destination.ToString(),
-                c.UpToDate && !Force ? $"Copy image from {c.Source} (destination is up to date)" : $"Copy image from {c.Source}")).ToList();
-            if (approved.Count == 0 && plan.Copies.Count > 0) { base.EndProcessing(); return; }
-
-            var results = new List<(ImageCopy Copy, ManifestResult Result)>();
-            var byKey = approved.ToDictionary(c => c.Source + " -> " + c.Destination);
-            var observer = new ProgressObserver(approved.Count, PostObject, done =>
-            {
-                if (byKey.TryGetValue(done.Source + " -> " + done.Destination, out var copy))
-                    lock (results) results.Add((copy, done));
-                if (done.Action == ManifestAction.Failed)
-                    PostError(Errors.Record(new SyncFailedException(done), done.ErrorId ?? ErrorIds.ImageSyncFailed, done));
-            }, PostProgress);
+            var run = new RunOutput(this, StopsOnError());
             SyncSummary? summary = null;
             Run(async ct =>
             {
-                var engine = new SyncEngine(clients, options, observer);
+                var engine = new SyncEngine(clients, options, run);
                 try
                 {
-                    summary = await engine.RunAsync(approved, ct).ConfigureAwait(false);
+                    summary = await engine.RunAsync(Rules, _plan, ct).ConfigureAwait(false);
                 }
                 finally
                 {
-                    PostProgress(observer.Completed());
+                    foreach (var record in run.Progress.Completed()) PostProgress(record);
                 }
             });
 
-            var planFailures = plan.Errors.Where(e => e.Copy != null).Select(e => e.Copy!).ToList();
-            summary = Complete(summary!, planFailures.Count + plan.Errors.Count(e => e.Copy == null), clock.Elapsed);
-            WriteImageFiles(results, planFailures);
-            Log.Write(OciLogLevel.Information, summary.ToString());
-            WriteObject(summary);
+            if (!whatIf) WriteImageFiles(run); // -WhatIf writes nothing
+            var done = summary!;
+            Log.Write(OciLogLevel.Information, "Summary: " + done);
+            if (!whatIf || done.Images > 0)
+            {
+                if (Summary) WriteObject(done);
+                else
+                {
+                    // The host shows its one line (PSHOST, as Write-Host); -InformationVariable gets the object itself.
+                    var line = new InformationRecord(done, MyInvocation.MyCommand.Name);
+                    line.Tags.Add("PSHOST");
+                    line.Tags.Add("OciSync.Summary");
+                    WriteInformation(line);
+                }
+            }
+            if (run.FirstFailure != null)
+                ThrowTerminatingError(new ErrorRecord(new ImageSyncFailedException(done, run.FirstFailure), ImageSyncFailedException.ErrorId,
+                    Errors.CategoryOf(run.FirstFailure.ErrorId ?? ErrorIds.ImageSyncFailed), done));
             base.EndProcessing();
         }
 
-        /// <summary>The engine's summary plus what failed already while planning, timed from the start of the call.</summary>
-        private static SyncSummary Complete(SyncSummary s, int planFailures, TimeSpan elapsed) => new SyncSummary
+        /// <summary>
+        /// ErrorAction Stop (the runbook norm) would make the first failed image's WriteError end the
+        /// call; instead the run completes, and one terminating error reports every failure at the end.
+        /// </summary>
+        private bool StopsOnError()
         {
-            Images = s.Images + planFailures, Synced = s.Synced, Unchanged = s.Unchanged, Filtered = s.Filtered,
-            Failed = s.Failed + planFailures, BlobsCopied = s.BlobsCopied, BlobsMounted = s.BlobsMounted,
-            BlobsPresent = s.BlobsPresent, BytesCopied = s.BytesCopied, Duration = elapsed,
-        };
+            object? preference = MyInvocation.BoundParameters.TryGetValue("ErrorAction", out var bound) ? bound : GetVariableValue("ErrorActionPreference");
+            if (preference is PSObject pso) preference = pso.BaseObject;
+            return preference is ActionPreference ap ? ap == ActionPreference.Stop
+                : string.Equals(preference?.ToString(), nameof(ActionPreference.Stop), StringComparison.OrdinalIgnoreCase);
+        }
 
         /// <summary>image-syncer writes only successes (and forgets skipped images); we write both lists, skipped ones included.</summary>
-        private void WriteImageFiles(List<(ImageCopy Copy, ManifestResult Result)> results, List<ImageCopy> planFailures)
+        private void WriteImageFiles(RunOutput run)
         {
             if (SuccessImagesPath != null)
-                ImagesFileWriter.Write(Resolve(SuccessImagesPath), results.Where(r => r.Result.Action != ManifestAction.Failed).Select(r => Pair(r.Copy)));
+                ImagesFileWriter.Write(Resolve(SuccessImagesPath), run.Succeeded.Select(Pair));
             if (FailedImagesPath != null)
-                ImagesFileWriter.Write(Resolve(FailedImagesPath), results.Where(r => r.Result.Action == ManifestAction.Failed).Select(r => r.Copy).Concat(planFailures).Select(Pair));
+                // A rule whose listing failed is written as the rule, so the re-run lists again.
+                ImagesFileWriter.Write(Resolve(FailedImagesPath), run.Failed.Select(Pair), run.FailedRules);
         }
 
         /// <summary>A file the call will write must be writable: not a directory, its folder creatable, the file openable.</summary>
@@ -169,7 +207,24 @@ namespace OciSync.PowerShell.Commands
     /// <summary>The exception inside the error record of an image that could not be synced.</summary>
     public sealed class SyncFailedException : Exception
     {
-        public SyncFailedException(ManifestResult result) : base($"{result.Source} -> {result.Destination}: {result.Error}") { Result = result; }
-        public ManifestResult Result { get; }
+        public SyncFailedException(ImageResult result) : base($"{result.Source} -> {result.Destination}: {result.Error}") { Result = result; }
+        public ImageResult Result { get; }
+    }
+
+    /// <summary>The one terminating error of a run under ErrorAction Stop: how many failed, and the first.</summary>
+    public sealed class ImageSyncFailedException : Exception
+    {
+        public const string ErrorId = "ImagesFailed";
+
+        public ImageSyncFailedException(SyncSummary summary, ImageResult first)
+            : base($"{summary.Failed} of {summary.Images} image(s) failed; the first: {first.Source} -> {first.Destination}: {first.Error} " +
+                   "(the run went on: the other images, the images files and the log are complete)")
+        {
+            Summary = summary;
+            First = first;
+        }
+
+        public SyncSummary Summary { get; }
+        public ImageResult First { get; }
     }
 }

@@ -60,7 +60,26 @@ namespace OciSync.PowerShell.Infrastructure
             var queue = _queue;
             if (queue == null) { action(); return; }
             try { queue.Add(action); }
-            catch (InvalidOperationException) { /* the pump has closed: the command is ending */ }
+            catch (InvalidOperationException) { /* the pump has closed (or is disposed): the command is ending */ }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="ask"/> on the pipeline thread and waits for its answer (ShouldProcess
+        /// from the engine's threads). Safe from any thread; on the pipeline thread it just runs.
+        /// </summary>
+        protected T Ask<T>(Func<T> ask)
+        {
+            if (_queue == null) return ask();
+            var answer = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Post(() =>
+            {
+                try { answer.TrySetResult(ask()); }
+                catch (Exception e) { answer.TrySetException(e); }
+            });
+            // A pump that has closed never runs it; Ctrl+C must not leave the engine waiting.
+            try { answer.Task.Wait(_stopping.Token); }
+            catch (AggregateException e) when (e.InnerException != null) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw(); }
+            return answer.Task.Result;
         }
 
         protected void PostObject(object value) => Post(() => WriteObject(value));

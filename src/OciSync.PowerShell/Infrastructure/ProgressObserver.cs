@@ -7,66 +7,80 @@ using OciSync.Core.Sync;
 namespace OciSync.PowerShell.Infrastructure
 {
     /// <summary>
-    /// Turns engine events into pipeline output and a Write-Progress bar sampled every 250 ms: the host
-    /// renders every record it gets, and on a fast copy that rendering was a tenth of the CPU.
+    /// A run's Write-Progress: a parent bar for images finished of those known (bytes, rate, time
+    /// left) and a child bar for the phase of the current pass (planning or copying). Sampled every
+    /// 250 ms: the host renders every record it gets, and on a fast copy that rendering was a tenth
+    /// of the CPU.
     /// </summary>
-    internal sealed class ProgressObserver : ISyncObserver
+    internal sealed class ProgressObserver
     {
-        private const int ActivityId = 1;
-        private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
-        private readonly Action<object> _output;
-        private readonly Action<ManifestResult> _imageDone;
+        private const int RunId = 1;
+        private const int PhaseId = 2;
+        private const string RunActivity = "Syncing images";
+        private static readonly long Interval = Stopwatch.Frequency / 4;
         private readonly Action<ProgressRecord> _progress;
-        private readonly int _images;
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private long _bytes;
-        private int _done;
-        private long _lastTick; // first record after one interval
+        private long _lastTick = -Interval; // the first record goes out at once
+        private SyncProgress? _phase;
+        private int _percentShown;
+        private string? _phaseShown;
 
-        /// <param name="imageDone">Called with the final result of each image the rules named.</param>
-        public ProgressObserver(int images, Action<object> output, Action<ManifestResult> imageDone, Action<ProgressRecord> progress)
-        {
-            _images = images;
-            _output = output;
-            _imageDone = imageDone;
-            _progress = progress;
-        }
-
-        public void OnLayer(LayerResult result) => _output(result);
-
-        public void OnManifest(ManifestResult result)
-        {
-            _output(result);
-            if (result.IsTopLevel)
-            {
-                Interlocked.Increment(ref _done);
-                _imageDone(result);
-                Report();
-            }
-        }
+        public ProgressObserver(Action<ProgressRecord> progress) => _progress = progress;
 
         public void OnBytes(long count)
         {
             Interlocked.Add(ref _bytes, count);
-            Report();
+            Report(force: false);
         }
 
-        private void Report()
+        public void OnProgress(SyncProgress progress)
+        {
+            var previous = Interlocked.Exchange(ref _phase, progress);
+            // A new phase, and each whole percent of images finished, is shown at once (at most a hundred
+            // records a pass, however many images); everything else is sampled.
+            var percent = Percent(progress.ImagesDone, progress.ImagesKnown);
+            var shownPercent = Interlocked.Exchange(ref _percentShown, percent);
+            Report(force: previous == null || previous.Phase != progress.Phase || previous.Pass != progress.Pass || percent != shownPercent);
+        }
+
+        private static int Percent(int done, int total) => total == 0 ? 0 : (int)Math.Min(100, done * 100L / total);
+
+        private void Report(bool force)
         {
             var now = _clock.ElapsedTicks;
             var last = Interlocked.Read(ref _lastTick);
-            if (now - last < Interval.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond) return;
-            if (Interlocked.CompareExchange(ref _lastTick, now, last) != last) return; // another thread reports this tick
-            var done = Volatile.Read(ref _done);
+            if (!force && now - last < Interval) return;
+            if (Interlocked.CompareExchange(ref _lastTick, now, last) != last && !force) return; // another thread reports this tick
+            var p = Volatile.Read(ref _phase);
+            if (p == null) return;
+
             var mib = Interlocked.Read(ref _bytes) / (1024.0 * 1024.0);
-            var rate = mib / Math.Max(_clock.Elapsed.TotalSeconds, 0.001);
-            _progress(new ProgressRecord(ActivityId, "Syncing images", $"{done} of {_images} images, {mib:0.0} MiB copied ({rate:0.0} MiB/s)")
+            var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 0.001);
+            var run = new ProgressRecord(RunId, RunActivity, $"{p.ImagesDone} of {p.ImagesKnown} images done, {mib:0.0} MiB sent ({mib / seconds:0.0} MiB/s)")
             {
-                PercentComplete = _images == 0 ? 100 : Math.Min(100, done * 100 / _images),
+                PercentComplete = Percent(p.ImagesDone, p.ImagesKnown),
+            };
+            // Time left from the pace of finished images: rough, but it moves as images finish.
+            if (p.ImagesDone > 0 && p.ImagesKnown > p.ImagesDone)
+                run.SecondsRemaining = (int)Math.Min(int.MaxValue, seconds / p.ImagesDone * (p.ImagesKnown - p.ImagesDone));
+            _progress(run);
+
+            var verb = p.Phase == SyncPhase.Copying ? "copied" : "checked";
+            var activity = $"Pass {p.Pass}: {p.Phase.ToLowerInvariant()}";
+            _phaseShown = activity;
+            _progress(new ProgressRecord(PhaseId, activity, $"{p.PhaseDone} of {p.PhaseTotal} images {verb}")
+            {
+                ParentActivityId = RunId,
+                PercentComplete = p.PhaseTotal == 0 ? 100 : Percent(p.PhaseDone, p.PhaseTotal),
             });
         }
 
-        public ProgressRecord Completed() =>
-            new ProgressRecord(ActivityId, "Syncing images", "Done") { RecordType = ProgressRecordType.Completed, PercentComplete = 100 };
+        /// <summary>The records that close both bars.</summary>
+        public ProgressRecord[] Completed() => new[]
+        {
+            new ProgressRecord(PhaseId, _phaseShown ?? "Done", "Done") { ParentActivityId = RunId, RecordType = ProgressRecordType.Completed },
+            new ProgressRecord(RunId, RunActivity, "Done") { RecordType = ProgressRecordType.Completed, PercentComplete = 100 },
+        };
     }
 }

@@ -89,7 +89,7 @@ namespace OciSync.PowerShell.Infrastructure
             if (ParameterSetName == FilesSet) LoadFiles(extra);
             if (ParameterSetName == ReferenceSet) CreateReferenceRule();
 
-            var registries = _rules.SelectMany(r => new[] { r.SourceRepository.Registry }.Concat(r.Targets.Select(t => t.Repository.Registry)));
+            var registries = _rules.SelectMany(r => new[] { r.SourceRepository.Registry }.Concat(r.Targets.Select(t => t.Repository.Registry))).Concat(OtherRegistries());
             Credentials = BuildCredentials(registries);
             Credentials.AddRange(extra);
             if (ParameterSetName == ReferenceSet && _rules.Count == 1)
@@ -102,6 +102,9 @@ namespace OciSync.PowerShell.Infrastructure
                         Credentials.Add(DestinationCredential.ToRegistryCredential(target.Repository.RepositoryName, "-DestinationCredential"));
             }
         }
+
+        /// <summary>Registries the call names besides its rules' (Invoke-ImageSync's piped plan).</summary>
+        private protected virtual IEnumerable<string> OtherRegistries() => Array.Empty<string>();
 
         private void CreateReferenceRule()
         {
@@ -143,7 +146,7 @@ namespace OciSync.PowerShell.Infrastructure
         private protected string Resolve(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
         /// <summary>Plans the gathered rules (tags listed once per repository, HEADs for digests); plan errors are written.</summary>
-        private protected SyncPlan Plan(Core.Registry.RegistryClientFactory clients, bool headDestinations)
+        private protected SyncPlan PlanRules(Core.Registry.RegistryClientFactory clients, bool headDestinations)
         {
             SyncPlan? plan = null;
             const int activity = 2;

@@ -117,9 +117,9 @@ public sealed class OriginTests
             ($"{src.Host}/{ns}/src:good2", $"{dst.Host}/{ns}/app:good2"));
 
         var expect = new Expectations();
-        var results = harness.Manifests.Where(m => m.IsTopLevel && m.Source == $"{src.Host}/{ns}/src:v1").ToList();
+        var results = harness.Images.Where(m => m.Source == $"{src.Host}/{ns}/src:v1").ToList();
         foreach (var r in results)
-            expect.That(r.Action == ManifestAction.Failed && r.ErrorId == ErrorIds.RegistryProtocolError, $"{r.Destination}: expected Failed RegistryProtocolError, got {Describe(r)}");
+            expect.That(r.Action == SyncAction.Failed && r.ErrorId == ErrorIds.RegistryProtocolError, $"{r.Destination}: expected Failed RegistryProtocolError, got {Describe(r)}");
         expect.That(results.Count == 2, $"expected two results for the hostile destinations, got {results.Count}");
         expect.That(trap.Connections == 0, $"the canary listener (another origin) received {trap.Describe()}");
         var used = hostile.Requests.Where(r => r.Method is "PUT" or "PATCH").Select(r => r.ToString()).ToList();

@@ -57,7 +57,7 @@ public sealed class RedactionTests
         var harness = new SecurityHarness(_registries, canary, new[] { source });
         var linky = SyncRule.Create($"{source.Host}/f/linky", new[] { $"{dst.Host}/{ns}/linky" });
         var plan = await harness.PlanAsync(linky);
-        // Retries = 1: a failed image is logged "(will retry)" with its error before the second pass.
+        // Retries = 1: a failed image is logged "(retrying in pass 2)" with its error before the second pass.
         await harness.RunAsync(new SyncOptions { Retries = 1 },
             echoes.Select(e => ($"{source.Host}/f/app:{e.Tag}", $"{dst.Host}/{ns}/app:{e.Tag}"))
                 .Append(($"{source.Host}/f/redir:v1", $"{dst.Host}/{ns}/redir:v1"))
@@ -76,10 +76,10 @@ public sealed class RedactionTests
             expect.That(r?.Error?.Contains("***") == true, $"{tag}: the echoed secret should be reported as ***, the error reads: {Mask(canary, r?.Error)}");
         }
         var redir = harness.Result($"{source.Host}/f/redir:v1");
-        expect.That(redir?.Action == ManifestAction.Failed, $"f/redir: expected Failed, got {Describe(redir)}");
+        expect.That(redir?.Action == SyncAction.Failed, $"f/redir: expected Failed, got {Describe(redir)}");
         expect.That(plan.Errors.Any(e => e.Copy == null && e.Target == linky.ToString()), "f/linky: the tag page behind the user-info Link failed, yet the rule reported no error");
         expect.That(thrown is RegistryException && thrown.Message.Contains("***"), $"GetManifestAsync: expected a RegistryException reading ***, got {thrown?.GetType().Name ?? "none"}: {Mask(canary, thrown?.Message)}");
-        expect.That(harness.Log.Any(l => l.Message.Contains("will retry")), "the first pass logged no '(will retry)' line, so the log was not exercised");
+        expect.That(harness.Log.Any(l => l.Message.Contains("retrying in pass")), "the first pass logged no (retrying in pass N) line, so the log was not exercised");
         await harness.ExpectSyncedAsync(expect, $"{source.Host}/f/app:good1", dst, $"{ns}/app", "good1");
         await harness.ExpectSyncedAsync(expect, $"{source.Host}/f/app:good2", dst, $"{ns}/app", "good2");
         harness.ExpectNoSecret(expect);

@@ -103,6 +103,7 @@ internal sealed class SecurityHarness : ISyncObserver, IOciLog
     public ConcurrentQueue<Sent> Requests { get; } = new();
     public ConcurrentQueue<(OciLogLevel Level, string Message)> Log { get; } = new();
     public ConcurrentQueue<ManifestResult> Manifests { get; } = new();
+    public ConcurrentQueue<ImageResult> Images { get; } = new();
     public ConcurrentQueue<LayerResult> Layers { get; } = new();
     /// <summary>Exception texts (ToString, inner ones included) a test saw, checked for secrets too.</summary>
     public ConcurrentQueue<string> Exceptions { get; } = new();
@@ -111,6 +112,8 @@ internal sealed class SecurityHarness : ISyncObserver, IOciLog
     public void OnLayer(LayerResult result) => Layers.Enqueue(result);
     public void OnManifest(ManifestResult result) => Manifests.Enqueue(result);
     public void OnBytes(long count) { }
+    public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) => Images.Enqueue(result);
+    public void OnProgress(SyncProgress progress) { }
 
     public Task<SyncPlan> PlanAsync(params SyncRule[] rules) => PlanAsync(rules.AsEnumerable());
 
@@ -128,22 +131,22 @@ internal sealed class SecurityHarness : ISyncObserver, IOciLog
         new SyncEngine(Clients, options, this).RunAsync(copies.ToList(), CancellationToken.None);
 
     /// <summary>The top-level result of the image copied from <paramref name="source"/>, or null.</summary>
-    public ManifestResult? Result(string source) => Manifests.FirstOrDefault(m => m.IsTopLevel && m.Source == source);
+    public ImageResult? Result(string source) => Images.FirstOrDefault(m => m.Source == source);
 
-    public static string Describe(ManifestResult? r) => r == null ? "no result" : $"{r.Action} {r.ErrorId}".Trim();
+    public static string Describe(SyncResult? r) => r == null ? "no result" : $"{r.Action} {r.ErrorId}".Trim();
 
     /// <summary>Expects the image from <paramref name="source"/> to fail with <paramref name="errorId"/>.</summary>
     public void ExpectFailed(Expectations expect, string source, string errorId)
     {
         var r = Result(source);
-        expect.That(r?.Action == ManifestAction.Failed && r.ErrorId == errorId, $"{source}: expected Failed {errorId}, got {Describe(r)}");
+        expect.That(r?.Action == SyncAction.Failed && r.ErrorId == errorId, $"{source}: expected Failed {errorId}, got {Describe(r)}");
     }
 
     /// <summary>Expects the image to be Synced and whole in the real destination.</summary>
     public async Task ExpectSyncedAsync(Expectations expect, string source, RegistryServer destination, string repository, string tag)
     {
         var r = Result(source);
-        expect.That(r?.Action == ManifestAction.Synced, $"{source}: expected Synced, got {Describe(r)} {r?.Error}");
+        expect.That(r?.Action == SyncAction.Synced, $"{source}: expected Synced, got {Describe(r)} {r?.Error}");
         try { await Sync.SyncHarness.AssertCompleteAsync(new RegistryHttp(destination), repository, tag); }
         catch (Exception e) { expect.That(false, $"{destination.Host}/{repository}:{tag} is not complete: {e.Message}"); }
     }
@@ -191,7 +194,7 @@ internal sealed class SecurityHarness : ISyncObserver, IOciLog
     /// <summary>No canary spelling in any result, log line or exception text seen, nor in <paramref name="more"/>.</summary>
     public void ExpectNoSecret(Expectations expect, params (string Where, string? Text)[] more)
     {
-        var texts = Manifests.Select(m => ("ManifestResult.Error of " + m.Source, m.Error))
+        var texts = Images.Select(m => ("ImageResult.Error of " + m.Source, m.Error))
             .Concat(Layers.Select(l => ("LayerResult.Error of " + l.Digest, l.Error)))
             .Concat(Log.Select(l => ($"the {l.Level} log line '{Cut(l.Message)}'", (string?)l.Message)))
             .Concat(Exceptions.Select(e => ("an exception", (string?)e)))

@@ -42,7 +42,7 @@ public sealed class EndToEndSyncTests
         var target = new RegistryHttp(destination);
         Assert.Equal(sourceDigest, await target.GetManifestDigestAsync($"mirror/{repo}", "v1"));
         await SyncHarness.AssertCompleteAsync(target, $"mirror/{repo}", "v1");
-        Assert.All(harness.Layers, l => Assert.NotEqual(LayerAction.Failed, l.Action));
+        Assert.All(harness.Layers, l => Assert.NotEqual(SyncAction.Failed, l.Action));
     }
 
     [Fact]

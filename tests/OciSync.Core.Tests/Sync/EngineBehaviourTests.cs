@@ -60,8 +60,8 @@ public sealed class EngineBehaviourTests
         Assert.Equal(6, summary.Synced);
         var sharedResults = harness.Layers.Where(l => l.Digest == shared.Digest).ToList();
         Assert.Equal(2, sharedResults.Count); // once per destination repository, not once per image
-        Assert.Single(sharedResults, l => l.Action == LayerAction.Copied);
-        var mounted = Assert.Single(sharedResults, l => l.Action == LayerAction.Mounted);
+        Assert.Single(sharedResults, l => l.Action == SyncAction.Copied);
+        var mounted = Assert.Single(sharedResults, l => l.Action == SyncAction.Mounted);
         Assert.NotNull(mounted.MountedFrom);
         var escaped = Uri.EscapeDataString(shared.Digest);
         Assert.Equal(1, harness.Requests.Count(r => r.Method == "PUT" && r.Path.Contains("/blobs/uploads/") && r.Path.Contains(escaped) && r.Status == 201));
@@ -198,7 +198,7 @@ public sealed class EngineBehaviourTests
 
         Assert.Equal(1, summary.Synced);
         Assert.Equal(1, summary.Failed);
-        var failed = Assert.Single(harness.Manifests, m => m.Action == ManifestAction.Failed);
+        var failed = Assert.Single(harness.Images, m => m.Action == SyncAction.Failed);
         Assert.Equal("RegistryUnreachable", failed.ErrorId);
         Assert.Null(await new RegistryHttp(_registries.Basic).GetManifestDigestAsync("partial/gone", "v1"));
     }
@@ -228,6 +228,8 @@ public sealed class EngineBehaviourTests
         public void OnLayer(LayerResult result) { }
         public void OnManifest(ManifestResult result) { }
         public void OnBytes(long count) => _stop.Cancel();
+        public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) { }
+        public void OnProgress(SyncProgress progress) { }
     }
 
     /// <summary>Counts blob transfers (GET and upload PUT) in flight at the socket.</summary>

@@ -265,10 +265,10 @@ public sealed class FaultProxyTests
         _output.WriteLine($"source side ({sourceProxy.Exchanges} exchanges):\n{sourceProxy.Report()}");
         _output.WriteLine($"destination side ({destinationProxy.Exchanges} exchanges):\n{destinationProxy.Report()}");
         _output.WriteLine($"token server ({tokenProxy.Exchanges} exchanges):\n{tokenProxy.Report()}");
-        foreach (var failed in harness.Manifests.Where(m => m.Action == ManifestAction.Failed))
+        foreach (var failed in harness.Images.Where(m => m.Action == SyncAction.Failed))
             _output.WriteLine($"FAILED {failed.Destination}: [{failed.ErrorId}] {failed.Error}");
         foreach (var line in log.Lines) _output.WriteLine(line); // images survived only by another pass
-        foreach (var layer in harness.Layers.Where(l => l.Action == LayerAction.Failed))
+        foreach (var layer in harness.Layers.Where(l => l.Action == SyncAction.Failed))
             _output.WriteLine($"failed blob attempt {layer.Destination}@{layer.Digest}: {layer.Error}");
         if (summary.Failed > 0 || Environment.GetEnvironmentVariable("OCISYNC_FAULT_LOG") == "1")
             foreach (var line in sourceProxy.FaultLog.Select(l => "source " + l).Concat(destinationProxy.FaultLog.Select(l => "destination " + l)).Concat(tokenProxy.FaultLog.Select(l => "token " + l)))
@@ -315,7 +315,7 @@ internal sealed class PassLog : OciSync.Core.Transport.IOciLog
     public IEnumerable<string> Lines => _lines;
     public void Write(OciSync.Core.Transport.OciLogLevel level, string message)
     {
-        if (message.StartsWith("Pass ", StringComparison.Ordinal) || message.EndsWith("(will retry)", StringComparison.Ordinal)) _lines.Enqueue(message);
+        if (message.StartsWith("Pass ", StringComparison.Ordinal) || message.Contains("(retrying in pass ", StringComparison.Ordinal)) _lines.Enqueue(message);
     }
 }
 

@@ -98,7 +98,7 @@ public sealed class KillTests
 
                 var present = await AssertEveryTagCompleteAsync(target, prefix);
                 var pulled = proxy.BytesToClients - bytesBefore;
-                // Top-level results come at the end of a pass; blob results as they happen.
+                // Image and blob results come as they happen.
                 var done = child.Lines.Count(l => l.StartsWith("DONE ", StringComparison.Ordinal));
                 var blobs = child.Lines.Count(l => l.StartsWith("BLOB ", StringComparison.Ordinal));
                 if (wasRunning)
@@ -214,14 +214,15 @@ internal sealed class ChildPwsh : IDisposable
         return dll;
     }
 
-    /// <summary>Starts Invoke-ImageSync; prints BLOB per blob, DONE per image and SUMMARY at the end, exits 3 if any image failed.</summary>
+    /// <summary>Starts Invoke-ImageSync; prints BLOB per blob, DONE per image and SUMMARY at the end; a failed image ends it non-zero (ErrorAction Stop).</summary>
     public static ChildPwsh StartSync(string pwshDll, string module, string images, string auth)
     {
         var script = "$PSStyle.OutputRendering = 'PlainText'; $ErrorActionPreference = 'Stop'; Import-Module $env:OCISYNC_MODULE; " +
-            $"Invoke-ImageSync -Images '{images}' -Auth '{auth}' -Retries 3 | ForEach-Object {{ " +
-            "if ($_ -is [OciSync.Core.Sync.ManifestResult] -and $_.IsTopLevel) { \"DONE $($_.Action) $($_.Destination) $($_.ErrorId)\" } " +
-            "elseif ($_ -is [OciSync.Core.Sync.LayerResult]) { \"BLOB $($_.Action) $($_.Destination)@$($_.Digest)\" } " +
-            "elseif ($_ -is [OciSync.Core.Sync.SyncSummary]) { \"SUMMARY $($_.Synced) synced, $($_.Unchanged) unchanged, $($_.Failed) failed\"; if ($_.Failed) { exit 3 } } }";
+            $"Invoke-ImageSync -Images '{images}' -Auth '{auth}' -Retries 3 -Detailed -InformationVariable info | ForEach-Object {{ " +
+            "if ($_ -is [OciSync.Core.Sync.ImageResult]) { \"DONE $($_.Action) $($_.Destination) $($_.ErrorId)\" } " +
+            "elseif ($_ -is [OciSync.Core.Sync.LayerResult]) { \"BLOB $($_.Action) $($_.Destination)@$($_.Digest)\" } }; " +
+            "$s = ($info | Where-Object Tags -Contains 'OciSync.Summary').MessageData; " +
+            "\"SUMMARY $($s.Synced) synced, $($s.Unchanged) unchanged, $($s.Failed) failed\"";
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { pwshDll, "-NoProfile", "-NonInteractive", "-Command", script }) psi.ArgumentList.Add(a);
         psi.Environment["OCISYNC_MODULE"] = module;

@@ -20,19 +20,23 @@ internal sealed class SyncHarness : ISyncObserver
 {
     public ConcurrentQueue<LayerResult> Layers { get; } = new();
     public ConcurrentQueue<ManifestResult> Manifests { get; } = new();
+    public ConcurrentQueue<ImageResult> Images { get; } = new();
+    public ConcurrentQueue<SyncProgress> Progress { get; } = new();
     public ConcurrentQueue<(string Method, string Path, int Status)> Requests { get; } = new();
     public RegistryClientFactory Clients { get; }
 
-    public SyncHarness(RegistryFixture registries, Func<bool, HttpMessageHandler>? sockets = null)
+    public SyncHarness(RegistryFixture registries, Func<bool, HttpMessageHandler>? sockets = null, Action<RegistryClientOptions>? configure = null)
     {
         var store = new CredentialStore();
         foreach (var server in registries.All.Where(s => s.Username != null))
             store.Add(new RegistryCredential(server.Host, server.Username, RegistryCredential.ToSecureString(server.Password)));
-        Clients = new RegistryClientFactory(new RegistryClientOptions
+        var options = new RegistryClientOptions
         {
             RequestObserver = (req, resp) => Requests.Enqueue((req.Method.Method, req.RequestUri!.PathAndQuery, (int?)resp?.StatusCode ?? 0)),
             SocketHandlerFactory = sockets,
-        }, store);
+        };
+        configure?.Invoke(options);
+        Clients = new RegistryClientFactory(options, store);
     }
 
     public async Task<SyncSummary> RunAsync(SyncOptions options, params (string Source, string Destination)[] copies)
@@ -51,6 +55,8 @@ internal sealed class SyncHarness : ISyncObserver
     public void OnLayer(LayerResult result) => Layers.Enqueue(result);
     public void OnManifest(ManifestResult result) => Manifests.Enqueue(result);
     public void OnBytes(long count) { }
+    public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) => Images.Enqueue(result);
+    public void OnProgress(SyncProgress progress) => Progress.Enqueue(progress);
 
     /// <summary>Walks a destination image and asserts every child manifest and blob it references exists.</summary>
     public static async Task AssertCompleteAsync(RegistryHttp http, string repository, string reference)

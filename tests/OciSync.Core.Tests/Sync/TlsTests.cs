@@ -57,5 +57,7 @@ public sealed class TlsTests : IAsyncLifetime
         public void OnLayer(LayerResult result) { }
         public void OnManifest(ManifestResult result) { }
         public void OnBytes(long count) { }
+        public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) { }
+        public void OnProgress(SyncProgress progress) { }
     }
 }

@@ -115,17 +115,39 @@ public sealed class HostileAnswerTests
         Assert.Equal(pages, handler.Seen.Count(s => s.Uri.AbsolutePath.Contains("/tags/list")));
     }
 
-    [Theory]
-    [InlineData("[\"v1\"]")]
-    [InlineData("{\"tags\":[\"v1\"")]
-    [InlineData("nonsense")]
-    public async Task A_tags_answer_that_is_not_a_JSON_object_is_a_protocol_error(string body)
+    [Fact]
+    public async Task A_tags_answer_that_is_JSON_but_not_an_object_is_a_protocol_error_and_not_asked_again()
     {
         var handler = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
-            : ScriptedHandler.Status(HttpStatusCode.OK, body));
-        var e = await Assert.ThrowsAsync<RegistryException>(() => ListAsync(Factory(handler, user: null).Get(Host, "team/app")));
+            : ScriptedHandler.Status(HttpStatusCode.OK, "[\"v1\"]"));
+        var factory = Factory(handler, user: null);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => ListAsync(factory.Get(Host, "team/app")));
         Assert.Equal(ErrorIds.RegistryProtocolError, e.ErrorId);
         Assert.Contains("tags list", e.Message);
+        Assert.Equal(0, factory.Statistics.RequestRetries);
+    }
+
+    [Theory]
+    [InlineData("{\"tags\":[\"v1\"")]
+    [InlineData("nonsense")]
+    public async Task A_tags_answer_cut_short_or_garbled_is_asked_again_like_a_503(string body)
+    {
+        // Damaged once, then whole: survived by a per-request retry, which the statistics count.
+        var handler = new ScriptedHandler((req, n) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
+            : n <= 2 ? ScriptedHandler.Status(HttpStatusCode.OK, body) : Tags("v1", "v2"));
+        var factory = Factory(handler, user: null);
+        Assert.Equal(new[] { "v1", "v2" }, await ListAsync(factory.Get(Host, "team/app")));
+        Assert.Equal(1, factory.Statistics.RequestRetries);
+
+        // Damaged every time: a transient RegistryResponseInvalid naming the request, after the retries.
+        var always = new ScriptedHandler((req, _) => req.RequestUri!.AbsolutePath == "/v2/" ? new HttpResponseMessage(HttpStatusCode.OK)
+            : ScriptedHandler.Status(HttpStatusCode.OK, body));
+        var broken = Factory(always, user: null);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => ListAsync(broken.Get(Host, "team/app")));
+        Assert.Equal(ErrorIds.RegistryResponseInvalid, e.ErrorId);
+        Assert.True(e.IsTransient);
+        Assert.Contains("/v2/team/app/tags/list", e.Message);
+        Assert.Equal(Fast.MaxAttempts, broken.Statistics.RequestRetries);
     }
 
     [Fact]
