@@ -173,15 +173,13 @@ $($target.host):
         Write-Host "`n== Get-SyncPlan"
         Get-SyncPlan -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml') | Format-Table | Out-String -Width 160 | Write-Host
         Write-Host "== Invoke-ImageSync (first run copies everything)"
-        $first = Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml')
-        $first | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] } | Format-Table | Out-String -Width 160 | Write-Host
-        $first | Where-Object { $_ -is [OciSync.Core.Sync.LayerResult] } | Format-Table | Out-String -Width 160 | Write-Host
-        $first | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] } | Format-List | Out-String -Width 160 | Write-Host
-        Write-Host "== Invoke-ImageSync again (nothing is copied twice)"
-        $second = Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml')
-        $second | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] } | Format-Table | Out-String -Width 160 | Write-Host
-        $summary = $second | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] }
-        $summary | Format-List | Out-String -Width 160 | Write-Host
+        # One result per image, and the one-line summary on the host.
+        Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml') | Out-String -Width 120 | Write-Host
+        Write-Host "== Invoke-ImageSync -Detailed on a fresh copy of demo/app (every manifest and layer too)"
+        Invoke-ImageSync -Source "$($source.host)/demo/app:1.0" -Destination "$($target.host)/detailed/app" -Auth (Join-Path $work 'auth.yaml') -Detailed | Out-String -Width 120 | Write-Host
+        Write-Host "== Invoke-ImageSync -Summary again (nothing is copied twice)"
+        $summary = Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml') -Summary
+        $summary | Format-Table | Out-String -Width 120 | Write-Host
         if ($summary.Failed -gt 0 -or $summary.BlobsCopied -gt 0) { throw 'The second run should have copied nothing.' }
         Write-Host "== Get-RegistryManifest on the copied multi-platform image"
         Get-RegistryManifest "$($target.host)/mirror/app:1.0" -Auth (Join-Path $work 'auth.yaml') | Format-List Reference, Digest, MediaType, Platforms | Out-String -Width 160 | Write-Host

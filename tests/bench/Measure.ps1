@@ -42,7 +42,8 @@ function Measure-OciSync([string] $ImagesFile, [string] $Label, [int] $Proc) {
     $jit0 = [Runtime.JitInfo]::GetCompilationTime($false); $jitMethods0 = [Runtime.JitInfo]::GetCompiledMethodCount($false)
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $syncErrors = $null
-    $output = @(Invoke-ImageSync -Images $ImagesFile -Proc $Proc -ErrorAction SilentlyContinue -ErrorVariable syncErrors)
+    # -Detailed: every layer and manifest result, as the measured output always had.
+    $output = @(Invoke-ImageSync -Images $ImagesFile -Proc $Proc -Detailed -ErrorAction SilentlyContinue -ErrorVariable syncErrors -InformationVariable syncInfo 6>$null)
     $clock.Stop()
     $self.Refresh(); $cpu1 = $self.TotalProcessorTime
     $jit1 = [Runtime.JitInfo]::GetCompilationTime($false); $jitMethods1 = [Runtime.JitInfo]::GetCompiledMethodCount($false)
@@ -50,7 +51,7 @@ function Measure-OciSync([string] $ImagesFile, [string] $Label, [int] $Proc) {
     if ($jitLog -and (Test-Path $jitLog)) { $script:JitLogWindow = @([IO.File]::ReadAllLines($jitLog) | Select-Object -Skip $jitLogStart) }
     $hwmKiB = if ($hwmReset) { Read-ProcStatusKiB 'VmHWM' } else { $null }
 
-    $summary = $output | Where-Object { $_ -is [OciSync.Core.Sync.SyncSummary] } | Select-Object -Last 1
+    $summary = @($syncInfo | Where-Object { $_.MessageData -is [OciSync.Core.Sync.SyncSummary] }) | Select-Object -Last 1 | ForEach-Object MessageData
     $layers = @($output | Where-Object { $_ -is [OciSync.Core.Sync.LayerResult] })
     $manifests = @($output | Where-Object { $_ -is [OciSync.Core.Sync.ManifestResult] })
     $problems = @()
@@ -67,7 +68,7 @@ function Measure-OciSync([string] $ImagesFile, [string] $Label, [int] $Proc) {
         peakGrowthMiB      = if ($hwmKiB) { [math]::Round(($hwmKiB - $baselineRssKiB) / 1024, 1) } else { $null }
         hwmGrowthMiB       = if ($hwmKiB) { [math]::Round(($hwmKiB - $baselineRssKiB) / 1024, 1) } else { $null }
         baselineMiB        = [math]::Round($baseline / 1MB, 1)
-        summaryDurationSec = if ($summary) { [math]::Round($summary.Duration.TotalSeconds, 3) } else { $null }
+        summaryDurationSec = if ($summary) { [math]::Round($summary.Seconds, 3) } else { $null }
         images             = if ($summary) { $summary.Images } else { $null }
         synced             = if ($summary) { $summary.Synced } else { $null }
         unchanged          = if ($summary) { $summary.Unchanged } else { $null }

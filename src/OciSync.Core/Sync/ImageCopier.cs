@@ -62,7 +62,7 @@ namespace OciSync.Core.Sync
             if (sourceDigest is null)
             {
                 var head = await _gate.RunAsync(() => src.HeadManifestAsync(srcRepo, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
-                    ?? throw new RegistryException(ErrorIds.ManifestNotFound, $"{copy.Source} does not exist.");
+                    ?? throw RegistryException.ManifestNotFound(copy.Source);
                 sourceDigest = head.Digest;
             }
 

@@ -128,7 +128,7 @@ namespace OciSync.Core.Sync
         {
             var src = _clients.Get(copy.Source);
             var head = await _gate.RunAsync(() => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
-                ?? throw new RegistryException(ErrorIds.ManifestNotFound, $"{copy.Source} does not exist.");
+                ?? throw RegistryException.ManifestNotFound(copy.Source);
             copy.SourceDigest = head.Digest ?? copy.Source.Digest;
         }
 

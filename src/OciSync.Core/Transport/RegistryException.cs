@@ -40,6 +40,10 @@ namespace OciSync.Core.Transport
             Codes = codes;
         }
 
+        /// <summary>A manifest HEAD answered 404: the image, and the request that said so.</summary>
+        public static RegistryException ManifestNotFound(ImageReference image) => new RegistryException(ErrorIds.ManifestNotFound,
+            $"{image} does not exist (HEAD /v2/{image.Repository}/manifests/{image.ApiReference} on {image.Registry} returned 404 NotFound).");
+
         /// <summary>A copy with secrets masked in the message, URL and codes, and no inner exception.</summary>
         internal RegistryException Scrubbed(Auth.SecretScrubber scrubber) => new RegistryException(this, scrubber);
 
