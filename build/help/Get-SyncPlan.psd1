@@ -8,6 +8,7 @@
     Examples    = @(
         @{ Code = 'Get-SyncPlan -Images ./images.yaml -Auth ./auth.yaml | Where-Object { -not $_.UpToDate }'; Remarks = 'Lists the images the next Invoke-ImageSync run would copy.' }
         @{ Code = 'Get-SyncPlan -Source ''quay.io/coreos/kube-rbac-proxy:/^v0\.1/'' -Destination registry.example.com/mirror/kube-rbac-proxy'; Remarks = 'Shows which tags a regex rule selects and where they would go.' }
-        @{ Code = 'Import-SyncRule ./images.yaml | Get-SyncPlan -Auth ./auth.yaml | Format-Table'; Remarks = 'Plans rule objects from the pipeline.' }
+        @{ Code = 'Import-SyncRule ./images.yaml | Get-SyncPlan -Auth ./auth.yaml | Format-Table'; Remarks = 'Plans rule objects from the pipeline. The table shows UpToDate and both digests first, so they stay in view at 120 columns.' }
+        @{ Code = 'Get-SyncPlan -Images ./images.yaml -Auth ./auth.yaml | Where-Object { -not $_.UpToDate } | Invoke-ImageSync -Auth ./auth.yaml'; Remarks = 'Syncs exactly the planned copies whose destination differs; Invoke-ImageSync does not HEAD them again.' }
     )
 }
