@@ -184,6 +184,19 @@ ${A}/demo/legacy:1.0: ${T}/mirror/legacy
             $ev[0].FullyQualifiedErrorId | Should -Match '^(ManifestNotFound|RepositoryNotFound),'
         }
 
+        It '$WhatIfPreference = $true writes nothing, files included; -WhatIf:$false copies and writes them' {
+            $dst = "$B/$(New-TestRepositoryName 'whatifpref')"
+            $files = Join-Path $TestDrive 'whatifpref-ok.yaml'
+            $WhatIfPreference = $true
+            try { $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination $dst -Auth $auth -SuccessImagesPath $files -ErrorAction Stop }
+            finally { $WhatIfPreference = $false }
+            $files | Should -Not -Exist
+            Test-Manifest "${dst}:3.19" | Should -BeFalse
+            $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination $dst -Auth $auth -SuccessImagesPath $files -WhatIf:$false -ErrorAction Stop
+            $files | Should -Exist
+            Test-Manifest "${dst}:3.19" | Should -BeTrue
+        }
+
         It '-Confirm:$false copies' {
             $dst = "$B/$(New-TestRepositoryName 'confirm')"
             $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination $dst -Auth $auth -Confirm:$false -ErrorAction Stop
@@ -367,6 +380,8 @@ ${A}/demo/legacy:1.0: ${B}/$ns/one
             @($lines | Where-Object { $_ -match '^\S+Z INFORMATION +Synced ' }) | Should -HaveCount 9
             @($lines | Where-Object { $_ -match '^\S+Z ERROR +Failed .*\[ManifestNotFound\] planning: ' }) | Should -HaveCount 1
             @($lines | Where-Object { $_ -match 'Summary: 10 images: 9 synced, 0 unchanged, 0 filtered, 1 failed' }) | Should -HaveCount 1
+            # The terminating error skipped EndProcessing; the log file is closed all the same (no lock left).
+            [IO.File]::Open($log, 'Open', 'ReadWrite', 'None').Dispose()
         }
 
         It 'Get-SyncPlan | Where-Object { -not $_.UpToDate } | Invoke-ImageSync syncs exactly those copies' {

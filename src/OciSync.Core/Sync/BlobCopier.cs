@@ -21,14 +21,16 @@ namespace OciSync.Core.Sync
         private readonly ISyncObserver _observer;
         private readonly IOciLog _log;
         private readonly TimeSpan _stallTimeout;
+        private readonly RequestStatistics _statistics;
         // One transfer per destination repository and digest, shared by every image that needs it.
         private readonly ConcurrentDictionary<string, Transfer> _transfers = new ConcurrentDictionary<string, Transfer>(StringComparer.Ordinal);
         // Where in each destination registry a blob already lives (or is being put), for mounts.
         private readonly ConcurrentDictionary<string, Task<string?>> _homes = new ConcurrentDictionary<string, Task<string?>>(StringComparer.Ordinal);
 
         /// <param name="stallTimeout">How long a transfer may move no byte (source or destination stalled) before it is abandoned and retried.</param>
-        public BlobCopier(ConcurrencyGate gate, SyncOptions options, ISyncObserver observer, IOciLog log, TimeSpan stallTimeout)
+        public BlobCopier(ConcurrencyGate gate, SyncOptions options, ISyncObserver observer, IOciLog log, TimeSpan stallTimeout, RequestStatistics statistics)
         {
+            _statistics = statistics;
             _stallTimeout = stallTimeout;
             _gate = gate;
             _options = options;
@@ -38,24 +40,24 @@ namespace OciSync.Core.Sync
 
         /// <summary>
         /// The blob's transfer into that repository, shared by every image that needs it.
-        /// <see cref="BlobTransfer.Sent"/> is true only for the caller whose request started it, so
-        /// its bytes are counted for one image.
+        /// <see cref="BlobTransfer.Sent"/> is true only for the image (<paramref name="owner"/>) whose
+        /// request started it — in this pass or an earlier one — so its bytes count for one image.
         /// </summary>
-        public async Task<BlobTransfer> CopyAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, CancellationToken ct)
+        public async Task<BlobTransfer> CopyAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, object owner, CancellationToken ct)
         {
             var key = $"{destination.Registry}/{destinationRepository}@{blob.Digest}";
-            var mine = new Transfer(() => TransferAsync(source, sourceRepository, destination, destinationRepository, blob, ct));
+            var mine = new Transfer(owner, () => TransferAsync(source, sourceRepository, destination, destinationRepository, blob, ct));
             var transfer = _transfers.GetOrAdd(key, mine);
-            var sent = ReferenceEquals(transfer, mine);
+            var sent = ReferenceEquals(transfer.Owner, owner);
             var running = transfer.Running;
             if (running == null) // the outcome is set before the task is dropped
             {
                 // Long finished: a light copy for this image's list, so the run holds no result per blob.
                 var done = transfer.Outcome!;
-                return new BlobTransfer(Result(blob, source, sourceRepository, destination, destinationRepository, done.Action, null, TimeSpan.Zero, done.MountedFrom, null), sent: false);
+                return new BlobTransfer(Result(blob, source, sourceRepository, destination, destinationRepository, done.Action, null, TimeSpan.Zero, done.MountedFrom, null), sent);
             }
             var result = await running.ConfigureAwait(false);
-            if (sent) transfer.Settle(result);
+            if (ReferenceEquals(transfer, mine)) transfer.Settle(result);
             return new BlobTransfer(result, sent);
         }
 
@@ -68,14 +70,21 @@ namespace OciSync.Core.Sync
 
         /// <summary>
         /// One blob's transfer into one repository: the task while it runs, then only how it ended, so
-        /// a run over 100,000 images keeps a few bytes per blob instead of its result.
+        /// a run over 100,000 images keeps its key and this small record per blob instead of its result.
         /// </summary>
         private sealed class Transfer
         {
             private volatile Lazy<Task<LayerResult>>? _start; // dropped once settled: its task holds the result
             private volatile Done? _outcome;
 
-            public Transfer(Func<Task<LayerResult>> start) => _start = new Lazy<Task<LayerResult>>(start);
+            public Transfer(object owner, Func<Task<LayerResult>> start)
+            {
+                Owner = owner;
+                _start = new Lazy<Task<LayerResult>>(start);
+            }
+
+            /// <summary>The image whose request started the transfer: its bytes are that image's.</summary>
+            public object Owner { get; }
 
             public Done? Outcome => _outcome;
             /// <summary>The transfer's task until it is settled, then null (read <see cref="Outcome"/>).</summary>
@@ -166,6 +175,7 @@ namespace OciSync.Core.Sync
                 catch (Exception e) when (attempt < _options.BlobAttempts && IsWorthRetrying(e) && !ct.IsCancellationRequested)
                 {
                     _observer.OnBytes(-moved);
+                    _statistics.Retried();
                     uploadLocation = null; // a broken upload session is not reused
                     var wait = TimeSpan.FromMilliseconds(250 * Math.Pow(2, attempt - 1));
                     _log.Write(OciLogLevel.Warning, $"Blob {blob.Digest} to {destination.Registry}/{destinationRepository}: attempt {attempt} failed ({e.Message}); retrying in {wait.TotalSeconds:0.##} s.");

@@ -172,7 +172,7 @@ namespace OciSync.Core.Sync
 
         private async Task CopyBlobsAsync(RegistryClient src, string srcRepo, RegistryClient dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
         {
-            var transfers = manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, ct)).ToList();
+            var transfers = manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, work.Copy, ct)).ToList();
             try
             {
                 await Task.WhenAll(transfers).ConfigureAwait(false);
@@ -246,8 +246,9 @@ namespace OciSync.Core.Sync
             public Task Once(ImageCopy copy, Digest digest, Func<Task> copyChild)
             {
                 var entry = _children.GetOrAdd(digest, _ => new Lazy<Task>(copyChild));
+                // A faulted task, not a throw: the children already started are awaited before the image fails.
                 if (_children.Count > MaxManifestsPerImage)
-                    throw new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: the image has more than {MaxManifestsPerImage} manifests; it is not copied.");
+                    return Task.FromException(new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: the image has more than {MaxManifestsPerImage} manifests; it is not copied."));
                 return entry.Value;
             }
         }

@@ -15,6 +15,8 @@ namespace OciSync.Core.Sync
     internal sealed class ImageWork
     {
         private readonly ImageCopy _copy;
+        /// <summary>The copy this work is for; blob transfers remember it as their owner across passes.</summary>
+        public ImageCopy Copy { get; }
         private readonly int _pass;
         private readonly ISyncObserver _observer;
         private readonly DateTime _start = DateTime.UtcNow;
@@ -27,6 +29,7 @@ namespace OciSync.Core.Sync
 
         public ImageWork(ImageCopy copy, int pass, ISyncObserver observer)
         {
+            Copy = copy;
             _copy = copy;
             _pass = pass;
             _observer = observer;
@@ -88,7 +91,7 @@ namespace OciSync.Core.Sync
             }
         }
 
-        /// <summary>The result of an image (or a whole rule) that failed before any copying: listing or HEADs.</summary>
+        /// <summary>The result of an image (or a whole rule) that failed before any copying: listing or HEADs; timed from the start of its pass.</summary>
         public static ImageResult PlanFailure(PlanError failure, int pass, DateTime start)
         {
             var now = DateTime.UtcNow;

@@ -16,8 +16,9 @@ namespace OciSync.Core.Sync
     /// A whole run: lists the rules' tags, HEADs each image (the planner), asks for approval, then copies
     /// the images under one concurrency limit, and runs further passes (image-syncer --retries) over
     /// whatever failed transiently in any of those steps — a rule whose listing failed is listed again.
-    /// Each image's result goes to the observer the moment it is final; the engine keeps no results,
-    /// only counts, so a run of 100,000 images holds no more than the images in flight.
+    /// Each image's result goes to the observer the moment it is final; the engine keeps no results, only
+    /// counts, the source → destination key of each image, and a key and a small record per blob sent
+    /// (so a blob goes once per repository), so a run of 100,000 images holds no result but those in flight.
     /// </summary>
     public sealed class SyncEngine
     {
@@ -39,7 +40,7 @@ namespace OciSync.Core.Sync
             _log = clients.Log;
             _observer = new TallyingObserver(observer, _tally, clients.Scrubber);
             _gate = new ConcurrencyGate(options.Concurrency);
-            _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout);
+            _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout, clients.Statistics);
             _images = new ImageCopier(clients, _gate, _blobs, options, _observer);
             _planner = new SyncPlanner(clients, options.Concurrency);
         }
@@ -68,18 +69,19 @@ namespace OciSync.Core.Sync
                     _clients.ForgetFailedPings();
                 }
                 var next = new NextPass();
+                var passStart = DateTime.UtcNow;
 
                 // Listing: rules → copies. A copy another rule (or an earlier pass) already took is not taken twice.
                 var expanded = await _planner.ExpandAsync(pendingRules, ct).ConfigureAwait(false);
                 var prePlanned = pendingCopies.Where(c => c.Planned).ToList();
                 var toCheck = pendingCopies.Where(c => !c.Planned).Concat(expanded.Copies.Where(run.Claim)).ToList();
-                foreach (var failure in expanded.Errors) Settle(run, failure, pass, last, next);
+                foreach (var failure in expanded.Errors) Settle(run, failure, pass, passStart, last, next);
 
                 // Planning: HEADs for digests, so unchanged images cost no manifest GET.
                 Report(run, pass, SyncPhase.Planning, 0, toCheck.Count);
                 var check = await _planner.CheckAsync(toCheck, headDestinations: !_options.Force, ct,
                     (done, total) => Report(run, pass, SyncPhase.Planning, done, total)).ConfigureAwait(false);
-                foreach (var failure in check.Errors) Settle(run, failure, pass, last, next);
+                foreach (var failure in check.Errors) Settle(run, failure, pass, passStart, last, next);
 
                 var ready = prePlanned.Concat(check.Copies).Where(run.Approve(_options.Approve)).ToList();
                 await CopyAllAsync(run, ready, pass, last, next, ct).ConfigureAwait(false);
@@ -112,15 +114,18 @@ namespace OciSync.Core.Sync
         /// <summary>Copies images side by side; each result is settled the moment its image is done.</summary>
         private async Task CopyAllAsync(RunState run, IReadOnlyList<ImageCopy> ready, int pass, bool last, NextPass next, CancellationToken ct)
         {
-            // The gate, not this, limits the work in flight; this bound keeps thousands of images from all holding state at once.
-            using var images = new SemaphoreSlim(Math.Max(_options.Concurrency * 4, 8));
+            // A fixed set of workers takes the images in order: the gate, not this, limits the requests in
+            // flight, and no image waits as a task of its own (100,000 images are 100,000 list entries, no more).
+            var width = Math.Min(ready.Count, Math.Max(_options.Concurrency * 4, 8));
+            var taken = -1;
             var copied = 0;
             Report(run, pass, SyncPhase.Copying, 0, ready.Count);
-            await Task.WhenAll(ready.Select(async copy =>
+            await Task.WhenAll(Enumerable.Range(0, width).Select(_ => Task.Run(async () =>
             {
-                await images.WaitAsync(ct).ConfigureAwait(false);
-                try
+                for (int i; (i = Interlocked.Increment(ref taken)) < ready.Count;)
                 {
+                    ct.ThrowIfCancellationRequested();
+                    var copy = ready[i];
                     var work = new ImageWork(copy, pass, _observer);
                     ImageResult result;
                     try
@@ -134,12 +139,11 @@ namespace OciSync.Core.Sync
                     Settle(run, copy, result, last, next);
                     Report(run, pass, SyncPhase.Copying, Interlocked.Increment(ref copied), ready.Count);
                 }
-                finally { images.Release(); }
-            })).ConfigureAwait(false);
+            }, ct))).ConfigureAwait(false);
         }
 
         /// <summary>A failure while listing or HEADing: into the next pass if another try can help, else a Failed result.</summary>
-        private void Settle(RunState run, PlanError failure, int pass, bool last, NextPass next)
+        private void Settle(RunState run, PlanError failure, int pass, DateTime passStart, bool last, NextPass next)
         {
             var errorId = ErrorIds.Of(failure.Error);
             if (!last && IsRetryable(errorId))
@@ -149,7 +153,7 @@ namespace OciSync.Core.Sync
                 else next.Rules.Add(failure.Rule!);
                 return;
             }
-            Emit(run, ImageWork.PlanFailure(failure, pass, run.Start), failure.Copy, failure.Rule);
+            Emit(run, ImageWork.PlanFailure(failure, pass, passStart), failure.Copy, failure.Rule);
         }
 
         private void Settle(RunState run, ImageCopy copy, ImageResult result, bool last, NextPass next)
@@ -246,6 +250,7 @@ namespace OciSync.Core.Sync
         /// <summary>Failures another pass cannot fix are not retried.</summary>
         private static bool IsRetryable(string? errorId) =>
             errorId != ErrorIds.ManifestNotFound && errorId != ErrorIds.RepositoryNotFound &&
+            errorId != ErrorIds.TagRegexTimeout && errorId != ErrorIds.InvalidReference &&
             errorId != ErrorIds.RegistryUnauthorized && errorId != ErrorIds.RegistryForbidden &&
             errorId != ErrorIds.InsecureTokenRealm && errorId != ErrorIds.ManifestInvalid &&
             errorId != ErrorIds.RegistryCertificateUntrusted;

@@ -41,7 +41,7 @@ namespace OciSync.Core.Sync
         private readonly RegistryClientFactory _clients;
         private readonly ConcurrencyGate _gate;
         private readonly IOciLog _log;
-        private readonly ConcurrentDictionary<string, Task<IReadOnlyList<string>>> _tags = new ConcurrentDictionary<string, Task<IReadOnlyList<string>>>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
 
         public SyncPlanner(RegistryClientFactory clients, int concurrency)
         {
@@ -77,13 +77,15 @@ namespace OciSync.Core.Sync
                     if (pairs.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no tag.");
                     return pairs;
                 }
-                catch (Exception e) when (!(e is OperationCanceledException))
+                catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
                 {
                     errors.Add(new PlanError(rule.ToString(), _clients.Scrubber.Scrub(e), rule: rule));
                     return new List<ImagePair>();
                 }
             })).ConfigureAwait(false);
 
+            // Each rule is expanded once a pass: the lists are let go (a run holds no repository's tags).
+            _tags.Clear();
             var copies = expanded.SelectMany(p => p)
                 .GroupBy(p => p.Source + " -> " + p.Destination, StringComparer.Ordinal)
                 .Select(g => new ImageCopy(g.First().Source, g.First().Destination) { Rule = g.First().Rule?.ToString() })
@@ -113,7 +115,7 @@ namespace OciSync.Core.Sync
                     copy.Planned = copy.SourceDigest is not null;
                     planned.Add(copy);
                 }
-                catch (Exception e) when (!(e is OperationCanceledException))
+                catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
                 {
                     errors.Add(new PlanError(side.ToString(), _clients.Scrubber.Scrub(e), copy));
                 }
@@ -142,14 +144,8 @@ namespace OciSync.Core.Sync
         // Listing takes a slot too, so a file of a thousand rules does not open a thousand requests at once.
         private Task<IReadOnlyList<string>> ListTagsOnceAsync(ImageReference repository, CancellationToken ct)
         {
-            var listing = _tags.GetOrAdd(repository.RepositoryName, _ => _gate.RunAsync(() => ListAsync(repository, ct), ct));
-            if (listing.IsFaulted || listing.IsCanceled)
-            {
-                // A listing that failed in an earlier pass is tried again.
-                var fresh = _gate.RunAsync(() => ListAsync(repository, ct), ct);
-                listing = _tags.TryUpdate(repository.RepositoryName, fresh, listing) ? fresh : _tags[repository.RepositoryName];
-            }
-            return listing;
+            // Lazy: GetOrAdd may run its factory twice when two rules ask at once, which would mean two listings.
+            return _tags.GetOrAdd(repository.RepositoryName, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(() => ListAsync(repository, ct), ct))).Value;
         }
 
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)

@@ -112,7 +112,7 @@ namespace OciSync.Core.Sync
         public int BlobsPresent { get; init; }
         /// <summary>Bytes of every blob really sent, each counted once.</summary>
         public long BytesCopied { get; init; }
-        /// <summary>Requests sent again after a transient failure (a 503, a reset, a body cut short).</summary>
+        /// <summary>Requests and blob transfers sent again after a transient failure (a 503, a reset, a body cut short, a stalled transfer).</summary>
         public int RequestRetries { get; init; }
         /// <summary>Passes run (1 + the -Retries passes that had work).</summary>
         public int Passes { get; init; }
@@ -155,7 +155,8 @@ namespace OciSync.Core.Sync
         public string? Rule { get; set; }
 
         /// <summary>Source and destination: one copy however many rules name it.</summary>
-        internal string Key => Source + " -> " + Destination;
+        internal string Key => _key ??= Source + " -> " + Destination;
+        private string? _key;
 
         /// <summary>Forgets what planning learned, so a retry pass asks again.</summary>
         internal void Unplan()

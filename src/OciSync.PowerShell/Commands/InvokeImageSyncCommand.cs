@@ -95,7 +95,7 @@ namespace OciSync.PowerShell.Commands
             CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null, o => o.MinimumTransferRate = MinimumTransferRate);
-            var whatIf = MyInvocation.BoundParameters.ContainsKey("WhatIf");
+            var whatIf = IsWhatIf();
             var options = new SyncOptions
             {
                 Concurrency = Proc,
@@ -140,9 +140,19 @@ namespace OciSync.PowerShell.Commands
                 }
             }
             if (run.FirstFailure != null)
+            {
+                Log.Dispose(); // the terminating error skips EndProcessing, which closes the log file
                 ThrowTerminatingError(new ErrorRecord(new ImageSyncFailedException(done, run.FirstFailure), ImageSyncFailedException.ErrorId,
                     Errors.CategoryOf(run.FirstFailure.ErrorId ?? ErrorIds.ImageSyncFailed), done));
+            }
             base.EndProcessing();
+        }
+
+        /// <summary>-WhatIf as ShouldProcess sees it: the switch's value when given (-WhatIf:$false too), else $WhatIfPreference.</summary>
+        private bool IsWhatIf()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)) return bound is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(bound);
+            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
         }
 
         /// <summary>
@@ -180,7 +190,7 @@ namespace OciSync.PowerShell.Commands
                 {
                     var dir = Path.GetDirectoryName(full);
                     if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
-                    else if (!MyInvocation.BoundParameters.ContainsKey("WhatIf"))
+                    else if (!IsWhatIf())
                     {
                         // -WhatIf writes nothing, so it cannot try a write either; the shape checks above still run.
                         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);

@@ -16,6 +16,9 @@ namespace OciSync.PowerShell.Infrastructure
     {
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private BlockingCollection<Action>? _queue;
+        // The pipeline thread: outside Run only it may write. Work still running after Run has ended
+        // (a pump stopped by Select-Object -First, Ctrl+C) posts nothing more.
+        private int _pipelineThread = Environment.CurrentManagedThreadId;
 
         protected CancellationToken StopToken => _stopping.Token;
 
@@ -32,6 +35,7 @@ namespace OciSync.PowerShell.Infrastructure
         protected void Run(Func<CancellationToken, Task> work)
         {
             using var queue = new BlockingCollection<Action>();
+            _pipelineThread = Environment.CurrentManagedThreadId;
             _queue = queue;
             var task = Task.Run(async () =>
             {
@@ -58,7 +62,11 @@ namespace OciSync.PowerShell.Infrastructure
         protected void Post(Action action)
         {
             var queue = _queue;
-            if (queue == null) { action(); return; }
+            if (queue == null)
+            {
+                if (Environment.CurrentManagedThreadId == _pipelineThread) action();
+                return;
+            }
             try { queue.Add(action); }
             catch (InvalidOperationException) { /* the pump has closed (or is disposed): the command is ending */ }
         }
@@ -69,7 +77,11 @@ namespace OciSync.PowerShell.Infrastructure
         /// </summary>
         protected T Ask<T>(Func<T> ask)
         {
-            if (_queue == null) return ask();
+            if (_queue == null)
+            {
+                if (Environment.CurrentManagedThreadId == _pipelineThread) return ask();
+                throw new OperationCanceledException("The command has ended; nothing more is asked.");
+            }
             var answer = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
             Post(() =>
             {
@@ -97,10 +109,16 @@ namespace OciSync.PowerShell.Infrastructure
         }
         protected void PostProgress(ProgressRecord record) => Post(() => WriteProgress(record));
 
+        /// <summary>PowerShell disposes the cmdlet however it ends, terminating errors and Ctrl+C included.</summary>
         public void Dispose()
         {
-            _stopping.Dispose();
+            Dispose(true);
             GC.SuppressFinalize(this);
+        }
+
+        protected virtual void Dispose(bool disposing)
+        {
+            if (disposing) _stopping.Dispose();
         }
     }
 }

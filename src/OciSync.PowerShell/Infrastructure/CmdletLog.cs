@@ -12,7 +12,7 @@ namespace OciSync.PowerShell.Infrastructure
     internal sealed class CmdletLog : IOciLog, IDisposable
     {
         private readonly Action<OciLogLevel, string> _write;
-        private readonly StreamWriter? _file;
+        private StreamWriter? _file;
         private readonly object _fileLock = new object();
         private readonly Func<string, string> _scrub;
 
@@ -33,9 +33,23 @@ namespace OciSync.PowerShell.Infrastructure
         public void Write(OciLogLevel level, string message)
         {
             message = _scrub(message);
-            if (_file != null)
-                // ISO 8601 in UTC with the invariant culture: fi-FI would write 18.49.26 and ar-SA a Hijri date.
-                lock (_fileLock) _file.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)} {level.ToString().ToUpperInvariant(),-11} {message}");
+            string? failed = null;
+            lock (_fileLock)
+            {
+                try
+                {
+                    // ISO 8601 in UTC with the invariant culture: fi-FI would write 18.49.26 and ar-SA a Hijri date.
+                    _file?.WriteLine($"{DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)} {level.ToString().ToUpperInvariant(),-11} {message}");
+                }
+                catch (Exception e) when (e is IOException || e is ObjectDisposedException)
+                {
+                    // A full disk stops the log, not the sync: say so once and go on.
+                    failed = e.Message;
+                    try { _file?.Dispose(); } catch (IOException) { }
+                    _file = null;
+                }
+            }
+            if (failed != null) _write(OciLogLevel.Warning, $"The log file could not be written ({failed}); it stops here, the sync goes on.");
             _write(level, message);
         }
 

@@ -22,6 +22,7 @@ namespace OciSync.PowerShell.Infrastructure
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private long _bytes;
         private long _lastTick = -Interval; // the first record goes out at once
+        private readonly object _progressLock = new object();
         private SyncProgress? _phase;
         private int _percentShown;
         private string? _phaseShown;
@@ -36,7 +37,15 @@ namespace OciSync.PowerShell.Infrastructure
 
         public void OnProgress(SyncProgress progress)
         {
-            var previous = Interlocked.Exchange(ref _phase, progress);
+            SyncProgress? previous;
+            lock (_progressLock)
+            {
+                previous = _phase;
+                // Threads report out of order: an older count of the same phase never replaces a newer one.
+                if (previous != null && previous.Pass == progress.Pass && previous.Phase == progress.Phase &&
+                    (progress.PhaseDone < previous.PhaseDone || progress.ImagesDone < previous.ImagesDone)) return;
+                _phase = progress;
+            }
             // A new phase, and each whole percent of images finished, is shown at once (at most a hundred
             // records a pass, however many images); everything else is sampled.
             var percent = Percent(progress.ImagesDone, progress.ImagesKnown);

@@ -50,6 +50,13 @@ namespace OciSync.PowerShell.Infrastructure
             base.EndProcessing();
         }
 
+        // A terminating error or Ctrl+C skips EndProcessing: the log file must not stay open (and locked) after the call.
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) Log?.Dispose();
+            base.Dispose(disposing);
+        }
+
         /// <summary>Builds the credential store from -Auth and -Credential; a PSCredential applies to <paramref name="registries"/>.</summary>
         private protected CredentialStore BuildCredentials(IEnumerable<string> registries)
         {

@@ -45,6 +45,27 @@ public sealed class RunReportTests
     }
 
     [Fact]
+    public async Task An_image_retried_in_a_later_pass_counts_the_bytes_it_sent_in_an_earlier_one()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        var image = ImageFactory.CreateImage(90_500, layerCount: 2, layerSize: 64 * 1024);
+        await http.PushImageAsync("report/again", image, "v1");
+        // Its blobs go in pass 1, then the manifest PUT fails (500, beyond the per-request retry); pass 2 pushes it.
+        var failing = new FailManifestPuts(2, new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+        var harness = new SyncHarness(_registries, _ => failing,
+            o => o.Retry = new RetryPolicy { MaxAttempts = 1, BaseDelay = TimeSpan.FromMilliseconds(10), MaxDelay = TimeSpan.FromMilliseconds(50) });
+        var summary = await harness.RunAsync(new SyncOptions { Retries = 1 }, ($"{source.Host}/report/again:v1", $"{_registries.Basic.Host}/report/again-{Guid.NewGuid():N}:v1"));
+
+        var result = Assert.Single(harness.Images);
+        Assert.Equal(SyncAction.Synced, result.Action);
+        Assert.Equal(2, result.Pass);
+        Assert.True(summary.BytesCopied > 0);
+        Assert.Equal(summary.BytesCopied, result.BytesCopied); // before: 0, the pass-2 copy of the image was not the blobs' owner
+        Assert.True(summary.RequestRetries >= 1);
+    }
+
+    [Fact]
     public async Task Layer_seconds_are_the_transfer_and_the_wait_for_a_slot_is_queued_time()
     {
         var source = _registries.Anonymous;
@@ -179,6 +200,18 @@ public sealed class RunReportTests
         }
         public void OnBytes(long count) { }
         public void OnProgress(SyncProgress progress) { }
+    }
+
+    /// <summary>Answers the first <c>n</c> manifest PUTs with a 500, as an overloaded registry would.</summary>
+    private sealed class FailManifestPuts : DelegatingHandler
+    {
+        private int _left;
+        public FailManifestPuts(int n, HttpMessageHandler inner) : base(inner) => _left = n;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct) =>
+            request.Method == HttpMethod.Put && request.RequestUri!.AbsolutePath.Contains("/manifests/", StringComparison.Ordinal) && Interlocked.Decrement(ref _left) >= 0
+                ? Task.FromResult(new HttpResponseMessage(HttpStatusCode.InternalServerError) { RequestMessage = request, Content = new StringContent("") })
+                : base.SendAsync(request, ct);
     }
 
     /// <summary>Answers the first <c>n</c> tag-list requests with a 200 whose JSON is cut in half, as a broken proxy would.</summary>
