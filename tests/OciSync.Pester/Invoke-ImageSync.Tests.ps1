@@ -398,6 +398,43 @@ ${A}/demo/legacy:1.0: ${B}/$ns/one
         }
     }
 
+    Context 'OCI layout directories (air gap)' {
+        It 'registry -> layout -> registry keeps the digest; a relative oci: path is resolved against the PowerShell location; a re-run is Unchanged' {
+            $dir = Join-Path $TestDrive 'carry'
+            $ns = New-TestRepositoryName 'airgap'
+            Push-Location $TestDrive
+            try { $out = @(Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination 'oci:carry' -Auth $auth -SuccessImagesPath ./moved.yaml -ErrorAction Stop) }
+            finally { Pop-Location }
+            $out | Should -HaveCount 1
+            $out[0].Action | Should -Be 'Synced'
+            $out[0].Destination | Should -Be "oci:${dir}:1.0"
+            Join-Path $dir 'index.json' | Should -Exist
+            Join-Path $dir 'oci-layout' | Should -Exist
+            @((Import-SyncRule (Join-Path $TestDrive 'moved.yaml')).Destinations) | Should -Be @("oci:${dir}:1.0")
+
+            $back = Invoke-ImageSync -Source "oci:$dir" -Destination "$B/$ns/app" -Auth $auth -Summary -ErrorAction Stop
+            $back.Synced | Should -Be 1
+            Get-Digest "$B/$ns/app:1.0" | Should -Be (Get-Digest "$A/demo/app:1.0")
+            (Invoke-ImageSync -Source "$A/demo/app:1.0" -Destination "oci:$dir" -Auth $auth -Summary -ErrorAction Stop).Unchanged | Should -Be 1
+            @(Get-SyncPlan -Source "oci:$dir" -Destination "$B/$ns/app" -Auth $auth | Where-Object UpToDate) | Should -HaveCount 1
+        }
+
+        It 'a layout that is not one is a LayoutInvalid error for that image, the others go on' {
+            $bad = Join-Path $TestDrive 'not-a-layout'
+            $null = New-Item -ItemType Directory $bad
+            Set-Content (Join-Path $bad 'index.json') '{"schemaVersion":2,"manifests":[]}'
+            $images = Join-Path $TestDrive 'layouts.yaml'
+            $ns = New-TestRepositoryName 'badlayout'
+            "oci:${bad}:v1: ${B}/$ns/bad`n${A}/demo/alpine:3.19: ${B}/$ns/alpine" | Set-Content $images
+            $summary = Invoke-ImageSync -Images $images -Auth $auth -Summary -Retries 0 -ErrorVariable ev -ErrorAction SilentlyContinue
+            $summary.Synced | Should -Be 1
+            $summary.Failed | Should -Be 1
+            $ev | Should -HaveCount 1
+            $ev[0].FullyQualifiedErrorId | Should -Be "LayoutInvalid,$cmd"
+            $ev[0].Exception.Message | Should -BeLike '*is not an OCI image layout*'
+        }
+    }
+
     Context 'at scale' {
         BeforeAll {
             # 300 tags of one image in one repository: mounted once, then its manifest PUT under each tag.

@@ -12,6 +12,12 @@ namespace OciSync.Core.Configuration
         /// <summary>Where <c>${VAR}</c>/<c>$VAR</c> and the DEFAULT_* variables come from.</summary>
         public Func<string, string?> GetEnvironmentVariable { get; set; } = Environment.GetEnvironmentVariable;
 
+        /// <summary>
+        /// Makes an OCI layout directory (<c>oci:PATH</c>) absolute: the cmdlets resolve it against the
+        /// PowerShell location, which is not the process's current directory.
+        /// </summary>
+        public Func<string, string> ResolvePath { get; set; } = System.IO.Path.GetFullPath;
+
         internal static readonly RuleOptions Default = new RuleOptions();
 
         internal string? ResolveDefaultRegistry() => Pick(DefaultRegistry, "DEFAULT_REGISTRY");

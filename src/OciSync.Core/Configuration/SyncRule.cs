@@ -195,7 +195,7 @@ namespace OciSync.Core.Configuration
             rule = null;
             var written = source ?? string.Empty;
             if (string.IsNullOrWhiteSpace(written)) { problem = new Problem(ConfigErrorIds.RuleEmptySide, "the source is empty."); return false; }
-            if (!TryParseSide(written, true, out var src, out var id, out var detail)) { problem = new Problem(id, "source: " + detail); return false; }
+            if (!TryParseSide(written, true, options, out var src, out var id, out var detail)) { problem = new Problem(id, "source: " + detail); return false; }
 
             var kind = src.Regex != null ? SourceSelectorKind.Regex
                 : src.Digest is not null ? SourceSelectorKind.Digest
@@ -226,7 +226,7 @@ namespace OciSync.Core.Configuration
                         return false;
                     }
                     var shown = expanded == raw!.Trim() ? $"'{expanded}'" : $"'{expanded}' (from '{raw}')";
-                    if (!TryParseSide(expanded, false, out var dst, out id, out detail)) { problem = new Problem(id, $"{label} {shown}: {detail}", i); return false; }
+                    if (!TryParseSide(expanded, false, options, out var dst, out id, out detail)) { problem = new Problem(id, $"{label} {shown}: {detail}", i); return false; }
                     if (!CheckTarget(kind, src, dst, out id, out detail)) { problem = new Problem(id, $"{label} {shown}: {detail}", i); return false; }
                     var target = new SyncTarget(dst.Repository, dst.Tags, dst.Digest);
                     if (!seen.Add(target.ToString())) continue;
@@ -332,11 +332,24 @@ namespace OciSync.Core.Configuration
         }
 
         /// <summary>Parses <c>name[:t1,t2|:/regex/][@digest]</c> (regex only when <paramref name="isSource"/>).</summary>
-        private static bool TryParseSide(string written, bool isSource, out Side side, out string id, out string detail)
+        private static bool TryParseSide(string written, bool isSource, RuleOptions options, out Side side, out string id, out string detail)
         {
             side = null!;
             id = ConfigErrorIds.RuleInvalidReference;
             var text = written.Trim();
+            // oci:PATH[selector]: the directory ends at the first ':' or '@', and the selector is read as for a registry.
+            ImageReference? layout = null;
+            if (ImageReference.TrySplitLayout(text, out var layoutPath, out var selector))
+            {
+                if (layoutPath.Length == 0) { detail = "the layout directory is missing (oci:PATH[:TAG])."; return false; }
+                try { layout = ImageReference.Layout((options.ResolvePath ?? System.IO.Path.GetFullPath)(layoutPath)); }
+                catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is System.IO.PathTooLongException || e is System.Security.SecurityException)
+                {
+                    detail = $"'{layoutPath}' is not a usable directory path ({e.Message}).";
+                    return false;
+                }
+                text = "layout" + selector;
+            }
             if (text.IndexOf("://", StringComparison.Ordinal) >= 0) { detail = "an image reference has no scheme (write registry/repository, not https://…)."; return false; }
             if (text.IndexOf(' ') >= 0) { detail = "an image reference cannot contain spaces."; return false; }
 
@@ -370,8 +383,10 @@ namespace OciSync.Core.Configuration
             }
 
             if (name.Length == 0) { detail = "the repository name is missing."; return false; }
-            if (!ImageReference.SplitRegistry(name, out var registry, out var repository, out var problem)) { detail = problem; return false; }
-            var repo = new ImageReference(registry, repository);
+            ImageReference repo;
+            if (layout != null) repo = layout;
+            else if (!ImageReference.SplitRegistry(name, out var registry, out var repository, out var problem)) { detail = problem; return false; }
+            else repo = new ImageReference(registry, repository);
 
             var tags = new List<string>();
             Regex? regex = null;

@@ -28,8 +28,36 @@ namespace OciSync.Core.References
         public string? Tag { get; }
         public Digest? Digest { get; }
 
-        /// <summary><c>registry/repository</c>, the key auth lookup and deduplication use.</summary>
-        public string RepositoryName => Registry + "/" + Repository;
+        /// <summary><c>registry/repository</c> (or <c>oci:PATH</c>), the key auth lookup and deduplication use.</summary>
+        public string RepositoryName => IsLayout ? Registry : Registry + "/" + Repository;
+
+        /// <summary>How a reference names an OCI image layout directory instead of a registry (skopeo's transport name).</summary>
+        public const string LayoutPrefix = "oci:";
+
+        /// <summary>An OCI image layout (<c>oci:PATH[:TAG]</c>): one repository, in a directory.</summary>
+        public bool IsLayout => Registry.StartsWith(LayoutPrefix, StringComparison.Ordinal);
+
+        /// <summary>The layout's directory, for a layout reference.</summary>
+        public string? LayoutPath => IsLayout ? Registry.Substring(LayoutPrefix.Length) : null;
+
+        /// <summary>A reference to the layout at <paramref name="path"/> (kept as given: callers resolve it first).</summary>
+        public static ImageReference Layout(string path, string? tag = null, Digest? digest = null) => new ImageReference(LayoutPrefix + path, string.Empty, tag, digest);
+
+        /// <summary>
+        /// Splits <c>oci:PATH[:rest][@rest]</c>: the path ends at the first ':' or '@' after the prefix (as
+        /// skopeo reads it; a Windows drive letter's colon is part of the path). False when not a layout.
+        /// </summary>
+        public static bool TrySplitLayout(string text, out string path, out string rest)
+        {
+            path = rest = string.Empty;
+            if (!text.StartsWith(LayoutPrefix, StringComparison.Ordinal)) return false;
+            var body = text.Substring(LayoutPrefix.Length);
+            var from = body.Length >= 3 && char.IsLetter(body[0]) && body[1] == ':' && (body[2] == '\\' || body[2] == '/') ? 2 : 0;
+            var end = body.IndexOfAny(new[] { ':', '@' }, from);
+            path = end < 0 ? body : body.Substring(0, end);
+            rest = end < 0 ? string.Empty : body.Substring(end);
+            return true;
+        }
 
         /// <summary>The tag or digest string a registry API call uses; the digest wins when both are set.</summary>
         public string? ApiReference => Digest?.ToString() ?? Tag;
@@ -56,6 +84,9 @@ namespace OciSync.Core.References
             var text = value?.Trim();
             if (string.IsNullOrEmpty(text)) { problem = "An image reference cannot be empty."; return false; }
 
+            if (TrySplitLayout(text!, out var layoutPath, out var layoutRest))
+                return TryParseLayout(value!, layoutPath, layoutRest, out reference, out problem);
+
             Digest? digest = null;
             var at = text!.IndexOf('@');
             if (at >= 0)
@@ -76,6 +107,28 @@ namespace OciSync.Core.References
 
             if (!SplitRegistry(text, out var registry, out var repository, out problem)) { problem = $"'{value}': {problem}"; return false; }
             reference = new ImageReference(registry, repository, tag, digest);
+            return true;
+        }
+
+        private static bool TryParseLayout(string value, string path, string rest, out ImageReference? reference, out string problem)
+        {
+            reference = null;
+            if (path.Length == 0) { problem = $"'{value}': the layout directory is missing (oci:PATH[:TAG])."; return false; }
+            string? tag = null;
+            Digest? digest = null;
+            if (rest.StartsWith("@", StringComparison.Ordinal))
+            {
+                if (!Digest.TryParse(rest.Substring(1), out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
+            }
+            else if (rest.Length > 0)
+            {
+                var at = rest.IndexOf('@');
+                tag = at < 0 ? rest.Substring(1) : rest.Substring(1, at - 1);
+                if (!NameGrammar.IsTag(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
+                if (at >= 0 && !Digest.TryParse(rest.Substring(at + 1), out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
+            }
+            reference = Layout(path, tag, digest);
+            problem = string.Empty;
             return true;
         }
 

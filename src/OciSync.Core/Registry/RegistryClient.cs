@@ -21,7 +21,7 @@ namespace OciSync.Core.Registry
     /// (exists, open as a verified stream, mount, upload) and tags (paged). Repositories are passed
     /// per call, so one client — one ping, one token cache — serves every repository of the host.
     /// </summary>
-    public sealed class RegistryClient
+    public sealed class RegistryClient : Stores.IImageStore
     {
         /// <summary>
         /// Copy buffer of one blob upload (rented from the shared pool per transfer, so memory stays at
@@ -220,6 +220,32 @@ namespace OciSync.Core.Registry
             using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
             await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.RegistryProtocolError).ConfigureAwait(false);
         }
+
+        // ---- as an image store --------------------------------------------------------------
+
+        // A declined mount opens an upload session; the next put of that blob into that repository uses it.
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Uri> _declinedMounts = new System.Collections.Concurrent.ConcurrentDictionary<string, Uri>(StringComparer.Ordinal);
+
+        string Stores.IImageStore.Name => Registry;
+        bool Stores.IImageStore.CanMount => true;
+
+        async Task<bool> Stores.IImageStore.TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
+        {
+            var mount = await MountBlobAsync(repository, digest, fromRepository, ct).ConfigureAwait(false);
+            if (!mount.Mounted && mount.UploadLocation != null) _declinedMounts[repository + "@" + digest] = mount.UploadLocation;
+            return mount.Mounted;
+        }
+
+        Task Stores.IImageStore.PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct)
+        {
+            // Used once: a retried transfer starts a fresh session, as a broken one is not reused.
+            _declinedMounts.TryRemove(repository + "@" + blob.Digest, out var location);
+            return UploadBlobAsync(repository, blob, content, location, ct);
+        }
+
+        IAsyncEnumerable<string> Stores.IImageStore.ListTagsAsync(string repository, CancellationToken ct) => ListTagsAsync(repository, ct);
+
+        void Stores.IImageStore.ForgetFailures() => ForgetFailedPing();
 
         // ---- tags ------------------------------------------------------------------------
 

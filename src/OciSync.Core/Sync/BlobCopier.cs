@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using OciSync.Core.Content;
 using OciSync.Core.Registry;
+using OciSync.Core.Stores;
 using OciSync.Core.Transport;
 
 namespace OciSync.Core.Sync
@@ -43,9 +44,9 @@ namespace OciSync.Core.Sync
         /// <see cref="BlobTransfer.Sent"/> is true only for the image (<paramref name="owner"/>) whose
         /// request started it — in this pass or an earlier one — so its bytes count for one image.
         /// </summary>
-        public async Task<BlobTransfer> CopyAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, object owner, CancellationToken ct)
+        public async Task<BlobTransfer> CopyAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository, Descriptor blob, object owner, CancellationToken ct)
         {
-            var key = $"{destination.Registry}/{destinationRepository}@{blob.Digest}";
+            var key = $"{destination.Name}/{destinationRepository}@{blob.Digest}";
             var mine = new Transfer(owner, () => TransferAsync(source, sourceRepository, destination, destinationRepository, blob, ct));
             var transfer = _transfers.GetOrAdd(key, mine);
             var sent = ReferenceEquals(transfer.Owner, owner);
@@ -105,10 +106,10 @@ namespace OciSync.Core.Sync
             public string? MountedFrom { get; }
         }
 
-        private async Task<LayerResult> TransferAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, CancellationToken ct)
+        private async Task<LayerResult> TransferAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository, Descriptor blob, CancellationToken ct)
         {
             var watch = Stopwatch.StartNew();
-            var homeKey = $"{destination.Registry}@{blob.Digest}";
+            var homeKey = $"{destination.Name}@{blob.Digest}";
             var mine = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
             var home = _homes.GetOrAdd(homeKey, mine.Task);
             string? mountFrom = null;
@@ -118,10 +119,11 @@ namespace OciSync.Core.Sync
                 mountFrom = await home.ConfigureAwait(false);
                 if (mountFrom == destinationRepository) mountFrom = null;
             }
-            else if (source.Registry == destination.Registry && sourceRepository != destinationRepository)
+            else if (source.Name == destination.Name && sourceRepository != destinationRepository)
             {
                 mountFrom = sourceRepository;
             }
+            if (!destination.CanMount) mountFrom = null; // a layout is one repository: nothing to mount from
 
             // Seconds are the transfer's own; waiting for a slot (or another repository's upload) is queued time.
             var queued = TimeSpan.Zero;
@@ -152,16 +154,13 @@ namespace OciSync.Core.Sync
             }
         }
 
-        private async Task<string> LadderAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository, Descriptor blob, string? mountFrom, CancellationToken ct)
+        private async Task<string> LadderAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository, Descriptor blob, string? mountFrom, CancellationToken ct)
         {
             if (await destination.BlobExistsAsync(destinationRepository, blob.Digest, ct).ConfigureAwait(false)) return SyncAction.Present;
 
-            Uri? uploadLocation = null;
             if (mountFrom != null)
             {
-                var mount = await destination.MountBlobAsync(destinationRepository, blob.Digest, mountFrom, ct).ConfigureAwait(false);
-                if (mount.Mounted) return SyncAction.Mounted;
-                uploadLocation = mount.UploadLocation; // the registry declined the mount but opened an upload
+                if (await destination.TryMountBlobAsync(destinationRepository, blob.Digest, mountFrom, ct).ConfigureAwait(false)) return SyncAction.Mounted;
             }
 
             for (int attempt = 1; ; attempt++)
@@ -169,16 +168,15 @@ namespace OciSync.Core.Sync
                 long moved = 0;
                 try
                 {
-                    await StreamAsync(source, sourceRepository, destination, destinationRepository, blob, uploadLocation, n => moved += n, ct).ConfigureAwait(false);
+                    await StreamAsync(source, sourceRepository, destination, destinationRepository, blob, n => moved += n, ct).ConfigureAwait(false);
                     return SyncAction.Copied;
                 }
                 catch (Exception e) when (attempt < _options.BlobAttempts && IsWorthRetrying(e) && !ct.IsCancellationRequested)
                 {
                     _observer.OnBytes(-moved);
                     _statistics.Retried();
-                    uploadLocation = null; // a broken upload session is not reused
                     var wait = TimeSpan.FromMilliseconds(250 * Math.Pow(2, attempt - 1));
-                    _log.Write(OciLogLevel.Warning, $"Blob {blob.Digest} to {destination.Registry}/{destinationRepository}: attempt {attempt} failed ({e.Message}); retrying in {wait.TotalSeconds:0.##} s.");
+                    _log.Write(OciLogLevel.Warning, $"Blob {blob.Digest} to {destination.Name}/{destinationRepository}: attempt {attempt} failed ({e.Message}); retrying in {wait.TotalSeconds:0.##} s.");
                     await Task.Delay(wait, ct).ConfigureAwait(false);
                 }
             }
@@ -188,8 +186,8 @@ namespace OciSync.Core.Sync
         /// One streamed transfer. A watchdog restarted by every chunk cancels it when nothing moves for
         /// the stall timeout, whichever side stopped: the source not sending or the destination not reading.
         /// </summary>
-        private async Task StreamAsync(RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository,
-            Descriptor blob, Uri? uploadLocation, Action<long> moved, CancellationToken ct)
+        private async Task StreamAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository,
+            Descriptor blob, Action<long> moved, CancellationToken ct)
         {
             using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
             stall.CancelAfter(_stallTimeout);
@@ -201,7 +199,7 @@ namespace OciSync.Core.Sync
                     moved(n);
                     _observer.OnBytes(n);
                 }, stall.Token).ConfigureAwait(false);
-                await destination.UploadBlobAsync(destinationRepository, blob, stream, uploadLocation, stall.Token).ConfigureAwait(false);
+                await destination.PutBlobAsync(destinationRepository, blob, stream, stall.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException e) when (stall.IsCancellationRequested && !ct.IsCancellationRequested)
             {
@@ -213,11 +211,11 @@ namespace OciSync.Core.Sync
             e is DigestMismatchException || e is TimeoutException || e is System.IO.IOException ||
             (e is RegistryException r && (r.IsTransient || r.ErrorId == ErrorIds.RegistryProtocolError || r.ErrorId == ErrorIds.DigestMismatch));
 
-        private static LayerResult Result(Descriptor blob, RegistryClient source, string sourceRepository, RegistryClient destination, string destinationRepository,
+        private static LayerResult Result(Descriptor blob, IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository,
             string action, Stopwatch? watch, TimeSpan queued, string? mountedFrom, string? error) => new LayerResult
             {
-                Source = $"{source.Registry}/{sourceRepository}",
-                Destination = $"{destination.Registry}/{destinationRepository}",
+                Source = $"{source.Name}/{sourceRepository}",
+                Destination = $"{destination.Name}/{destinationRepository}",
                 Digest = blob.Digest.ToString(),
                 MediaType = blob.MediaType,
                 Size = blob.Size,

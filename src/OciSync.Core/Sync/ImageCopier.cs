@@ -10,6 +10,7 @@ using System.Threading.Tasks;
 using OciSync.Core.Content;
 using OciSync.Core.References;
 using OciSync.Core.Registry;
+using OciSync.Core.Stores;
 using OciSync.Core.Transport;
 
 namespace OciSync.Core.Sync
@@ -22,7 +23,7 @@ namespace OciSync.Core.Sync
     /// </summary>
     internal sealed class ImageCopier
     {
-        private readonly RegistryClientFactory _clients;
+        private readonly ImageStores _stores;
         private readonly ConcurrencyGate _gate;
         private readonly BlobCopier _blobs;
         private readonly SyncOptions _options;
@@ -41,9 +42,9 @@ namespace OciSync.Core.Sync
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<Manifest>>> _fetched =
             new System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<Manifest>>>(StringComparer.Ordinal);
 
-        public ImageCopier(RegistryClientFactory clients, ConcurrencyGate gate, BlobCopier blobs, SyncOptions options, ISyncObserver observer)
+        public ImageCopier(ImageStores stores, ConcurrencyGate gate, BlobCopier blobs, SyncOptions options, ISyncObserver observer)
         {
-            _clients = clients;
+            _stores = stores;
             _gate = gate;
             _blobs = blobs;
             _options = options;
@@ -53,8 +54,8 @@ namespace OciSync.Core.Sync
         /// <summary>Copies the image, recording its child manifests, layers and bytes in <paramref name="work"/> as it goes.</summary>
         public async Task<ImageResult> CopyAsync(ImageCopy copy, ImageWork work, CancellationToken ct)
         {
-            var src = _clients.Get(copy.Source);
-            var dst = _clients.Get(copy.Destination);
+            var src = _stores.Get(copy.Source);
+            var dst = _stores.Get(copy.Destination);
             var srcRepo = copy.Source.Repository;
             var dstRepo = copy.Destination.Repository;
 
@@ -109,10 +110,10 @@ namespace OciSync.Core.Sync
         }
 
         /// <summary>An index entry: pushed by digest, after its own blobs (or grandchildren).</summary>
-        private Task CopyChildAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct) =>
+        private Task CopyChildAsync(ImageCopy copy, IImageStore src, IImageStore dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct) =>
             walk.Once(copy, child.Digest, () => CopyChildOnceAsync(copy, src, dst, child, work, depth, walk, ct));
 
-        private async Task CopyChildOnceAsync(ImageCopy copy, RegistryClient src, RegistryClient dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct)
+        private async Task CopyChildOnceAsync(ImageCopy copy, IImageStore src, IImageStore dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct)
         {
             var watch = Stopwatch.StartNew();
             var srcRepo = copy.Source.Repository;
@@ -148,12 +149,12 @@ namespace OciSync.Core.Sync
             work.Add(Child(SyncAction.Synced, manifest));
         }
 
-        private Task<Manifest> FetchAsync(RegistryClient src, string repository, string reference, CancellationToken ct)
+        private Task<Manifest> FetchAsync(IImageStore src, string repository, string reference, CancellationToken ct)
         {
             Task<Manifest> Get() => _gate.RunAsync(() => src.GetManifestAsync(repository, reference, ct), ct);
             if (!Digest.TryParse(reference, out _)) return Get(); // a tag can move; only digests are cached
             if (_fetched.Count >= MaxCachedManifests) ForgetFetched();
-            var key = $"{src.Registry}/{repository}@{reference}";
+            var key = $"{src.Name}/{repository}@{reference}";
             var entry = _fetched.GetOrAdd(key, _ => new Lazy<Task<Manifest>>(Get));
             if (entry.Value.IsFaulted || entry.Value.IsCanceled)
             {
@@ -170,7 +171,7 @@ namespace OciSync.Core.Sync
                 if (pair.Value.IsValueCreated && pair.Value.Value.IsCompleted) _fetched.TryRemove(pair.Key, out _);
         }
 
-        private async Task CopyBlobsAsync(RegistryClient src, string srcRepo, RegistryClient dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
+        private async Task CopyBlobsAsync(IImageStore src, string srcRepo, IImageStore dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
         {
             var transfers = manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, work.Copy, ct)).ToList();
             try
@@ -189,7 +190,7 @@ namespace OciSync.Core.Sync
         }
 
         /// <summary>A single-platform image's platform lives in its config blob.</summary>
-        private async Task<Platform?> ReadPlatformAsync(RegistryClient src, string repository, Manifest manifest, CancellationToken ct)
+        private async Task<Platform?> ReadPlatformAsync(IImageStore src, string repository, Manifest manifest, CancellationToken ct)
         {
             if (manifest.Config is null || manifest.Config.Size > _options.MaxConfigBytes) return null;
             return await _gate.RunAsync(async () =>

@@ -8,6 +8,7 @@ using OciSync.Core.Auth;
 using OciSync.Core.Configuration;
 using OciSync.Core.Content;
 using OciSync.Core.Registry;
+using OciSync.Core.Stores;
 using OciSync.Core.Transport;
 
 namespace OciSync.Core.Sync
@@ -30,6 +31,7 @@ namespace OciSync.Core.Sync
         private readonly BlobCopier _blobs;
         private readonly ImageCopier _images;
         private readonly SyncPlanner _planner;
+        private readonly ImageStores _stores;
         private readonly LayerTally _tally = new LayerTally();
 
         public SyncEngine(RegistryClientFactory clients, SyncOptions options, ISyncObserver observer)
@@ -41,8 +43,9 @@ namespace OciSync.Core.Sync
             _observer = new TallyingObserver(observer, _tally, clients.Scrubber);
             _gate = new ConcurrencyGate(options.Concurrency);
             _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout, clients.Statistics);
-            _images = new ImageCopier(clients, _gate, _blobs, options, _observer);
-            _planner = new SyncPlanner(clients, options.Concurrency);
+            _stores = new ImageStores(clients);
+            _images = new ImageCopier(_stores, _gate, _blobs, options, _observer);
+            _planner = new SyncPlanner(_stores, options.Concurrency);
         }
 
         /// <summary>Most blob and manifest operations that were ever in flight at once.</summary>
@@ -66,7 +69,7 @@ namespace OciSync.Core.Sync
                 if (pass > 1)
                 {
                     _log.Write(OciLogLevel.Information, $"Pass {pass}: retrying {pendingRules.Count} rule listing(s) and {pendingCopies.Count} image(s).");
-                    _clients.ForgetFailedPings();
+                    _stores.ForgetFailures();
                 }
                 var next = new NextPass();
                 var passStart = DateTime.UtcNow;
@@ -250,7 +253,7 @@ namespace OciSync.Core.Sync
         /// <summary>Failures another pass cannot fix are not retried.</summary>
         private static bool IsRetryable(string? errorId) =>
             errorId != ErrorIds.ManifestNotFound && errorId != ErrorIds.RepositoryNotFound &&
-            errorId != ErrorIds.TagRegexTimeout && errorId != ErrorIds.InvalidReference &&
+            errorId != ErrorIds.TagRegexTimeout && errorId != ErrorIds.InvalidReference && errorId != ErrorIds.LayoutInvalid &&
             errorId != ErrorIds.RegistryUnauthorized && errorId != ErrorIds.RegistryForbidden &&
             errorId != ErrorIds.InsecureTokenRealm && errorId != ErrorIds.ManifestInvalid &&
             errorId != ErrorIds.RegistryCertificateUntrusted;

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using OciSync.Core.Configuration;
 using OciSync.Core.References;
 using OciSync.Core.Registry;
+using OciSync.Core.Stores;
 using OciSync.Core.Transport;
 
 namespace OciSync.Core.Sync
@@ -38,13 +39,18 @@ namespace OciSync.Core.Sync
     /// </summary>
     public sealed class SyncPlanner
     {
+        private readonly ImageStores _stores;
         private readonly RegistryClientFactory _clients;
         private readonly ConcurrencyGate _gate;
         private readonly IOciLog _log;
         private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
 
-        public SyncPlanner(RegistryClientFactory clients, int concurrency)
+        public SyncPlanner(RegistryClientFactory clients, int concurrency) : this(new ImageStores(clients), concurrency) { }
+
+        public SyncPlanner(ImageStores stores, int concurrency)
         {
+            _stores = stores;
+            var clients = stores.Registries;
             _clients = clients;
             _gate = new ConcurrencyGate(concurrency);
             _log = clients.Log;
@@ -128,7 +134,7 @@ namespace OciSync.Core.Sync
 
         private async Task HeadSourceAsync(ImageCopy copy, CancellationToken ct)
         {
-            var src = _clients.Get(copy.Source);
+            var src = _stores.Get(copy.Source);
             var head = await _gate.RunAsync(() => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
                 ?? throw RegistryException.ManifestNotFound(copy.Source);
             copy.SourceDigest = head.Digest ?? copy.Source.Digest;
@@ -136,7 +142,7 @@ namespace OciSync.Core.Sync
 
         private async Task HeadDestinationAsync(ImageCopy copy, CancellationToken ct)
         {
-            var dst = _clients.Get(copy.Destination);
+            var dst = _stores.Get(copy.Destination);
             var head = await _gate.RunAsync(() => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
             copy.DestinationDigest = head?.Digest;
         }
@@ -150,7 +156,7 @@ namespace OciSync.Core.Sync
 
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)
         {
-            var client = _clients.Get(repository);
+            var client = _stores.Get(repository);
             var tags = new List<string>();
             await foreach (var tag in client.ListTagsAsync(repository.Repository, ct).ConfigureAwait(false)) tags.Add(tag);
             _log.Write(OciLogLevel.Verbose, $"{repository.RepositoryName}: {tags.Count} tag(s).");

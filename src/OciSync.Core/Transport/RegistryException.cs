@@ -120,6 +120,8 @@ namespace OciSync.Core.Transport
         public const string InvalidReference = "InvalidReference";
         /// <summary>A user's tag regex ran out of time (per match, or its budget for the rule or call).</summary>
         public const string TagRegexTimeout = "TagRegexTimeout";
+        /// <summary>An OCI layout directory whose oci-layout or index.json is missing, too large or not what the image-spec says.</summary>
+        public const string LayoutInvalid = "LayoutInvalid";
         public const string ImageSyncFailed = "ImageSyncFailed";
 
         /// <summary>The stable id for any failure: the one place exceptions are classified.</summary>

@@ -32,7 +32,7 @@ namespace OciSync.PowerShell.Infrastructure
             ErrorIds.RegistryUnreachable => ErrorCategory.ConnectionError,
             ErrorIds.RegistryTimeout => ErrorCategory.OperationTimeout,
             ErrorIds.RegistryRateLimited or ErrorIds.RegistryUnavailable => ErrorCategory.ResourceUnavailable,
-            ErrorIds.DigestMismatch or ErrorIds.ManifestInvalid or ErrorIds.InvalidReference => ErrorCategory.InvalidData,
+            ErrorIds.DigestMismatch or ErrorIds.ManifestInvalid or ErrorIds.InvalidReference or ErrorIds.LayoutInvalid => ErrorCategory.InvalidData,
             ErrorIds.TagRegexTimeout => ErrorCategory.OperationTimeout,
             ErrorIds.RegistryProtocolError => ErrorCategory.ProtocolError,
             _ when errorId.StartsWith("Config", StringComparison.Ordinal) || errorId.StartsWith("Rule", StringComparison.Ordinal) || errorId.StartsWith("Auth", StringComparison.Ordinal) => ErrorCategory.InvalidData,

@@ -75,7 +75,8 @@ namespace OciSync.PowerShell.Infrastructure
         private protected IReadOnlyList<SyncRule> Rules => _rules;
         private protected CredentialStore Credentials { get; private set; } = new CredentialStore();
 
-        private protected RuleOptions RuleOptions => new RuleOptions { DefaultRegistry = DefaultRegistry, DefaultNamespace = DefaultNamespace };
+        // Layout paths (oci:PATH) resolve against the PowerShell location, as every path parameter does.
+        private protected RuleOptions RuleOptions => new RuleOptions { DefaultRegistry = DefaultRegistry, DefaultNamespace = DefaultNamespace, ResolvePath = Resolve };
 
         protected override void ProcessRecord()
         {
@@ -89,7 +90,9 @@ namespace OciSync.PowerShell.Infrastructure
             if (ParameterSetName == FilesSet) LoadFiles(extra);
             if (ParameterSetName == ReferenceSet) CreateReferenceRule();
 
-            var registries = _rules.SelectMany(r => new[] { r.SourceRepository.Registry }.Concat(r.Targets.Select(t => t.Repository.Registry))).Concat(OtherRegistries());
+            // Layout directories are no registries: a PSCredential never goes to one, nor counts as one.
+            var registries = _rules.SelectMany(r => new[] { r.SourceRepository }.Concat(r.Targets.Select(t => t.Repository)))
+                .Where(r => !r.IsLayout).Select(r => r.Registry).Concat(OtherRegistries());
             Credentials = BuildCredentials(registries);
             Credentials.AddRange(extra);
             if (ParameterSetName == ReferenceSet && _rules.Count == 1)
@@ -98,7 +101,7 @@ namespace OciSync.PowerShell.Infrastructure
                 if (SourceCredential != null)
                     Credentials.Add(SourceCredential.ToRegistryCredential(rule.SourceRepository.RepositoryName, "-SourceCredential"));
                 if (DestinationCredential != null)
-                    foreach (var target in rule.Targets)
+                    foreach (var target in rule.Targets.Where(t => !t.Repository.IsLayout))
                         Credentials.Add(DestinationCredential.ToRegistryCredential(target.Repository.RepositoryName, "-DestinationCredential"));
             }
         }

@@ -1,0 +1,52 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Content;
+using OciSync.Core.References;
+using OciSync.Core.Registry;
+
+namespace OciSync.Core.Stores
+{
+    /// <summary>
+    /// Where images live, as the planner and the copiers see it: a blob store, a manifest store and a
+    /// tag lister (oras-dotnet's IRepository, regclient's schemes). A registry is one host of many
+    /// repositories; an OCI image layout is a directory of one. Everything a transport needs beyond
+    /// this (pings, tokens, upload URLs, temporary files) stays inside its implementation.
+    /// </summary>
+    public interface IImageStore
+    {
+        /// <summary>How results, logs and keys name the store: <c>quay.io</c>, <c>oci:/media/usb/mirror</c>.</summary>
+        string Name { get; }
+
+        /// <summary>True when a blob in one repository can be linked into another without copying it (a registry mount).</summary>
+        bool CanMount { get; }
+
+        /// <summary>The digest, media type and size of a manifest by tag or digest; null when the store does not have it.</summary>
+        Task<ManifestHead?> HeadManifestAsync(string repository, string reference, CancellationToken ct);
+
+        /// <summary>A manifest by tag or digest, its bytes checked against the digest asked for or announced.</summary>
+        Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct);
+
+        /// <summary>Stores manifest bytes unchanged under a tag or their digest; the store must hold everything they reference.</summary>
+        Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct);
+
+        Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct);
+
+        /// <summary>A blob as a stream that verifies size and digest as it is read; <paramref name="onBytes"/> reports progress.</summary>
+        Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct);
+
+        /// <summary>Links a blob from another repository of this store; false when the store declined (then <see cref="PutBlobAsync"/>).</summary>
+        Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct);
+
+        /// <summary>Stores a blob read from <paramref name="content"/> (a verifying stream); it becomes visible only whole.</summary>
+        Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct);
+
+        /// <summary>The tags of a repository; untrusted, like everything a store says.</summary>
+        IAsyncEnumerable<string> ListTagsAsync(string repository, CancellationToken ct);
+
+        /// <summary>A later pass may try again what failed before (a registry's failed ping).</summary>
+        void ForgetFailures();
+    }
+}

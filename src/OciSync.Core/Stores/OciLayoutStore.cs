@@ -1,0 +1,293 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading;
+using System.Threading.Tasks;
+using OciSync.Core.Content;
+using OciSync.Core.References;
+using OciSync.Core.Registry;
+using OciSync.Core.Transport;
+
+namespace OciSync.Core.Stores
+{
+    /// <summary>
+    /// An OCI image layout directory (image-spec: <c>oci-layout</c>, <c>index.json</c>,
+    /// <c>blobs/&lt;alg&gt;/&lt;hex&gt;</c>) as a store of one repository, written the way skopeo writes
+    /// <c>oci:DIR:TAG</c>: a tag is the <c>org.opencontainers.image.ref.name</c> annotation of an
+    /// <c>index.json</c> entry; child manifests are blobs only. Crash-safe: a blob is written under a
+    /// temporary name and renamed once its digest is verified; <c>index.json</c> is replaced atomically,
+    /// and only by a tagged manifest put, which the copier does last — so an interrupted sync never leaves
+    /// a tag pointing at missing content. The repository argument of every call is ignored.
+    /// </summary>
+    internal sealed class OciLayoutStore : IImageStore
+    {
+        public const string RefNameAnnotation = "org.opencontainers.image.ref.name";
+        private const string LayoutVersion = "1.0.0";
+        private const int CopyBufferSize = 1024 * 1024;
+        private readonly string _root;
+        private readonly RegistryClientOptions _options;
+        // One writer of index.json per layout in this process (another process writing the same layout is not guarded).
+        private readonly SemaphoreSlim _indexLock = new SemaphoreSlim(1, 1);
+
+        public OciLayoutStore(string root, RegistryClientOptions options)
+        {
+            _root = Path.GetFullPath(root);
+            _options = options;
+        }
+
+        public string Name => ImageReference.LayoutPrefix + _root;
+        public bool CanMount => false;
+
+        private string IndexPath => Path.Combine(_root, "index.json");
+
+        // ---- manifests -------------------------------------------------------------------
+
+        public async Task<ManifestHead?> HeadManifestAsync(string repository, string reference, CancellationToken ct)
+        {
+            if (Digest.TryParse(reference, out var digest))
+            {
+                if (!File.Exists(BlobPath(digest!))) return null;
+                var manifest = await ReadManifestAsync(digest!, null, ct).ConfigureAwait(false);
+                return new ManifestHead(manifest.Digest, manifest.MediaType, manifest.Bytes.Length);
+            }
+            var entry = FindTag(await ReadIndexAsync(ct).ConfigureAwait(false), reference);
+            return entry == null ? null : new ManifestHead(entry.Digest, entry.MediaType, entry.Size);
+        }
+
+        public async Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct)
+        {
+            if (Digest.TryParse(reference, out var digest))
+            {
+                return await ReadManifestAsync(digest!, null, ct).ConfigureAwait(false);
+            }
+            var entry = FindTag(await ReadIndexAsync(ct).ConfigureAwait(false), reference)
+                ?? throw new RegistryException(ErrorIds.ManifestNotFound, $"{Name}:{reference} does not exist (no index.json entry is named '{reference}').");
+            return await ReadManifestAsync(entry.Digest, entry.MediaType, ct).ConfigureAwait(false);
+        }
+
+        public async Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct)
+        {
+            await WriteBlobAsync(manifest.Digest, new MemoryStream(manifest.Bytes, writable: false), ct).ConfigureAwait(false);
+            if (Digest.TryParse(reference, out _)) return; // a child of an index: its blob is all a layout holds of it
+            if (!NameGrammar.IsTag(reference)) throw new RegistryException(ErrorIds.InvalidReference, $"{Name}: '{UntrustedText.OneLine(reference, 200)}' is not a valid tag.");
+            await _indexLock.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                // The tag moves last and at once: index.json is rewritten whole and renamed over the old one.
+                var index = await ReadIndexNodeAsync(ct).ConfigureAwait(false);
+                var entries = index["manifests"] as JsonArray ?? new JsonArray();
+                for (int i = entries.Count - 1; i >= 0; i--)
+                    if (entries[i]?["annotations"]?[RefNameAnnotation]?.GetValue<string>() == reference) entries.RemoveAt(i);
+                entries.Add(new JsonObject
+                {
+                    ["mediaType"] = manifest.MediaType,
+                    ["digest"] = manifest.Digest.ToString(),
+                    ["size"] = manifest.Bytes.Length,
+                    ["annotations"] = new JsonObject { [RefNameAnnotation] = reference },
+                });
+                index["manifests"] = entries;
+                await WriteAtomicallyAsync(IndexPath, Encoding.UTF8.GetBytes(index.ToJsonString()), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _indexLock.Release();
+            }
+        }
+
+        // ---- blobs -----------------------------------------------------------------------
+
+        public Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct) => Task.FromResult(File.Exists(BlobPath(digest)));
+
+        public Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
+        {
+            var path = BlobPath(blob.Digest);
+            if (!File.Exists(path)) throw new RegistryException(ErrorIds.BlobNotFound, $"{Name}: the blob {blob.Digest} is missing (blobs/{blob.Digest.Algorithm}/{blob.Digest.Hex}).");
+            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            return Task.FromResult(new VerifyingStream(file, blob.Digest, blob.Size, onBytes));
+        }
+
+        public Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Task.FromResult(false);
+
+        public Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct) =>
+            // Whatever the caller passes, nothing unverified is renamed into place.
+            WriteBlobAsync(blob.Digest, content as VerifyingStream ?? new VerifyingStream(content, blob.Digest, blob.Size), ct);
+
+        // ---- tags ------------------------------------------------------------------------
+
+        public async IAsyncEnumerable<string> ListTagsAsync(string repository, [EnumeratorCancellation] CancellationToken ct)
+        {
+            foreach (var entry in await ReadIndexAsync(ct).ConfigureAwait(false))
+                if (entry.Annotations != null && entry.Annotations.TryGetValue(RefNameAnnotation, out var tag)) yield return tag;
+        }
+
+        public void ForgetFailures() { }
+
+        // ---- plumbing --------------------------------------------------------------------
+
+        /// <summary><c>blobs/&lt;alg&gt;/&lt;hex&gt;</c>; the digest grammar allows no separator or "..", so it stays inside the layout.</summary>
+        private string BlobPath(Digest digest) => Path.Combine(_root, "blobs", digest.Algorithm, digest.Hex);
+
+        private async Task<Manifest> ReadManifestAsync(Digest digest, string? mediaType, CancellationToken ct)
+        {
+            var path = BlobPath(digest);
+            if (!File.Exists(path))
+                throw new RegistryException(ErrorIds.ManifestNotFound, $"{Name}: the manifest {digest} is missing (no blobs/{digest.Algorithm}/{digest.Hex}).");
+            var bytes = await ReadBoundedAsync(path, _options.MaxManifestBytes, $"{Name}: the manifest {digest}", ErrorIds.ManifestInvalid, ct).ConfigureAwait(false);
+            var actual = DigestCalculator.Sha256(bytes);
+            if (digest.Algorithm == "sha256" && actual != digest)
+                throw new DigestMismatchException(digest, $"the file blobs/{digest.Algorithm}/{digest.Hex} of {Name} hashes to {actual}");
+            try
+            {
+                return Manifest.Parse(bytes, mediaType, actual);
+            }
+            catch (Exception e) when (e is FormatException || e is NotSupportedException)
+            {
+                throw new RegistryException(ErrorIds.ManifestInvalid, $"{Name}@{digest}: {e.Message}", e);
+            }
+        }
+
+        /// <summary>The index.json entries (an absent layout has none); entries that are not descriptors are skipped.</summary>
+        private async Task<IReadOnlyList<Descriptor>> ReadIndexAsync(CancellationToken ct)
+        {
+            var node = await ReadIndexNodeAsync(ct).ConfigureAwait(false);
+            var list = new List<Descriptor>();
+            if (node["manifests"] is not JsonArray entries) return list;
+            foreach (var entry in entries)
+            {
+                if (entry is not JsonObject e) continue;
+                var mediaType = e["mediaType"] is JsonValue m && m.TryGetValue<string>(out var mt) ? mt : null;
+                var digestText = e["digest"] is JsonValue d && d.TryGetValue<string>(out var dt) ? dt : null;
+                var size = e["size"] is JsonValue s && s.TryGetValue<long>(out var sz) ? sz : -1;
+                if (mediaType == null || !MediaTypes.IsValid(mediaType) || !Digest.TryParse(digestText, out var digest) || size < 0) continue;
+                var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
+                if (e["annotations"] is JsonObject a)
+                    foreach (var pair in a)
+                        if (pair.Value is JsonValue v && v.TryGetValue<string>(out var text)) annotations[pair.Key] = text;
+                list.Add(new Descriptor(mediaType, digest!, size) { Annotations = annotations });
+            }
+            return list;
+        }
+
+        private static Descriptor? FindTag(IReadOnlyList<Descriptor> index, string tag) =>
+            // The last entry of a name wins, as a later write would have replaced the earlier one.
+            index.LastOrDefault(e => e.Annotations != null && e.Annotations.TryGetValue(RefNameAnnotation, out var name) && name == tag);
+
+        private async Task<JsonObject> ReadIndexNodeAsync(CancellationToken ct)
+        {
+            if (!File.Exists(IndexPath)) return new JsonObject { ["schemaVersion"] = 2, ["manifests"] = new JsonArray() };
+            CheckLayoutFile();
+            var bytes = await ReadBoundedAsync(IndexPath, _options.MaxBufferedBodyBytes, $"{IndexPath}", ErrorIds.LayoutInvalid, ct).ConfigureAwait(false);
+            try
+            {
+                return JsonNode.Parse(bytes) as JsonObject ?? throw new RegistryException(ErrorIds.LayoutInvalid, $"{IndexPath} is not a JSON object.");
+            }
+            catch (JsonException e)
+            {
+                throw new RegistryException(ErrorIds.LayoutInvalid, $"{IndexPath} is not valid JSON: {e.Message}", e);
+            }
+        }
+
+        /// <summary>A directory with an index.json must say it is an OCI layout of the version this reads.</summary>
+        private void CheckLayoutFile()
+        {
+            var path = Path.Combine(_root, "oci-layout");
+            string? version = null;
+            try
+            {
+                if (File.Exists(path) && new FileInfo(path).Length <= 64 * 1024)
+                    using (var doc = JsonDocument.Parse(File.ReadAllBytes(path)))
+                        if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("imageLayoutVersion", out var v) && v.ValueKind == JsonValueKind.String)
+                            version = v.GetString();
+            }
+            catch (JsonException) { }
+            if (version != LayoutVersion)
+                throw new RegistryException(ErrorIds.LayoutInvalid, $"{_root} is not an OCI image layout: its oci-layout file is missing or does not say imageLayoutVersion {LayoutVersion}.");
+        }
+
+        /// <summary>Creates the layout's skeleton (oci-layout, blobs/sha256) the first time anything is written.</summary>
+        private async Task EnsureLayoutAsync(string algorithm, CancellationToken ct)
+        {
+            Directory.CreateDirectory(Path.Combine(_root, "blobs", algorithm));
+            var layout = Path.Combine(_root, "oci-layout");
+            if (!File.Exists(layout))
+                await WriteAtomicallyAsync(layout, Encoding.UTF8.GetBytes("{\"imageLayoutVersion\":\"" + LayoutVersion + "\"}"), ct).ConfigureAwait(false);
+        }
+
+        /// <summary>Streams into a temporary file beside the blob, verified by the stream at its end, then renames it into place.</summary>
+        private async Task WriteBlobAsync(Digest digest, Stream content, CancellationToken ct)
+        {
+            var final = BlobPath(digest);
+            if (File.Exists(final)) return; // content-addressed: what is there is this blob
+            await EnsureLayoutAsync(digest.Algorithm, ct).ConfigureAwait(false);
+            var temp = Path.Combine(Path.GetDirectoryName(final)!, $".{digest.Hex}.{Guid.NewGuid():N}.partial");
+            try
+            {
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, CopyBufferSize, FileOptions.Asynchronous))
+                {
+                    await content.CopyToAsync(file, CopyBufferSize, ct).ConfigureAwait(false);
+                    await file.FlushAsync(ct).ConfigureAwait(false);
+                    file.Flush(flushToDisk: true);
+                }
+                if (content is not VerifyingStream && DigestCalculator.Sha256(File.ReadAllBytes(temp)) != digest)
+                    throw new DigestMismatchException(digest, $"the bytes written to {Name} hash otherwise");
+                MoveIntoPlace(temp, final);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+        }
+
+        private static void MoveIntoPlace(string temp, string final)
+        {
+            try
+            {
+                File.Move(temp, final);
+            }
+            catch (IOException) when (File.Exists(final))
+            {
+                // Another image put the same blob first: same digest, same bytes.
+            }
+        }
+
+        /// <summary>Writes a small file whole or not at all: a temporary file, flushed to disk, renamed over the old one.</summary>
+        private async Task WriteAtomicallyAsync(string path, byte[] bytes, CancellationToken ct)
+        {
+            var temp = path + "." + Guid.NewGuid().ToString("N") + ".partial";
+            try
+            {
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+                {
+                    await file.WriteAsync(bytes, 0, bytes.Length, ct).ConfigureAwait(false);
+                    file.Flush(flushToDisk: true);
+                }
+                if (File.Exists(path)) File.Replace(temp, path, null);
+                else MoveIntoPlace(temp, path);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+        }
+
+        private static async Task<byte[]> ReadBoundedAsync(string path, int limit, string what, string tooLargeId, CancellationToken ct)
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 16 * 1024, FileOptions.Asynchronous);
+            if (file.Length > limit) throw new RegistryException(tooLargeId, $"{what} is larger than {limit} bytes.");
+            var bytes = new byte[file.Length];
+            var read = 0;
+            while (read < bytes.Length)
+            {
+                var n = await file.ReadAsync(bytes, read, bytes.Length - read, ct).ConfigureAwait(false);
+                if (n == 0) break;
+                read += n;
+            }
+            return read == bytes.Length ? bytes : bytes.Take(read).ToArray();
+        }
+    }
+}
