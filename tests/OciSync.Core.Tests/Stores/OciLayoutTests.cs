@@ -176,7 +176,7 @@ public sealed class OciLayoutTests : IDisposable
     }
 
     /// <summary>Every manifest, config and layer the tag reaches is a verified file under blobs/.</summary>
-    private static void AssertBlobsPresent(string dir, string digest)
+    internal static void AssertBlobsPresent(string dir, string digest)
     {
         var path = Path.Combine(dir, "blobs", "sha256", digest.Substring("sha256:".Length));
         Assert.True(File.Exists(path), $"{digest} is missing from the layout");

@@ -33,7 +33,7 @@ public sealed class KillTests
         _output = output;
     }
 
-    private static readonly Lazy<(string Repository, string Tag, byte[] Manifest, string Digest, Func<RegistryHttp, Task> Push)[]> Set = new(() =>
+    internal static readonly Lazy<(string Repository, string Tag, byte[] Manifest, string Digest, Func<RegistryHttp, Task> Push)[]> Set = new(() =>
     {
         var images = new List<(string, string, byte[], string, Func<RegistryHttp, Task>)>();
         void Image(string repo, TestImage image, params string[] tags)
