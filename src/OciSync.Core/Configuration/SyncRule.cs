@@ -339,10 +339,10 @@ namespace OciSync.Core.Configuration
             var text = written.Trim();
             // oci:PATH[selector]: the directory ends at the first ':' or '@', and the selector is read as for a registry.
             ImageReference? layout = null;
-            if (ImageReference.TrySplitLayout(text, out var layoutPath, out var selector))
+            if (ImageReference.TrySplitLocal(text, out var prefix, out var layoutPath, out var selector))
             {
-                if (layoutPath.Length == 0) { detail = "the layout directory is missing (oci:PATH[:TAG])."; return false; }
-                try { layout = ImageReference.Layout((options.ResolvePath ?? System.IO.Path.GetFullPath)(layoutPath)); }
+                if (layoutPath.Length == 0) { detail = $"the layout {(prefix == ImageReference.ArchivePrefix ? "archive" : "directory")} is missing ({prefix}PATH[:TAG])."; return false; }
+                try { layout = ImageReference.Local(prefix, (options.ResolvePath ?? System.IO.Path.GetFullPath)(layoutPath)); }
                 catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is System.IO.PathTooLongException || e is System.Security.SecurityException)
                 {
                     detail = $"'{layoutPath}' is not a usable directory path ({e.Message}).";

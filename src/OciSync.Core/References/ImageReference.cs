@@ -29,29 +29,47 @@ namespace OciSync.Core.References
         public Digest? Digest { get; }
 
         /// <summary><c>registry/repository</c> (or <c>oci:PATH</c>), the key auth lookup and deduplication use.</summary>
-        public string RepositoryName => IsLayout ? Registry : Registry + "/" + Repository;
+        public string RepositoryName => IsRegistry ? Registry + "/" + Repository : Registry;
 
         /// <summary>How a reference names an OCI image layout directory instead of a registry (skopeo's transport name).</summary>
         public const string LayoutPrefix = "oci:";
+        /// <summary>How a reference names a tar of an OCI image layout (skopeo's <c>oci-archive:</c>).</summary>
+        public const string ArchivePrefix = "oci-archive:";
 
         /// <summary>An OCI image layout (<c>oci:PATH[:TAG]</c>): one repository, in a directory.</summary>
         public bool IsLayout => Registry.StartsWith(LayoutPrefix, StringComparison.Ordinal);
 
-        /// <summary>The layout's directory, for a layout reference.</summary>
-        public string? LayoutPath => IsLayout ? Registry.Substring(LayoutPrefix.Length) : null;
+        /// <summary>An OCI archive (<c>oci-archive:FILE[:TAG]</c>): a layout in one tar file.</summary>
+        public bool IsArchive => Registry.StartsWith(ArchivePrefix, StringComparison.Ordinal);
+
+        /// <summary>A registry, not a local layout or archive: only registries get credentials.</summary>
+        public bool IsRegistry => !IsLayout && !IsArchive;
+
+        /// <summary>The layout's directory or the archive's file, for a local reference.</summary>
+        public string? LocalPath => IsLayout ? Registry.Substring(LayoutPrefix.Length) : IsArchive ? Registry.Substring(ArchivePrefix.Length) : null;
 
         /// <summary>A reference to the layout at <paramref name="path"/> (kept as given: callers resolve it first).</summary>
         public static ImageReference Layout(string path, string? tag = null, Digest? digest = null) => new ImageReference(LayoutPrefix + path, string.Empty, tag, digest);
 
+        /// <summary>A local reference of the kind <paramref name="prefix"/> names (<see cref="LayoutPrefix"/> or <see cref="ArchivePrefix"/>).</summary>
+        public static ImageReference Local(string prefix, string path, string? tag = null, Digest? digest = null) => new ImageReference(prefix + path, string.Empty, tag, digest);
+
+        /// <summary>As <see cref="TrySplitLocal"/>, for layouts only.</summary>
+        public static bool TrySplitLayout(string text, out string path, out string rest) =>
+            TrySplitLocal(text, out var prefix, out path, out rest) && prefix == LayoutPrefix;
+
         /// <summary>
-        /// Splits <c>oci:PATH[:rest][@rest]</c>: the path ends at the first ':' or '@' after the prefix (as
-        /// skopeo reads it; a Windows drive letter's colon is part of the path). False when not a layout.
+        /// Splits <c>oci:PATH[:rest][@rest]</c> or <c>oci-archive:FILE…</c>: the path ends at the first ':' or
+        /// '@' after the prefix (as skopeo reads it; a Windows drive letter's colon is part of the path).
+        /// False when the text names a registry.
         /// </summary>
-        public static bool TrySplitLayout(string text, out string path, out string rest)
+        public static bool TrySplitLocal(string text, out string prefix, out string path, out string rest)
         {
             path = rest = string.Empty;
-            if (!text.StartsWith(LayoutPrefix, StringComparison.Ordinal)) return false;
-            var body = text.Substring(LayoutPrefix.Length);
+            prefix = text.StartsWith(LayoutPrefix, StringComparison.Ordinal) ? LayoutPrefix
+                : text.StartsWith(ArchivePrefix, StringComparison.Ordinal) ? ArchivePrefix : string.Empty;
+            if (prefix.Length == 0) return false;
+            var body = text.Substring(prefix.Length);
             var from = body.Length >= 3 && char.IsLetter(body[0]) && body[1] == ':' && (body[2] == '\\' || body[2] == '/') ? 2 : 0;
             var end = body.IndexOfAny(new[] { ':', '@' }, from);
             path = end < 0 ? body : body.Substring(0, end);
@@ -84,8 +102,8 @@ namespace OciSync.Core.References
             var text = value?.Trim();
             if (string.IsNullOrEmpty(text)) { problem = "An image reference cannot be empty."; return false; }
 
-            if (TrySplitLayout(text!, out var layoutPath, out var layoutRest))
-                return TryParseLayout(value!, layoutPath, layoutRest, out reference, out problem);
+            if (TrySplitLocal(text!, out var localPrefix, out var layoutPath, out var layoutRest))
+                return TryParseLocal(value!, localPrefix, layoutPath, layoutRest, out reference, out problem);
 
             Digest? digest = null;
             var at = text!.IndexOf('@');
@@ -110,7 +128,7 @@ namespace OciSync.Core.References
             return true;
         }
 
-        private static bool TryParseLayout(string value, string path, string rest, out ImageReference? reference, out string problem)
+        private static bool TryParseLocal(string value, string prefix, string path, string rest, out ImageReference? reference, out string problem)
         {
             reference = null;
             if (path.Length == 0) { problem = $"'{value}': the layout directory is missing (oci:PATH[:TAG])."; return false; }
@@ -127,7 +145,7 @@ namespace OciSync.Core.References
                 if (!NameGrammar.IsTag(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
                 if (at >= 0 && !Digest.TryParse(rest.Substring(at + 1), out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
             }
-            reference = Layout(path, tag, digest);
+            reference = Local(prefix, path, tag, digest);
             problem = string.Empty;
             return true;
         }

@@ -247,6 +247,8 @@ namespace OciSync.Core.Registry
 
         void Stores.IImageStore.ForgetFailures() => ForgetFailedPing();
 
+        Task Stores.IImageStore.FlushAsync(CancellationToken ct) => Task.CompletedTask;
+
         // ---- tags ------------------------------------------------------------------------
 
         /// <summary>

@@ -48,5 +48,8 @@ namespace OciSync.Core.Stores
 
         /// <summary>A later pass may try again what failed before (a registry's failed ping).</summary>
         void ForgetFailures();
+
+        /// <summary>Called once when a run's copies are done: a store that writes as a whole (an archive) writes now.</summary>
+        Task FlushAsync(CancellationToken ct);
     }
 }

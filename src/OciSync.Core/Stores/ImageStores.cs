@@ -18,13 +18,22 @@ namespace OciSync.Core.Stores
         public RegistryClientFactory Registries { get; }
 
         public IImageStore Get(ImageReference reference) =>
-            reference.IsLayout ? _layouts.GetOrAdd(reference.LayoutPath!, path => new OciLayoutStore(path, Registries.Options)) : Registries.Get(reference);
+            reference.IsRegistry ? Registries.Get(reference)
+            : _layouts.GetOrAdd(reference.Registry, _ => reference.IsArchive
+                ? new OciArchiveStore(reference.LocalPath!, Registries.Options)
+                : new OciLayoutStore(reference.LocalPath!, Registries.Options));
 
         /// <summary>What failed may be tried again by the next pass.</summary>
         public void ForgetFailures()
         {
             Registries.ForgetFailedPings();
             foreach (var layout in _layouts.Values) layout.ForgetFailures();
+        }
+
+        /// <summary>Ends the run's writes: an archive is written out (registries and layouts have nothing left to do).</summary>
+        public async System.Threading.Tasks.Task FlushAsync(System.Threading.CancellationToken ct)
+        {
+            foreach (var store in _layouts.Values) await store.FlushAsync(ct).ConfigureAwait(false);
         }
     }
 }

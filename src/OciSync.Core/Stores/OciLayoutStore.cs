@@ -80,17 +80,13 @@ namespace OciSync.Core.Stores
             {
                 // The tag moves last and at once: index.json is rewritten whole and renamed over the old one.
                 var index = await ReadIndexNodeAsync(ct).ConfigureAwait(false);
-                var entries = index["manifests"] as JsonArray ?? new JsonArray();
-                for (int i = entries.Count - 1; i >= 0; i--)
-                    if (entries[i]?["annotations"]?[RefNameAnnotation]?.GetValue<string>() == reference) entries.RemoveAt(i);
-                entries.Add(new JsonObject
+                Tag(index, reference, new JsonObject
                 {
                     ["mediaType"] = manifest.MediaType,
                     ["digest"] = manifest.Digest.ToString(),
                     ["size"] = manifest.Bytes.Length,
                     ["annotations"] = new JsonObject { [RefNameAnnotation] = reference },
                 });
-                index["manifests"] = entries;
                 await WriteAtomicallyAsync(IndexPath, Encoding.UTF8.GetBytes(index.ToJsonString()), ct).ConfigureAwait(false);
             }
             finally
@@ -127,7 +123,30 @@ namespace OciSync.Core.Stores
 
         public void ForgetFailures() { }
 
+        public Task FlushAsync(CancellationToken ct) => Task.CompletedTask; // every write is already in place
+
         // ---- plumbing --------------------------------------------------------------------
+
+        /// <summary>Puts <paramref name="entry"/> into the index under <paramref name="tag"/>, replacing any entry of that name.</summary>
+        internal static void Tag(JsonObject index, string tag, JsonNode entry)
+        {
+            var entries = index["manifests"] as JsonArray ?? new JsonArray();
+            for (int i = entries.Count - 1; i >= 0; i--)
+                if (entries[i] is JsonObject e && e["annotations"] is JsonObject a && a[RefNameAnnotation] is JsonValue v && v.TryGetValue<string>(out var name) && name == tag)
+                    entries.RemoveAt(i);
+            entries.Add(entry);
+            index["manifests"] = entries;
+        }
+
+        internal static JsonObject EmptyIndex() => new JsonObject { ["schemaVersion"] = 2, ["manifests"] = new JsonArray() };
+
+        internal static byte[] LayoutFile => Encoding.UTF8.GetBytes("{\"imageLayoutVersion\":\"" + LayoutVersion + "\"}");
+
+        /// <summary>The directory (a staging layout's) this store writes to.</summary>
+        internal string Root => _root;
+
+        /// <summary>The index.json as JSON, or an empty index when the layout has none yet.</summary>
+        internal Task<JsonObject> ReadIndexJsonAsync(CancellationToken ct) => ReadIndexNodeAsync(ct);
 
         /// <summary><c>blobs/&lt;alg&gt;/&lt;hex&gt;</c>; the digest grammar allows no separator or "..", so it stays inside the layout.</summary>
         private string BlobPath(Digest digest) => Path.Combine(_root, "blobs", digest.Algorithm, digest.Hex);
@@ -138,23 +157,31 @@ namespace OciSync.Core.Stores
             if (!File.Exists(path))
                 throw new RegistryException(ErrorIds.ManifestNotFound, $"{Name}: the manifest {digest} is missing (no blobs/{digest.Algorithm}/{digest.Hex}).");
             var bytes = await ReadBoundedAsync(path, _options.MaxManifestBytes, $"{Name}: the manifest {digest}", ErrorIds.ManifestInvalid, ct).ConfigureAwait(false);
+            return ParseManifest(Name, digest, bytes, mediaType);
+        }
+
+        /// <summary>Manifest bytes read from a layout or archive: checked against their digest, then parsed (media type from the index entry when the body has none).</summary>
+        internal static Manifest ParseManifest(string store, Digest digest, byte[] bytes, string? mediaType)
+        {
             var actual = DigestCalculator.Sha256(bytes);
             if (digest.Algorithm == "sha256" && actual != digest)
-                throw new DigestMismatchException(digest, $"the file blobs/{digest.Algorithm}/{digest.Hex} of {Name} hashes to {actual}");
+                throw new DigestMismatchException(digest, $"blobs/{digest.Algorithm}/{digest.Hex} of {store} hashes to {actual}");
             try
             {
                 return Manifest.Parse(bytes, mediaType, actual);
             }
             catch (Exception e) when (e is FormatException || e is NotSupportedException)
             {
-                throw new RegistryException(ErrorIds.ManifestInvalid, $"{Name}@{digest}: {e.Message}", e);
+                throw new RegistryException(ErrorIds.ManifestInvalid, $"{store}@{digest}: {e.Message}", e);
             }
         }
 
         /// <summary>The index.json entries (an absent layout has none); entries that are not descriptors are skipped.</summary>
-        private async Task<IReadOnlyList<Descriptor>> ReadIndexAsync(CancellationToken ct)
+        private async Task<IReadOnlyList<Descriptor>> ReadIndexAsync(CancellationToken ct) => Entries(await ReadIndexNodeAsync(ct).ConfigureAwait(false));
+
+        /// <summary>The entries of an index.json (a layout's or an archive's); entries that are not descriptors are skipped.</summary>
+        internal static IReadOnlyList<Descriptor> Entries(JsonObject node)
         {
-            var node = await ReadIndexNodeAsync(ct).ConfigureAwait(false);
             var list = new List<Descriptor>();
             if (node["manifests"] is not JsonArray entries) return list;
             foreach (var entry in entries)
@@ -173,13 +200,13 @@ namespace OciSync.Core.Stores
             return list;
         }
 
-        private static Descriptor? FindTag(IReadOnlyList<Descriptor> index, string tag) =>
+        internal static Descriptor? FindTag(IReadOnlyList<Descriptor> index, string tag) =>
             // The last entry of a name wins, as a later write would have replaced the earlier one.
             index.LastOrDefault(e => e.Annotations != null && e.Annotations.TryGetValue(RefNameAnnotation, out var name) && name == tag);
 
         private async Task<JsonObject> ReadIndexNodeAsync(CancellationToken ct)
         {
-            if (!File.Exists(IndexPath)) return new JsonObject { ["schemaVersion"] = 2, ["manifests"] = new JsonArray() };
+            if (!File.Exists(IndexPath)) return EmptyIndex();
             CheckLayoutFile();
             var bytes = await ReadBoundedAsync(IndexPath, _options.MaxBufferedBodyBytes, $"{IndexPath}", ErrorIds.LayoutInvalid, ct).ConfigureAwait(false);
             try
@@ -215,7 +242,7 @@ namespace OciSync.Core.Stores
             Directory.CreateDirectory(Path.Combine(_root, "blobs", algorithm));
             var layout = Path.Combine(_root, "oci-layout");
             if (!File.Exists(layout))
-                await WriteAtomicallyAsync(layout, Encoding.UTF8.GetBytes("{\"imageLayoutVersion\":\"" + LayoutVersion + "\"}"), ct).ConfigureAwait(false);
+                await WriteAtomicallyAsync(layout, LayoutFile, ct).ConfigureAwait(false);
         }
 
         /// <summary>Streams into a temporary file beside the blob, verified by the stream at its end, then renames it into place.</summary>
@@ -243,7 +270,7 @@ namespace OciSync.Core.Stores
             }
         }
 
-        private static void MoveIntoPlace(string temp, string final)
+        internal static void MoveIntoPlace(string temp, string final)
         {
             try
             {
@@ -275,7 +302,7 @@ namespace OciSync.Core.Stores
             }
         }
 
-        private static async Task<byte[]> ReadBoundedAsync(string path, int limit, string what, string tooLargeId, CancellationToken ct)
+        internal static async Task<byte[]> ReadBoundedAsync(string path, int limit, string what, string tooLargeId, CancellationToken ct)
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 16 * 1024, FileOptions.Asynchronous);
             if (file.Length > limit) throw new RegistryException(tooLargeId, $"{what} is larger than {limit} bytes.");

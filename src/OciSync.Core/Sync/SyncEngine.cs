@@ -93,6 +93,8 @@ namespace OciSync.Core.Sync
                 pendingCopies = next.Copies;
             }
 
+            // Stores that write as a whole (an archive) write now; a failure here fails the run, as the copies are not there.
+            await _stores.FlushAsync(ct).ConfigureAwait(false);
             var end = DateTime.UtcNow;
             return new SyncSummary
             {

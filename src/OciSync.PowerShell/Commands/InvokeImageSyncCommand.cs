@@ -82,7 +82,7 @@ namespace OciSync.PowerShell.Commands
         }
 
         private protected override IEnumerable<string> OtherRegistries() =>
-            _plan.SelectMany(c => new[] { c.Source, c.Destination }).Where(r => !r.IsLayout).Select(r => r.Registry);
+            _plan.SelectMany(c => new[] { c.Source, c.Destination }).Where(r => r.IsRegistry).Select(r => r.Registry);
 
         protected override void EndProcessing()
         {

@@ -92,7 +92,7 @@ namespace OciSync.PowerShell.Infrastructure
 
             // Layout directories are no registries: a PSCredential never goes to one, nor counts as one.
             var registries = _rules.SelectMany(r => new[] { r.SourceRepository }.Concat(r.Targets.Select(t => t.Repository)))
-                .Where(r => !r.IsLayout).Select(r => r.Registry).Concat(OtherRegistries());
+                .Where(r => r.IsRegistry).Select(r => r.Registry).Concat(OtherRegistries());
             Credentials = BuildCredentials(registries);
             Credentials.AddRange(extra);
             if (ParameterSetName == ReferenceSet && _rules.Count == 1)
@@ -101,7 +101,7 @@ namespace OciSync.PowerShell.Infrastructure
                 if (SourceCredential != null)
                     Credentials.Add(SourceCredential.ToRegistryCredential(rule.SourceRepository.RepositoryName, "-SourceCredential"));
                 if (DestinationCredential != null)
-                    foreach (var target in rule.Targets.Where(t => !t.Repository.IsLayout))
+                    foreach (var target in rule.Targets.Where(t => t.Repository.IsRegistry))
                         Credentials.Add(DestinationCredential.ToRegistryCredential(target.Repository.RepositoryName, "-DestinationCredential"));
             }
         }

@@ -22,7 +22,7 @@ public sealed class LayoutGrammarTests
     {
         var reference = ImageReference.Parse(text.Replace("DIGEST", Digest64));
         Assert.True(reference.IsLayout);
-        Assert.Equal(path, reference.LayoutPath);
+        Assert.Equal(path, reference.LocalPath);
         Assert.Equal(tag, reference.Tag);
         Assert.Equal(byDigest ? Digest64 : null, reference.Digest?.ToString());
         Assert.Equal(text.Replace("DIGEST", Digest64), reference.ToString()); // written back as read
@@ -42,7 +42,7 @@ public sealed class LayoutGrammarTests
         var options = new RuleOptions { ResolvePath = p => Path.IsPathRooted(p) ? p : "/work/here/" + p };
         var all = SyncRule.Create("oci:carry/mirror", new[] { "registry.example.com/mirror/app" }, options);
         Assert.True(all.SourceRepository.IsLayout);
-        Assert.Equal("/work/here/carry/mirror", all.SourceRepository.LayoutPath);
+        Assert.Equal("/work/here/carry/mirror", all.SourceRepository.LocalPath);
         Assert.True(all.NeedsTagList);
 
         var regex = SyncRule.Create("oci:/m:/^v1\\./", new[] { "registry.example.com/app" }, options);
