@@ -384,6 +384,11 @@ namespace OciSync.Core.Configuration
 
             if (name.Length == 0) { detail = "the repository name is missing."; return false; }
             ImageReference repo;
+            if (layout != null && name != "layout")
+            {
+                detail = $"a {(layout.IsArchive ? "layout archive" : "layout directory")} path ends at its first ':' or '@', and what follows ('{text.Substring("layout".Length)}') is not a tag, tag list, /regex/ or digest.";
+                return false;
+            }
             if (layout != null) repo = layout;
             else if (!ImageReference.SplitRegistry(name, out var registry, out var repository, out var problem)) { detail = problem; return false; }
             else repo = new ImageReference(registry, repository);

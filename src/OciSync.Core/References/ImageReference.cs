@@ -37,10 +37,11 @@ namespace OciSync.Core.References
         public const string ArchivePrefix = "oci-archive:";
 
         /// <summary>An OCI image layout (<c>oci:PATH[:TAG]</c>): one repository, in a directory.</summary>
-        public bool IsLayout => Registry.StartsWith(LayoutPrefix, StringComparison.Ordinal);
+        // A local reference has no repository; a registry called "oci" on a port (oci:5000) always has one.
+        public bool IsLayout => Repository.Length == 0 && Registry.StartsWith(LayoutPrefix, StringComparison.Ordinal);
 
         /// <summary>An OCI archive (<c>oci-archive:FILE[:TAG]</c>): a layout in one tar file.</summary>
-        public bool IsArchive => Registry.StartsWith(ArchivePrefix, StringComparison.Ordinal);
+        public bool IsArchive => Repository.Length == 0 && Registry.StartsWith(ArchivePrefix, StringComparison.Ordinal);
 
         /// <summary>A registry, not a local layout or archive: only registries get credentials.</summary>
         public bool IsRegistry => !IsLayout && !IsArchive;
@@ -70,6 +71,10 @@ namespace OciSync.Core.References
                 : text.StartsWith(ArchivePrefix, StringComparison.Ordinal) ? ArchivePrefix : string.Empty;
             if (prefix.Length == 0) return false;
             var body = text.Substring(prefix.Length);
+            // oci:5000/team/app is a registry called oci on port 5000, as it always was; ./5000 names such a directory.
+            var digits = 0;
+            while (digits < body.Length && char.IsDigit(body[digits])) digits++;
+            if (digits > 0 && (digits == body.Length || body[digits] == '/')) { prefix = string.Empty; return false; }
             var from = body.Length >= 3 && char.IsLetter(body[0]) && body[1] == ':' && (body[2] == '\\' || body[2] == '/') ? 2 : 0;
             var end = body.IndexOfAny(new[] { ':', '@' }, from);
             path = end < 0 ? body : body.Substring(0, end);

@@ -229,6 +229,9 @@ namespace OciSync.Core.Registry
         string Stores.IImageStore.Name => Registry;
         bool Stores.IImageStore.CanMount => true;
 
+        Task Stores.IImageStore.PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct) =>
+            PutManifestAsync(repository, reference, manifest, ct);
+
         async Task<bool> Stores.IImageStore.TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
         {
             var mount = await MountBlobAsync(repository, digest, fromRepository, ct).ConfigureAwait(false);
@@ -238,7 +241,7 @@ namespace OciSync.Core.Registry
 
         Task Stores.IImageStore.PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct)
         {
-            // Used once: a retried transfer starts a fresh session, as a broken one is not reused.
+            // Taken once: the put after a declined mount uses its session; a put that fails is retried with a fresh one.
             _declinedMounts.TryRemove(repository + "@" + blob.Digest, out var location);
             return UploadBlobAsync(repository, blob, content, location, ct);
         }

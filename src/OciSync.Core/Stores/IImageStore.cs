@@ -29,8 +29,11 @@ namespace OciSync.Core.Stores
         /// <summary>A manifest by tag or digest, its bytes checked against the digest asked for or announced.</summary>
         Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct);
 
-        /// <summary>Stores manifest bytes unchanged under a tag or their digest; the store must hold everything they reference.</summary>
-        Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct);
+        /// <summary>
+        /// Stores manifest bytes unchanged under a tag or their digest; the store must hold everything they
+        /// reference. <paramref name="child"/>: an entry of an index, pushed by digest before the index.
+        /// </summary>
+        Task PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct);
 
         Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct);
 

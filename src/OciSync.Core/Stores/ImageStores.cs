@@ -11,7 +11,8 @@ namespace OciSync.Core.Stores
     /// </summary>
     public sealed class ImageStores
     {
-        private readonly ConcurrentDictionary<string, IImageStore> _layouts = new ConcurrentDictionary<string, IImageStore>(StringComparer.Ordinal);
+        // By kind and normalised path: oci:/x and oci:/x/ are one store.
+        private readonly ConcurrentDictionary<string, IImageStore> _layouts = new ConcurrentDictionary<string, IImageStore>(OciLayoutStore.PathComparer);
 
         public ImageStores(RegistryClientFactory registries) => Registries = registries;
 
@@ -19,7 +20,7 @@ namespace OciSync.Core.Stores
 
         public IImageStore Get(ImageReference reference) =>
             reference.IsRegistry ? Registries.Get(reference)
-            : _layouts.GetOrAdd(reference.Registry, _ => reference.IsArchive
+            : _layouts.GetOrAdd((reference.IsArchive ? ImageReference.ArchivePrefix : ImageReference.LayoutPrefix) + OciLayoutStore.NormalizeRoot(reference.LocalPath!), _ => reference.IsArchive
                 ? new OciArchiveStore(reference.LocalPath!, Registries.Options)
                 : new OciLayoutStore(reference.LocalPath!, Registries.Options));
 

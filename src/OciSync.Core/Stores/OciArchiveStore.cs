@@ -92,7 +92,7 @@ namespace OciSync.Core.Stores
 
         // ---- writing: into the staging layout, then the archive at the end -------------------
 
-        public Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct) => _staging.PutManifestAsync(repository, reference, manifest, ct);
+        public Task PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct) => _staging.PutManifestAsync(repository, reference, manifest, child, ct);
 
         public Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct) => _staging.PutBlobAsync(repository, blob, content, ct);
 

@@ -31,13 +31,31 @@ namespace OciSync.Core.Stores
         private const int CopyBufferSize = 1024 * 1024;
         private readonly string _root;
         private readonly RegistryClientOptions _options;
-        // One writer of index.json per layout in this process (another process writing the same layout is not guarded).
-        private readonly SemaphoreSlim _indexLock = new SemaphoreSlim(1, 1);
+        // One writer of index.json per directory in this process, however many stores or runs name it (another process is not guarded).
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> IndexLocks =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim>(PathComparer);
+        private readonly SemaphoreSlim _indexLock;
+        // .partial files a killed run left behind are swept once per store, when it first writes; one still growing is kept.
+        private static readonly TimeSpan StalePartial = TimeSpan.FromMinutes(10);
+        private int _swept;
 
         public OciLayoutStore(string root, RegistryClientOptions options)
         {
-            _root = Path.GetFullPath(root);
+            _root = NormalizeRoot(root);
             _options = options;
+            _indexLock = IndexLocks.GetOrAdd(_root, _ => new SemaphoreSlim(1, 1));
+        }
+
+        /// <summary>Case matters on Linux only; elsewhere /X and /x are one directory.</summary>
+        internal static StringComparer PathComparer => Path.DirectorySeparatorChar == '/' && !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.OSX)
+            ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
+
+        /// <summary>The full path without a trailing separator, so oci:/x and oci:/x/ are one layout.</summary>
+        internal static string NormalizeRoot(string path)
+        {
+            var full = Path.GetFullPath(path);
+            var root = Path.GetPathRoot(full) ?? string.Empty;
+            return full.Length > root.Length ? full.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) : full;
         }
 
         public string Name => ImageReference.LayoutPrefix + _root;
@@ -51,7 +69,7 @@ namespace OciSync.Core.Stores
         {
             if (Digest.TryParse(reference, out var digest))
             {
-                if (!File.Exists(BlobPath(digest!))) return null;
+                if (!BlobFileExists(digest!)) return null;
                 var manifest = await ReadManifestAsync(digest!, null, ct).ConfigureAwait(false);
                 return new ManifestHead(manifest.Digest, manifest.MediaType, manifest.Bytes.Length);
             }
@@ -70,23 +88,34 @@ namespace OciSync.Core.Stores
             return await ReadManifestAsync(entry.Digest, entry.MediaType, ct).ConfigureAwait(false);
         }
 
-        public async Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct)
+        public Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct) =>
+            PutManifestAsync(repository, reference, manifest, child: false, ct);
+
+        /// <param name="child">A child of an index: its blob is all a layout holds of it. An image copied by digest
+        /// gets an untagged index.json entry (as skopeo writes it), so the layout lists it.</param>
+        public async Task PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct)
         {
             await WriteBlobAsync(manifest.Digest, new MemoryStream(manifest.Bytes, writable: false), ct).ConfigureAwait(false);
-            if (Digest.TryParse(reference, out _)) return; // a child of an index: its blob is all a layout holds of it
-            if (!NameGrammar.IsTag(reference)) throw new RegistryException(ErrorIds.InvalidReference, $"{Name}: '{UntrustedText.OneLine(reference, 200)}' is not a valid tag.");
+            var byDigest = Digest.TryParse(reference, out _);
+            if (byDigest && child) return;
+            if (!byDigest && !NameGrammar.IsTag(reference)) throw new RegistryException(ErrorIds.InvalidReference, $"{Name}: '{UntrustedText.OneLine(reference, 200)}' is not a valid tag.");
             await _indexLock.WaitAsync(ct).ConfigureAwait(false);
             try
             {
                 // The tag moves last and at once: index.json is rewritten whole and renamed over the old one.
                 var index = await ReadIndexNodeAsync(ct).ConfigureAwait(false);
-                Tag(index, reference, new JsonObject
+                var entry = new JsonObject
                 {
                     ["mediaType"] = manifest.MediaType,
                     ["digest"] = manifest.Digest.ToString(),
                     ["size"] = manifest.Bytes.Length,
-                    ["annotations"] = new JsonObject { [RefNameAnnotation] = reference },
-                });
+                };
+                if (byDigest) AddUntagged(index, entry);
+                else
+                {
+                    entry["annotations"] = new JsonObject { [RefNameAnnotation] = reference };
+                    Tag(index, reference, entry);
+                }
                 await WriteAtomicallyAsync(IndexPath, Encoding.UTF8.GetBytes(index.ToJsonString()), ct).ConfigureAwait(false);
             }
             finally
@@ -97,14 +126,13 @@ namespace OciSync.Core.Stores
 
         // ---- blobs -----------------------------------------------------------------------
 
-        public Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct) => Task.FromResult(File.Exists(BlobPath(digest)));
+        public Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct) => Task.FromResult(BlobFileExists(digest));
 
-        public Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
+        public async Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
         {
-            var path = BlobPath(blob.Digest);
-            if (!File.Exists(path)) throw new RegistryException(ErrorIds.BlobNotFound, $"{Name}: the blob {blob.Digest} is missing (blobs/{blob.Digest.Algorithm}/{blob.Digest.Hex}).");
-            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            return Task.FromResult(new VerifyingStream(file, blob.Digest, blob.Size, onBytes));
+            if (!BlobFileExists(blob.Digest)) throw new RegistryException(ErrorIds.BlobNotFound, $"{Name}: the blob {blob.Digest} is missing (blobs/{blob.Digest.Algorithm}/{blob.Digest.Hex}).");
+            var file = await OpenReadAsync(BlobPath(blob.Digest), CopyBufferSize, ct).ConfigureAwait(false);
+            return new VerifyingStream(file, blob.Digest, blob.Size, onBytes);
         }
 
         public Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Task.FromResult(false);
@@ -154,7 +182,7 @@ namespace OciSync.Core.Stores
         private async Task<Manifest> ReadManifestAsync(Digest digest, string? mediaType, CancellationToken ct)
         {
             var path = BlobPath(digest);
-            if (!File.Exists(path))
+            if (!BlobFileExists(digest))
                 throw new RegistryException(ErrorIds.ManifestNotFound, $"{Name}: the manifest {digest} is missing (no blobs/{digest.Algorithm}/{digest.Hex}).");
             var bytes = await ReadBoundedAsync(path, _options.MaxManifestBytes, $"{Name}: the manifest {digest}", ErrorIds.ManifestInvalid, ct).ConfigureAwait(false);
             return ParseManifest(Name, digest, bytes, mediaType);
@@ -206,6 +234,7 @@ namespace OciSync.Core.Stores
 
         private async Task<JsonObject> ReadIndexNodeAsync(CancellationToken ct)
         {
+            Guard(IndexPath, "index.json");
             if (!File.Exists(IndexPath)) return EmptyIndex();
             CheckLayoutFile();
             var bytes = await ReadBoundedAsync(IndexPath, _options.MaxBufferedBodyBytes, $"{IndexPath}", ErrorIds.LayoutInvalid, ct).ConfigureAwait(false);
@@ -224,10 +253,11 @@ namespace OciSync.Core.Stores
         {
             var path = Path.Combine(_root, "oci-layout");
             string? version = null;
+            Guard(path, "oci-layout");
             try
             {
-                if (File.Exists(path) && new FileInfo(path).Length <= 64 * 1024)
-                    using (var doc = JsonDocument.Parse(File.ReadAllBytes(path)))
+                if (File.Exists(path))
+                    using (var doc = JsonDocument.Parse(ReadBoundedAsync(path, 64 * 1024, path, ErrorIds.LayoutInvalid, CancellationToken.None).GetAwaiter().GetResult()))
                         if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("imageLayoutVersion", out var v) && v.ValueKind == JsonValueKind.String)
                             version = v.GetString();
             }
@@ -239,8 +269,12 @@ namespace OciSync.Core.Stores
         /// <summary>Creates the layout's skeleton (oci-layout, blobs/sha256) the first time anything is written.</summary>
         private async Task EnsureLayoutAsync(string algorithm, CancellationToken ct)
         {
+            Guard(Path.Combine(_root, "blobs"), "blobs");
+            Guard(Path.Combine(_root, "blobs", algorithm), $"blobs/{algorithm}");
             Directory.CreateDirectory(Path.Combine(_root, "blobs", algorithm));
+            if (Interlocked.Exchange(ref _swept, 1) == 0) SweepPartials();
             var layout = Path.Combine(_root, "oci-layout");
+            Guard(layout, "oci-layout");
             if (!File.Exists(layout))
                 await WriteAtomicallyAsync(layout, LayoutFile, ct).ConfigureAwait(false);
         }
@@ -249,7 +283,7 @@ namespace OciSync.Core.Stores
         private async Task WriteBlobAsync(Digest digest, Stream content, CancellationToken ct)
         {
             var final = BlobPath(digest);
-            if (File.Exists(final)) return; // content-addressed: what is there is this blob
+            if (BlobFileExists(digest)) return; // content-addressed: what is there is this blob
             await EnsureLayoutAsync(digest.Algorithm, ct).ConfigureAwait(false);
             var temp = Path.Combine(Path.GetDirectoryName(final)!, $".{digest.Hex}.{Guid.NewGuid():N}.partial");
             try
@@ -302,19 +336,81 @@ namespace OciSync.Core.Stores
             }
         }
 
+        /// <summary>At most <paramref name="limit"/> bytes, whatever the file says its length is (a device reads for ever).</summary>
         internal static async Task<byte[]> ReadBoundedAsync(string path, int limit, string what, string tooLargeId, CancellationToken ct)
         {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 16 * 1024, FileOptions.Asynchronous);
-            if (file.Length > limit) throw new RegistryException(tooLargeId, $"{what} is larger than {limit} bytes.");
-            var bytes = new byte[file.Length];
-            var read = 0;
-            while (read < bytes.Length)
+            using var file = await OpenReadAsync(path, 16 * 1024, ct).ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int n;
+            while ((n = await file.ReadAsync(chunk, 0, chunk.Length, ct).ConfigureAwait(false)) > 0)
             {
-                var n = await file.ReadAsync(bytes, read, bytes.Length - read, ct).ConfigureAwait(false);
-                if (n == 0) break;
-                read += n;
+                buffer.Write(chunk, 0, n);
+                if (buffer.Length > limit) throw new RegistryException(tooLargeId, $"{what} is larger than {limit} bytes.");
             }
-            return read == bytes.Length ? bytes : bytes.Take(read).ToArray();
+            return buffer.ToArray();
+        }
+
+        /// <summary>
+        /// Opens a layout file for reading, giving up after a few seconds: a FIFO in a hostile layout blocks
+        /// open(2) for ever, and neither a token nor a watchdog can interrupt that call (its thread is left to it).
+        /// </summary>
+        internal static async Task<FileStream> OpenReadAsync(string path, int bufferSize, CancellationToken ct)
+        {
+            var open = Task.Run(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan));
+            if (await Task.WhenAny(open, Task.Delay(OpenTimeout, ct)).ConfigureAwait(false) != open)
+            {
+                ct.ThrowIfCancellationRequested();
+                _ = open.ContinueWith(t => { if (t.Status == TaskStatus.RanToCompletion) t.Result.Dispose(); }, TaskScheduler.Default);
+                throw new RegistryException(ErrorIds.LayoutInvalid, $"{path} did not open within {OpenTimeout.TotalSeconds:0} s: it is not a regular file.");
+            }
+            return await open.ConfigureAwait(false);
+        }
+
+        private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(10);
+
+        private bool BlobFileExists(Digest digest)
+        {
+            var path = BlobPath(digest);
+            Guard(path, $"blobs/{digest.Algorithm}/{digest.Hex}");
+            return File.Exists(path);
+        }
+
+        /// <summary>
+        /// A layout from removable media is untrusted: a symbolic link inside it (a blobs directory pointing at
+        /// /etc/cron.d, a blob pointing at a secret) would lead writes or reads outside it, so none is followed.
+        /// </summary>
+        private void Guard(string path, string what)
+        {
+            var info = new FileInfo(path);
+            var attributes = info.Attributes;
+            if ((int)attributes != -1 && (attributes & FileAttributes.ReparsePoint) != 0)
+                throw new RegistryException(ErrorIds.LayoutInvalid, $"{Name}: {what} is a symbolic link; a layout's files and directories must be its own.");
+        }
+
+        /// <summary>Deletes the temporary files of killed runs: .partial files nothing has written to for a while.</summary>
+        private void SweepPartials()
+        {
+            try
+            {
+                var cutoff = DateTime.UtcNow - StalePartial;
+                var dirs = new[] { _root }.Concat(Directory.Exists(Path.Combine(_root, "blobs")) ? Directory.GetDirectories(Path.Combine(_root, "blobs")) : Array.Empty<string>());
+                foreach (var dir in dirs)
+                    foreach (var file in Directory.GetFiles(dir, "*.partial"))
+                        if (File.GetLastWriteTimeUtc(file) < cutoff) File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { /* a sweep that fails costs disk space, not correctness */ }
+        }
+
+        /// <summary>Adds an entry without a name for an image copied by digest, once per digest.</summary>
+        internal static void AddUntagged(JsonObject index, JsonObject entry)
+        {
+            var entries = index["manifests"] as JsonArray ?? new JsonArray();
+            var digest = entry["digest"]!.GetValue<string>();
+            foreach (var e in entries)
+                if (e is JsonObject o && o["digest"] is JsonValue d && d.TryGetValue<string>(out var existing) && existing == digest && o["annotations"]?[RefNameAnnotation] == null) return;
+            entries.Add(entry);
+            index["manifests"] = entries;
         }
     }
 }

@@ -92,7 +92,7 @@ namespace OciSync.Core.Sync
                 var pushed = kept.Count == manifest.Children.Count ? manifest : FilterIndex(manifest, kept);
                 if (!_options.Force && destinationDigest is not null && destinationDigest == pushed.Digest)
                     return work.Finish(SyncAction.Unchanged, pushed.Digest, manifest.Digest, pushed.MediaType);
-                await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, ct), ct).ConfigureAwait(false);
+                await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, child: false, ct), ct).ConfigureAwait(false);
                 return work.Finish(SyncAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType);
             }
 
@@ -105,7 +105,7 @@ namespace OciSync.Core.Sync
             }
 
             await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, work, ct).ConfigureAwait(false);
-            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, ct), ct).ConfigureAwait(false);
+            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, child: false, ct), ct).ConfigureAwait(false);
             return work.Finish(SyncAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType);
         }
 
@@ -145,7 +145,7 @@ namespace OciSync.Core.Sync
                 await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, work, depth + 1, walk, ct))).ConfigureAwait(false);
             else
                 await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, work, ct).ConfigureAwait(false);
-            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, ct), ct).ConfigureAwait(false);
+            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, child: true, ct), ct).ConfigureAwait(false);
             work.Add(Child(SyncAction.Synced, manifest));
         }
 

@@ -25,7 +25,11 @@ namespace OciSync.PowerShell.Commands
         {
             foreach (var text in Reference)
             {
-                if (ImageReference.TryParse(text, out var reference, out var problem))
+                if (ImageReference.TryParse(text, out var reference, out var problem) && !reference!.IsRegistry)
+                    // Layouts and archives are read by Invoke-ImageSync and Get-SyncPlan; this cmdlet speaks to registries.
+                    WriteError(new ErrorRecord(new ArgumentException($"'{text}' names an OCI layout or archive, not a registry; use Get-SyncPlan -Source '{text}' -Destination ... to see its tags."),
+                        "InvalidReference", ErrorCategory.InvalidArgument, text));
+                else if (reference != null)
                     _references.Add(reference!.ApiReference == null ? reference.WithTag("latest") : reference);
                 else
                     WriteError(new ErrorRecord(new ArgumentException(problem), "InvalidReference", ErrorCategory.InvalidArgument, text));

@@ -37,6 +37,26 @@ public sealed class LayoutGrammarTests
     public void A_broken_layout_reference_is_refused(string text) => Assert.False(ImageReference.TryParse(text, out _));
 
     [Fact]
+    public void A_registry_called_oci_with_a_port_is_still_a_registry()
+    {
+        var reference = ImageReference.Parse("oci:5000/team/app:1.0");
+        Assert.True(reference.IsRegistry);
+        Assert.Equal("oci:5000", reference.Registry);
+        Assert.True(ImageReference.Parse("oci:./5000/team").IsLayout);
+    }
+
+    [Theory]
+    [InlineData("oci:localhost:5000/app:v1")]
+    [InlineData("oci:/mnt/usb:8080/foo")]
+    public void A_layout_path_with_a_colon_is_refused_rather_than_cut(string source)
+    {
+        var e = Assert.Throws<RuleException>(() => SyncRule.Create(source, new[] { "registry.example.com/app" }));
+        Assert.Equal(ConfigErrorIds.RuleInvalidReference, e.Error.ErrorId);
+        var d = Assert.Throws<RuleException>(() => SyncRule.Create("registry.example.com/app:v1", new[] { source }));
+        Assert.Equal(ConfigErrorIds.RuleInvalidReference, d.Error.ErrorId);
+    }
+
+    [Fact]
     public void Rules_take_layouts_on_either_side_with_the_usual_selectors_and_resolve_relative_paths()
     {
         var options = new RuleOptions { ResolvePath = p => Path.IsPathRooted(p) ? p : "/work/here/" + p };

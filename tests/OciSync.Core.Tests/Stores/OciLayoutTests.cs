@@ -164,6 +164,86 @@ public sealed class OciLayoutTests : IDisposable
         Assert.Equal(ErrorIds.ManifestNotFound, missing.ErrorId); // a tag on missing content is no image
     }
 
+    [Fact]
+    public async Task Links_in_a_hostile_layout_lead_no_write_or_read_outside_it()
+    {
+        var dir = NewDirectory();
+        var outside = NewDirectory();
+        Directory.CreateDirectory(Path.Combine(dir, "blobs"));
+        Directory.CreateDirectory(outside);
+        Directory.CreateSymbolicLink(Path.Combine(dir, "blobs", "sha256"), outside);
+        var store = new OciLayoutStore(dir, new RegistryClientOptions());
+        var data = Encoding.UTF8.GetBytes("payload");
+        var blob = new Descriptor("application/octet-stream", Digest.FromSha256(SHA256.HashData(data)), data.Length);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => store.PutBlobAsync("", blob, new MemoryStream(data), CancellationToken.None));
+        Assert.Equal(ErrorIds.LayoutInvalid, e.ErrorId);
+        Assert.Empty(Directory.GetFileSystemEntries(outside));
+
+        // A blob that is a link to a file elsewhere is not "present", and is not read.
+        var other = NewDirectory();
+        Directory.CreateDirectory(Path.Combine(other, "blobs", "sha256"));
+        File.WriteAllBytes(Path.Combine(outside, "secret"), data);
+        File.CreateSymbolicLink(Path.Combine(other, "blobs", "sha256", blob.Digest.Hex), Path.Combine(outside, "secret"));
+        var linked = new OciLayoutStore(other, new RegistryClientOptions());
+        e = await Assert.ThrowsAsync<RegistryException>(() => linked.BlobExistsAsync("", blob.Digest, CancellationToken.None));
+        Assert.Equal(ErrorIds.LayoutInvalid, e.ErrorId);
+    }
+
+    [Fact]
+    public async Task A_FIFO_for_index_json_is_given_up_on_not_waited_for()
+    {
+        var dir = NewDirectory();
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        using (var mkfifo = Process.Start("mkfifo", Path.Combine(dir, "index.json"))) mkfifo.WaitForExit();
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RegistryException>(() => ListAsync(dir));
+        Assert.Equal(ErrorIds.LayoutInvalid, e.ErrorId);
+        Assert.InRange(watch.Elapsed.TotalSeconds, 0, 30);
+    }
+
+    [Fact]
+    public async Task An_image_copied_by_digest_gets_an_untagged_entry_and_can_be_copied_out_by_digest()
+    {
+        var source = _registries.Anonymous;
+        var digest = await EndToEndSyncTests.PushAsync(source, "layout/pinned", "oci-index", 9500);
+        var dir = NewDirectory();
+        Assert.Equal(1, (await new SyncHarness(_registries).RunAsync(new SyncOptions(), ($"{source.Host}/layout/pinned@{digest}", $"oci:{dir}"))).Synced);
+        using (var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "index.json"))))
+        {
+            var entry = Assert.Single(index.RootElement.GetProperty("manifests").EnumerateArray()); // the index only, not its children
+            Assert.Equal(digest, entry.GetProperty("digest").GetString());
+            Assert.False(entry.TryGetProperty("annotations", out _));
+        }
+        Assert.Empty(await ListAsync(dir));
+        var destination = _registries.Basic;
+        Assert.Equal(1, (await new SyncHarness(_registries).RunAsync(new SyncOptions(), ($"oci:{dir}@{digest}", $"{destination.Host}/layout/pinned:v1"))).Synced);
+        Assert.Equal(digest, await new RegistryHttp(destination).GetManifestDigestAsync("layout/pinned", "v1"));
+    }
+
+    [Fact]
+    public async Task Two_spellings_of_one_directory_share_its_index_and_killed_runs_partial_files_are_swept()
+    {
+        var dir = NewDirectory();
+        var plain = new OciLayoutStore(dir, new RegistryClientOptions());
+        var slashed = new OciLayoutStore(dir + "/", new RegistryClientOptions());
+        Assert.Equal(plain.Name, slashed.Name);
+        var manifest = Manifest.Parse(Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:" + new string('c', 64) + "\",\"size\":2},\"layers\":[]}"), null);
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => (i % 2 == 0 ? plain : slashed).PutManifestAsync("", $"t{i}", manifest, CancellationToken.None)));
+        Assert.Equal(40, (await ListAsync(dir)).Count); // before: two locks, and a quarter of the tags lost
+
+        var stale = Path.Combine(dir, "blobs", "sha256", ".dead.partial");
+        var fresh = Path.Combine(dir, "blobs", "sha256", ".growing.partial");
+        File.WriteAllText(stale, "x");
+        File.WriteAllText(fresh, "x");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-2));
+        var data = Encoding.UTF8.GetBytes("another blob");
+        var next = new OciLayoutStore(dir, new RegistryClientOptions());
+        await next.PutBlobAsync("", new Descriptor("application/octet-stream", Digest.FromSha256(SHA256.HashData(data)), data.Length), new MemoryStream(data), CancellationToken.None);
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(fresh));
+    }
+
     private static void AssertLayoutComplete(string dir, string tag, string digest)
     {
         using var layout = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "oci-layout")));
