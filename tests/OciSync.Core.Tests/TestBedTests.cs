@@ -201,24 +201,10 @@ public sealed class TestBedTests
         var args = new List<string> { "inspect", "--tls-verify=false" };
         if (server.Username != null) args.Add($"--creds={server.Username}:{server.Password}");
         args.Add($"docker://{server.Host}/demo/alpine:3.19");
-        var (code, stdout, stderr) = await RunSkopeoAsync(args);
+        var (code, stdout, stderr) = await OciSync.Core.Tests.Stores.Skopeo.RunAsync(args.ToArray());
         Assert.True(code == 0, $"skopeo failed ({code}): {stderr}");
         using var doc = JsonDocument.Parse(stdout);
         Assert.Equal(SeedSets.DemoAlpine.Digest, doc.RootElement.GetProperty("Digest").GetString());
         Assert.Equal(SeedSets.DemoAlpine.Layers.Select(l => l.Digest), doc.RootElement.GetProperty("Layers").EnumerateArray().Select(e => e.GetString()));
-    }
-
-    private static async Task<(int code, string stdout, string stderr)> RunSkopeoAsync(IEnumerable<string> args)
-    {
-        const string skopeo = "/usr/bin/skopeo";
-        if (!File.Exists(skopeo))
-            Assert.Fail("skopeo is not installed (apt-get install skopeo); it is the independent check of the test bed.");
-        var psi = new ProcessStartInfo(skopeo) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await o, await e);
     }
 }
