@@ -54,6 +54,13 @@ Describe 'The OciSync module' {
         @($format.FormatViewDefinition.Control | Where-Object { $_ -is [System.Management.Automation.TableControl] }) | Should -Not -BeNullOrEmpty
     }
 
+    It 'every error id of the catalogue has a PowerShell error category' {
+        foreach ($id in [OciSync.Core.Transport.ErrorIds]::All) {
+            $name = [OciSync.Core.Transport.ErrorIds]::Describe($id).Category
+            { [System.Management.Automation.ErrorCategory]$name } | Should -Not -Throw -Because "$id says '$name'"
+        }
+    }
+
     It 'every declared output type has a table view' {
         $declared = $OciSyncCmdlets | ForEach-Object { (Get-Command $_).OutputType.Type } | Sort-Object FullName -Unique
         foreach ($t in $declared) {

@@ -58,8 +58,9 @@ namespace OciSync.Core.Configuration
     }
 
     /// <summary>A tag regex ran out of time; the rule (or call) stops instead of matching on for minutes.</summary>
-    public sealed class TagRegexBudgetException : TimeoutException
+    public sealed class TagRegexBudgetException : TimeoutException, Transport.IHasErrorId
     {
+        string Transport.IHasErrorId.ErrorId => Transport.ErrorIds.TagRegexTimeout;
         public TagRegexBudgetException(string message, Exception? inner) : base(message, inner) { }
     }
 }

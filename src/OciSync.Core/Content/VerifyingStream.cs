@@ -150,8 +150,9 @@ namespace OciSync.Core.Content
         }
     }
 
-    public sealed class DigestMismatchException : Exception
+    public sealed class DigestMismatchException : Exception, Transport.IHasErrorId
     {
+        string Transport.IHasErrorId.ErrorId => Transport.ErrorIds.DigestMismatch;
         public DigestMismatchException(Digest expected, string detail)
             : base($"Content of {expected} failed verification: {detail}.")
         {

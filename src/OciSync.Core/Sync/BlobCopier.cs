@@ -208,8 +208,7 @@ namespace OciSync.Core.Sync
         }
 
         internal static bool IsWorthRetrying(Exception e) =>
-            e is DigestMismatchException || e is TimeoutException || e is System.IO.IOException ||
-            (e is RegistryException r && (r.IsTransient || r.ErrorId == ErrorIds.RegistryProtocolError || r.ErrorId == ErrorIds.DigestMismatch));
+            e is System.IO.IOException || ErrorIds.Describe(ErrorIds.Of(e)).RetryTransfer;
 
         private static LayerResult Result(Descriptor blob, IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository,
             string action, Stopwatch? watch, TimeSpan queued, string? mountedFrom, string? error) => new LayerResult
@@ -228,8 +227,10 @@ namespace OciSync.Core.Sync
     }
 
     /// <summary>A blob could not be copied; the inner exception says why.</summary>
-    public sealed class BlobCopyException : Exception
+    public sealed class BlobCopyException : Exception, IHasErrorId
     {
+        /// <summary>The id of what made the copy fail.</summary>
+        public string ErrorId => ErrorIds.Of(InnerException!);
         public BlobCopyException(Descriptor blob, string destinationRepository, Exception inner, LayerResult result)
             : base($"Blob {blob.Digest} could not be copied to {destinationRepository}: {inner.Message}", inner) { Result = result; }
 

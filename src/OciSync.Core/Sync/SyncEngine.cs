@@ -252,13 +252,8 @@ namespace OciSync.Core.Sync
             }
         }
 
-        /// <summary>Failures another pass cannot fix are not retried.</summary>
-        private static bool IsRetryable(string? errorId) =>
-            errorId != ErrorIds.ManifestNotFound && errorId != ErrorIds.RepositoryNotFound &&
-            errorId != ErrorIds.TagRegexTimeout && errorId != ErrorIds.InvalidReference && errorId != ErrorIds.LayoutInvalid &&
-            errorId != ErrorIds.RegistryUnauthorized && errorId != ErrorIds.RegistryForbidden &&
-            errorId != ErrorIds.InsecureTokenRealm && errorId != ErrorIds.ManifestInvalid &&
-            errorId != ErrorIds.RegistryCertificateUntrusted;
+        /// <summary>Failures another pass cannot fix are not retried (the catalogue says which).</summary>
+        private static bool IsRetryable(string? errorId) => ErrorIds.Describe(errorId).RetryPass;
 
         private sealed class LayerTally
         {

@@ -12,7 +12,7 @@ namespace OciSync.Core.Transport
     /// and becomes the PowerShell error id; the message names method, URL (query removed, as upload
     /// URLs carry state) and status, plus the registry's own error codes.
     /// </summary>
-    public class RegistryException : Exception
+    public class RegistryException : Exception, IHasErrorId
     {
         public RegistryException(string errorId, string message, Exception? inner = null) : base(UntrustedText.OneLine(message, 2000), inner)
         {
@@ -53,10 +53,8 @@ namespace OciSync.Core.Transport
         public HttpStatusCode? StatusCode { get; }
         public IReadOnlyList<string> Codes { get; } = Array.Empty<string>();
 
-        /// <summary>Worth another pass: rate limits, server errors, network trouble.</summary>
-        public bool IsTransient =>
-            ErrorId == ErrorIds.RegistryUnreachable || ErrorId == ErrorIds.RegistryRateLimited ||
-            ErrorId == ErrorIds.RegistryUnavailable || ErrorId == ErrorIds.RegistryTimeout || ErrorId == ErrorIds.RegistryResponseInvalid;
+        /// <summary>The network's or the server's passing trouble: rate limits, server errors, resets, damaged answers.</summary>
+        public bool IsTransient => ErrorIds.Describe(ErrorId).Transient;
 
         /// <summary>A URL as messages show it: no userinfo (a Location may carry <c>user:password@</c>), no query (upload state, signatures).</summary>
         public static string Redact(Uri uri) => uri.IsAbsoluteUri ? $"{uri.Scheme}://{uri.Authority}{uri.AbsolutePath}" : uri.OriginalString.Split('?')[0];
@@ -95,45 +93,5 @@ namespace OciSync.Core.Transport
             catch (JsonException) { }
             return codes;
         }
-    }
-
-    /// <summary>The stable error ids, shared by Core exceptions and the cmdlets' error records.</summary>
-    public static class ErrorIds
-    {
-        public const string ManifestNotFound = "ManifestNotFound";
-        public const string BlobNotFound = "BlobNotFound";
-        public const string RepositoryNotFound = "RepositoryNotFound";
-        public const string RegistryUnauthorized = "RegistryUnauthorized";
-        public const string RegistryForbidden = "RegistryForbidden";
-        public const string RegistryRateLimited = "RegistryRateLimited";
-        public const string RegistryUnavailable = "RegistryUnavailable";
-        public const string RegistryUnreachable = "RegistryUnreachable";
-        public const string RegistryCertificateUntrusted = "RegistryCertificateUntrusted";
-        public const string RegistryTimeout = "RegistryTimeout";
-        public const string RegistryProtocolError = "RegistryProtocolError";
-        /// <summary>A 200 answer whose body was cut short or is not the JSON it should be: transient, retried.</summary>
-        public const string RegistryResponseInvalid = "RegistryResponseInvalid";
-        public const string DigestMismatch = "DigestMismatch";
-        public const string ManifestInvalid = "ManifestInvalid";
-        public const string InsecureTokenRealm = "InsecureTokenRealm";
-        /// <summary>A repository, tag or digest that breaks the grammar was about to become a request (it never does).</summary>
-        public const string InvalidReference = "InvalidReference";
-        /// <summary>A user's tag regex ran out of time (per match, or its budget for the rule or call).</summary>
-        public const string TagRegexTimeout = "TagRegexTimeout";
-        /// <summary>An OCI layout directory whose oci-layout or index.json is missing, too large or not what the image-spec says.</summary>
-        public const string LayoutInvalid = "LayoutInvalid";
-        public const string ImageSyncFailed = "ImageSyncFailed";
-
-        /// <summary>The stable id for any failure: the one place exceptions are classified.</summary>
-        public static string Of(Exception e) => e switch
-        {
-            RegistryException r => r.ErrorId,
-            Content.DigestMismatchException => DigestMismatch,
-            System.Text.RegularExpressions.RegexMatchTimeoutException => TagRegexTimeout,
-            Configuration.TagRegexBudgetException => TagRegexTimeout,
-            TimeoutException => RegistryTimeout,
-            Sync.BlobCopyException when e.InnerException != null => Of(e.InnerException),
-            _ => ImageSyncFailed,
-        };
     }
 }

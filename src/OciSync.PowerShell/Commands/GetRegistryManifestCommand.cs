@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using OciSync.Core.References;
+using OciSync.Core.Transport;
 using OciSync.PowerShell.Infrastructure;
 using OciSync.PowerShell.Output;
 
@@ -28,11 +29,11 @@ namespace OciSync.PowerShell.Commands
                 if (ImageReference.TryParse(text, out var reference, out var problem) && !reference!.IsRegistry)
                     // Layouts and archives are read by Invoke-ImageSync and Get-SyncPlan; this cmdlet speaks to registries.
                     WriteError(new ErrorRecord(new ArgumentException($"'{text}' names an OCI layout or archive, not a registry; use Get-SyncPlan -Source '{text}' -Destination ... to see its tags."),
-                        "InvalidReference", ErrorCategory.InvalidArgument, text));
+                        ErrorIds.InvalidReference, ErrorCategory.InvalidArgument, text));
                 else if (reference != null)
                     _references.Add(reference!.ApiReference == null ? reference.WithTag("latest") : reference);
                 else
-                    WriteError(new ErrorRecord(new ArgumentException(problem), "InvalidReference", ErrorCategory.InvalidArgument, text));
+                    WriteError(new ErrorRecord(new ArgumentException(problem), ErrorIds.InvalidReference, ErrorCategory.InvalidArgument, text));
             }
         }
 

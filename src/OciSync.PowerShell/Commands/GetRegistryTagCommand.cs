@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using OciSync.Core.Configuration;
 using OciSync.Core.References;
+using OciSync.Core.Transport;
 using OciSync.PowerShell.Infrastructure;
 using OciSync.PowerShell.Output;
 
@@ -39,7 +40,7 @@ namespace OciSync.PowerShell.Commands
             }
             catch (ArgumentException e)
             {
-                ThrowTerminatingError(new ErrorRecord(e, "InvalidFilter", ErrorCategory.InvalidArgument, Filter));
+                ThrowTerminatingError(new ErrorRecord(e, ErrorIds.InvalidFilter, ErrorCategory.InvalidArgument, Filter));
             }
         }
 
@@ -50,11 +51,11 @@ namespace OciSync.PowerShell.Commands
                 if (ImageReference.TryParse(text, out var reference, out var problem) && !reference!.IsRegistry)
                     // Layouts and archives are read by Invoke-ImageSync and Get-SyncPlan; this cmdlet speaks to registries.
                     WriteError(new ErrorRecord(new ArgumentException($"'{text}' names an OCI layout or archive, not a registry; use Get-SyncPlan -Source '{text}' -Destination ... to see its tags."),
-                        "InvalidReference", ErrorCategory.InvalidArgument, text));
+                        ErrorIds.InvalidReference, ErrorCategory.InvalidArgument, text));
                 else if (reference != null)
                     _repositories.Add(reference!.AsRepository());
                 else
-                    WriteError(new ErrorRecord(new ArgumentException(problem), "InvalidReference", ErrorCategory.InvalidArgument, text));
+                    WriteError(new ErrorRecord(new ArgumentException(problem), ErrorIds.InvalidReference, ErrorCategory.InvalidArgument, text));
             }
         }
 

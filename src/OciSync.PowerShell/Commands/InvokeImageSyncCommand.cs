@@ -88,7 +88,7 @@ namespace OciSync.PowerShell.Commands
         {
             if (Detailed && Summary)
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Detailed and -Summary ask for opposite outputs; use one."),
-                    "ConflictingOutputSwitches", ErrorCategory.InvalidArgument, null));
+                    ErrorIds.ConflictingOutputSwitches, ErrorCategory.InvalidArgument, null));
             // Checked before anything is planned or copied: a bad path found after an hour's sync loses the run's record.
             CheckOutputPath(LogPath, nameof(LogPath));
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
@@ -207,7 +207,7 @@ namespace OciSync.PowerShell.Commands
             }
             if (problem != null)
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-{parameter} '{path}' {problem}; nothing was synced."),
-                    "InvalidOutputPath", ErrorCategory.InvalidArgument, path));
+                    ErrorIds.InvalidOutputPath, ErrorCategory.InvalidArgument, path));
         }
 
         private static ImagePair Pair(ImageCopy copy) => new ImagePair(copy.Source, copy.Destination, null);
@@ -224,7 +224,7 @@ namespace OciSync.PowerShell.Commands
     /// <summary>The one terminating error of a run under ErrorAction Stop: how many failed, and the first.</summary>
     public sealed class ImageSyncFailedException : Exception
     {
-        public const string ErrorId = "ImagesFailed";
+        public const string ErrorId = ErrorIds.ImagesFailed;
 
         public ImageSyncFailedException(SyncSummary summary, ImageResult first)
             : base($"{summary.Failed} of {summary.Images} image(s) failed; the first: {first.Source} -> {first.Destination}: {first.Error} " +

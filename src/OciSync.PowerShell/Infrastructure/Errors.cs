@@ -24,19 +24,8 @@ namespace OciSync.PowerShell.Infrastructure
         public static ErrorRecord Record(Exception e, string errorId, object? target) =>
             new ErrorRecord(e, errorId, CategoryOf(errorId), target);
 
-        public static ErrorCategory CategoryOf(string errorId) => errorId switch
-        {
-            ErrorIds.ManifestNotFound or ErrorIds.BlobNotFound or ErrorIds.RepositoryNotFound => ErrorCategory.ObjectNotFound,
-            ErrorIds.RegistryUnauthorized or ErrorIds.RegistryForbidden or ErrorIds.InsecureTokenRealm => ErrorCategory.PermissionDenied,
-            ErrorIds.RegistryCertificateUntrusted => ErrorCategory.SecurityError,
-            ErrorIds.RegistryUnreachable => ErrorCategory.ConnectionError,
-            ErrorIds.RegistryTimeout => ErrorCategory.OperationTimeout,
-            ErrorIds.RegistryRateLimited or ErrorIds.RegistryUnavailable => ErrorCategory.ResourceUnavailable,
-            ErrorIds.DigestMismatch or ErrorIds.ManifestInvalid or ErrorIds.InvalidReference or ErrorIds.LayoutInvalid => ErrorCategory.InvalidData,
-            ErrorIds.TagRegexTimeout => ErrorCategory.OperationTimeout,
-            ErrorIds.RegistryProtocolError => ErrorCategory.ProtocolError,
-            _ when errorId.StartsWith("Config", StringComparison.Ordinal) || errorId.StartsWith("Rule", StringComparison.Ordinal) || errorId.StartsWith("Auth", StringComparison.Ordinal) => ErrorCategory.InvalidData,
-            _ => ErrorCategory.NotSpecified,
-        };
+        /// <summary>The category Core's catalogue gives the id (ErrorIds.Describe), as PowerShell's enum.</summary>
+        public static ErrorCategory CategoryOf(string errorId) =>
+            Enum.TryParse<ErrorCategory>(ErrorIds.Describe(errorId).Category, out var category) ? category : ErrorCategory.NotSpecified;
     }
 }

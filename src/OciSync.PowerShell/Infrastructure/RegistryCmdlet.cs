@@ -92,13 +92,13 @@ namespace OciSync.PowerShell.Infrastructure
                         if (named.Count != 1)
                             ThrowTerminatingError(new ErrorRecord(
                                 new ArgumentException($"A PSCredential in -Credential is only used when one registry is involved; this call names {named.Count}. Use New-RegistryCredential -Registry <host> -Credential ... (or -SourceCredential/-DestinationCredential) to say which registry it is for."),
-                                "AmbiguousCredential", ErrorCategory.InvalidArgument, null));
+                                ErrorIds.AmbiguousCredential, ErrorCategory.InvalidArgument, null));
                         store.Add(pc.ToRegistryCredential(named[0], "-Credential"));
                         break;
                     default:
                         ThrowTerminatingError(new ErrorRecord(
                             new ArgumentException($"-Credential takes RegistryCredential objects (New-RegistryCredential, Import-RegistryCredential) or a PSCredential, not {value?.GetType().Name ?? "null"}."),
-                            "InvalidCredentialArgument", ErrorCategory.InvalidArgument, null));
+                            ErrorIds.InvalidCredentialArgument, ErrorCategory.InvalidArgument, null));
                         break;
                 }
             }

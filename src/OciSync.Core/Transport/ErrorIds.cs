@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+
+namespace OciSync.Core.Transport
+{
+    /// <summary>An exception that knows its stable error id (registry errors, blob copies, regex budgets).</summary>
+    public interface IHasErrorId
+    {
+        string ErrorId { get; }
+    }
+
+    /// <summary>What an error id means for handling it: its PowerShell category, and which retries can help.</summary>
+    public sealed class ErrorInfo
+    {
+        internal ErrorInfo(string id, string category, bool transient, bool retryTransfer, bool retryPass)
+        {
+            Id = id; Category = category; Transient = transient; RetryTransfer = retryTransfer; RetryPass = retryPass;
+        }
+
+        public string Id { get; }
+        /// <summary>The name of the System.Management.Automation.ErrorCategory the cmdlets give it.</summary>
+        public string Category { get; }
+        /// <summary>The network's or the server's passing trouble: worth the same request again.</summary>
+        public bool Transient { get; }
+        /// <summary>Worth a blob transfer again from a fresh source stream.</summary>
+        public bool RetryTransfer { get; }
+        /// <summary>Worth another -Retries pass over the image.</summary>
+        public bool RetryPass { get; }
+    }
+
+    /// <summary>
+    /// The stable error ids, shared by Core's exceptions and the cmdlets' error records, and the one
+    /// catalogue of what each means: its category and which retries can help. The bottom layer: it knows
+    /// no other part of Core (exceptions say their id through <see cref="IHasErrorId"/>).
+    /// </summary>
+    public static class ErrorIds
+    {
+        public const string ManifestNotFound = "ManifestNotFound";
+        public const string BlobNotFound = "BlobNotFound";
+        public const string RepositoryNotFound = "RepositoryNotFound";
+        public const string RegistryUnauthorized = "RegistryUnauthorized";
+        public const string RegistryForbidden = "RegistryForbidden";
+        public const string RegistryRateLimited = "RegistryRateLimited";
+        public const string RegistryUnavailable = "RegistryUnavailable";
+        public const string RegistryUnreachable = "RegistryUnreachable";
+        public const string RegistryCertificateUntrusted = "RegistryCertificateUntrusted";
+        public const string RegistryTimeout = "RegistryTimeout";
+        public const string RegistryProtocolError = "RegistryProtocolError";
+        /// <summary>A 200 answer whose body was cut short or is not the JSON it should be: transient, retried.</summary>
+        public const string RegistryResponseInvalid = "RegistryResponseInvalid";
+        public const string DigestMismatch = "DigestMismatch";
+        public const string ManifestInvalid = "ManifestInvalid";
+        public const string InsecureTokenRealm = "InsecureTokenRealm";
+        /// <summary>A repository, tag or digest that breaks the grammar was about to become a request (it never does).</summary>
+        public const string InvalidReference = "InvalidReference";
+        /// <summary>A user's tag regex ran out of time (per match, or its budget for the rule or call).</summary>
+        public const string TagRegexTimeout = "TagRegexTimeout";
+        /// <summary>An OCI layout directory or archive whose oci-layout or index.json is missing, too large or not what the image-spec says.</summary>
+        public const string LayoutInvalid = "LayoutInvalid";
+        /// <summary>A failure nothing else classifies.</summary>
+        public const string ImageSyncFailed = "ImageSyncFailed";
+        /// <summary>The one terminating error of a run under ErrorAction Stop.</summary>
+        public const string ImagesFailed = "ImagesFailed";
+        /// <summary>A -LogPath / -SuccessImagesPath / -FailedImagesPath that cannot be written.</summary>
+        public const string InvalidOutputPath = "InvalidOutputPath";
+        public const string ConflictingOutputSwitches = "ConflictingOutputSwitches";
+        /// <summary>A PSCredential when the call names more than one registry.</summary>
+        public const string AmbiguousCredential = "AmbiguousCredential";
+        public const string InvalidCredentialArgument = "InvalidCredentialArgument";
+        /// <summary>A Get-RegistryTag -Filter that is not a valid regular expression.</summary>
+        public const string InvalidFilter = "InvalidFilter";
+
+        private static readonly Dictionary<string, ErrorInfo> Catalogue = Build(
+            //  id                            category               transient retryTransfer retryPass
+            (ManifestNotFound,             "ObjectNotFound",       false, false, false),
+            (BlobNotFound,                 "ObjectNotFound",       false, false, true),
+            (RepositoryNotFound,           "ObjectNotFound",       false, false, false),
+            (RegistryUnauthorized,         "PermissionDenied",     false, false, false),
+            (RegistryForbidden,            "PermissionDenied",     false, false, false),
+            (InsecureTokenRealm,           "PermissionDenied",     false, false, false),
+            (RegistryCertificateUntrusted, "SecurityError",        false, false, false),
+            (RegistryRateLimited,          "ResourceUnavailable",  true,  true,  true),
+            (RegistryUnavailable,          "ResourceUnavailable",  true,  true,  true),
+            (RegistryUnreachable,          "ConnectionError",      true,  true,  true),
+            (RegistryTimeout,              "OperationTimeout",     true,  true,  true),
+            (RegistryResponseInvalid,      "ProtocolError",        true,  true,  true),
+            (RegistryProtocolError,        "ProtocolError",        false, true,  true),
+            (DigestMismatch,               "InvalidData",          false, true,  true),
+            (ManifestInvalid,              "InvalidData",          false, false, false),
+            (InvalidReference,             "InvalidData",          false, false, false),
+            (LayoutInvalid,                "InvalidData",          false, false, false),
+            (TagRegexTimeout,              "OperationTimeout",     false, false, false),
+            (ImageSyncFailed,              "NotSpecified",         false, false, true),
+            (ImagesFailed,                 "NotSpecified",         false, false, false),
+            (InvalidOutputPath,            "InvalidArgument",      false, false, false),
+            (ConflictingOutputSwitches,    "InvalidArgument",      false, false, false),
+            (AmbiguousCredential,          "InvalidArgument",      false, false, false),
+            (InvalidCredentialArgument,    "InvalidArgument",      false, false, false),
+            (InvalidFilter,                "InvalidArgument",      false, false, false));
+
+        /// <summary>Every id of the catalogue.</summary>
+        public static IEnumerable<string> All => Catalogue.Keys;
+
+        /// <summary>What <paramref name="id"/> means; the configuration ids (Config*, Rule*, Auth*) are invalid input, never retried.</summary>
+        public static ErrorInfo Describe(string? id)
+        {
+            if (id != null && Catalogue.TryGetValue(id, out var info)) return info;
+            var input = id != null && (id.StartsWith("Config", StringComparison.Ordinal) || id.StartsWith("Rule", StringComparison.Ordinal) || id.StartsWith("Auth", StringComparison.Ordinal));
+            return new ErrorInfo(id ?? ImageSyncFailed, input ? "InvalidData" : "NotSpecified", false, false, !input);
+        }
+
+        /// <summary>The stable id for any failure: the one place exceptions are classified.</summary>
+        public static string Of(Exception e) => e switch
+        {
+            IHasErrorId known => known.ErrorId,
+            System.Text.RegularExpressions.RegexMatchTimeoutException => TagRegexTimeout,
+            TimeoutException => RegistryTimeout,
+            _ => ImageSyncFailed,
+        };
+
+        private static Dictionary<string, ErrorInfo> Build(params (string Id, string Category, bool Transient, bool RetryTransfer, bool RetryPass)[] rows)
+        {
+            var map = new Dictionary<string, ErrorInfo>(StringComparer.Ordinal);
+            foreach (var r in rows) map.Add(r.Id, new ErrorInfo(r.Id, r.Category, r.Transient, r.RetryTransfer, r.RetryPass));
+            return map;
+        }
+    }
+}
