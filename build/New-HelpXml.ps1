@@ -6,7 +6,7 @@
     build/help/_Shared.psd1 (parameter descriptions several cmdlets share); the syntax, parameter
     types, positions, pipeline input, aliases and output types come from Get-Command on the built
     module, so they cannot drift from the code. Runs in its own pwsh (build.ps1 Invoke-Package
-    starts it) and writes the file next to the module and into module/en-US.
+    starts it) and writes the file next to the packaged module (out/OciSync/en-US).
     A cmdlet without a help source, or a parameter without a description, is an error.
 .EXAMPLE
     dotnet pwsh -NoProfile -File build/New-HelpXml.ps1 -ModulePath out/OciSync/OciSync.psd1
@@ -15,7 +15,8 @@
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $SourcePath = (Join-Path $PSScriptRoot 'help'),
-    [string[]] $OutputDirectory = @((Join-Path (Split-Path -Parent (Resolve-Path $ModulePath)) 'en-US'), (Join-Path $PSScriptRoot '../module/en-US'))
+    # Next to the packaged module only: generated help lives in out/, so a build leaves the work tree as it was.
+    [string[]] $OutputDirectory = @((Join-Path (Split-Path -Parent (Resolve-Path $ModulePath)) 'en-US'))
 )
 
 $ErrorActionPreference = 'Stop'
