@@ -121,74 +121,10 @@ Import-Module '$pester'
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }
 
-function Start-TestBed {
-    param([string[]] $Arguments)
-    $state = Join-Path ([IO.Path]::GetTempPath()) "ocisync-testbed-$PID-$([guid]::NewGuid().ToString('N')).json"
-    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @($TestBedDll, 'up') + $Arguments + @('--state', $state)) { $psi.ArgumentList.Add($a) }
-    $psi.RedirectStandardInput = $true      # the test bed stops when this pipe closes
-    $psi.RedirectStandardOutput = $true
-    $psi.UseShellExecute = $false
-    $process = [Diagnostics.Process]::Start($psi)
-    while ($true) {
-        $line = $process.StandardOutput.ReadLine()
-        if ($null -eq $line) { throw 'The test bed stopped before it was ready (is docker-registry installed?).' }
-        if ($line -eq 'READY') { break }
-    }
-    [pscustomobject]@{ Process = $process; Registries = @(Get-Content $state -Raw | ConvertFrom-Json) }
-}
-
-function Stop-TestBed {
-    param($TestBed)
-    $TestBed.Process.StandardInput.Close()
-    if (-not $TestBed.Process.WaitForExit(20000)) { $TestBed.Process.Kill($true) }
-}
-
 function Invoke-Demo {
     Invoke-Prerequisites
     Invoke-Package
-    Import-Module (Join-Path $ModuleOut 'OciSync.psd1') -Force
-    Write-Host "`n== Starting two throwaway registries: an anonymous source with sample images, a Basic-auth destination"
-    $bed = Start-TestBed @('--anonymous', '--basic', '--seed', 'demo')
-    try {
-        $source, $target = $bed.Registries
-        $work = Join-Path ([IO.Path]::GetTempPath()) "ocisync-demo-$PID"
-        New-Item -ItemType Directory -Path $work -Force | Out-Null
-        # image-syncer's two files, exactly as users bring them.
-        @"
-$($source.host)/demo/alpine: $($target.host)/mirror/alpine
-$($source.host)/demo/busybox:1.36: $($target.host)/mirror/busybox
-$($source.host)/demo/app:1.0:
-  - $($target.host)/mirror/app
-  - $($target.host)/apps/app:stable
-$($source.host)/demo/legacy:1.0: $($target.host)/mirror/legacy
-"@ | Set-Content (Join-Path $work 'images.yaml')
-        $env:OCISYNC_DEMO_PASSWORD = $target.password
-        @"
-$($target.host):
-  username: $($target.username)
-  password: `${OCISYNC_DEMO_PASSWORD}
-"@ | Set-Content (Join-Path $work 'auth.yaml')
-        Write-Host "`n== images.yaml"; Get-Content (Join-Path $work 'images.yaml') | Write-Host
-        Write-Host "`n== Get-SyncPlan"
-        Get-SyncPlan -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml') | Format-Table | Out-String -Width 160 | Write-Host
-        Write-Host "== Invoke-ImageSync (first run copies everything)"
-        # One result per image, and the one-line summary on the host.
-        Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml') | Out-String -Width 120 | Write-Host
-        Write-Host "== Invoke-ImageSync -Detailed on a fresh copy of demo/app (every manifest and layer too)"
-        Invoke-ImageSync -Source "$($source.host)/demo/app:1.0" -Destination "$($target.host)/detailed/app" -Auth (Join-Path $work 'auth.yaml') -Detailed | Out-String -Width 120 | Write-Host
-        Write-Host "== Invoke-ImageSync -Summary again (nothing is copied twice)"
-        $summary = Invoke-ImageSync -Images (Join-Path $work 'images.yaml') -Auth (Join-Path $work 'auth.yaml') -Summary
-        $summary | Format-Table | Out-String -Width 120 | Write-Host
-        if ($summary.Failed -gt 0 -or $summary.BlobsCopied -gt 0) { throw 'The second run should have copied nothing.' }
-        Write-Host "== Get-RegistryManifest on the copied multi-platform image"
-        Get-RegistryManifest "$($target.host)/mirror/app:1.0" -Auth (Join-Path $work 'auth.yaml') | Format-List Reference, Digest, MediaType, Platforms | Out-String -Width 160 | Write-Host
-        Remove-Item $work -Recurse -Force
-    }
-    finally {
-        Write-Host '== Stopping the registries'
-        Stop-TestBed $bed
-    }
+    & (Join-Path $Root 'build/Demo.ps1') -ModulePath (Join-Path $ModuleOut 'OciSync.psd1') -TestBed $TestBedDll
 }
 
 function Invoke-Bench {
