@@ -373,8 +373,7 @@ namespace OciSync.Core.Configuration
                 if (slash > 0)
                 {
                     var first = rest.Substring(0, slash);
-                    if ((first.IndexOf('.') >= 0 || first.IndexOf(':') >= 0 || first.StartsWith("localhost", StringComparison.Ordinal) || first.StartsWith("[", StringComparison.Ordinal))
-                        && NameGrammar.IsHostLike(first))
+                    if (ImageReference.IsRegistryComponent(first) && NameGrammar.IsHostLike(first))
                         skip = slash + 1;
                 }
                 var colon = rest.IndexOf(':', skip);

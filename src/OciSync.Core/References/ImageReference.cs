@@ -161,14 +161,10 @@ namespace OciSync.Core.References
             registry = DockerHub;
             repository = name;
             var slash = name.IndexOf('/');
-            if (slash > 0)
+            if (slash > 0 && IsRegistryComponent(name.Substring(0, slash)))
             {
-                var first = name.Substring(0, slash);
-                if (first.IndexOf('.') >= 0 || first.IndexOf(':') >= 0 || first == "localhost" || first.StartsWith("[", StringComparison.Ordinal))
-                {
-                    registry = first;
-                    repository = name.Substring(slash + 1);
-                }
+                registry = name.Substring(0, slash);
+                repository = name.Substring(slash + 1);
             }
 
             if (registry == "index.docker.io" || registry == DockerHubEndpoint) registry = DockerHub;
@@ -184,6 +180,14 @@ namespace OciSync.Core.References
         }
 
         public static bool IsValidTag(string tag) => NameGrammar.IsTag(tag);
+
+        /// <summary>
+        /// Whether the first component of a name is a registry (docker's rule: it holds '.' or ':', is
+        /// 'localhost', or is an IPv6 literal) rather than the start of a Docker Hub repository. The one
+        /// place this is decided: references and rules both ask here.
+        /// </summary>
+        public static bool IsRegistryComponent(string first) =>
+            first.IndexOf('.') >= 0 || first.IndexOf(':') >= 0 || first == "localhost" || first.StartsWith("[", StringComparison.Ordinal);
 
         public override string ToString()
         {
