@@ -129,7 +129,7 @@ namespace OciSync.Core.Configuration
                 }
                 if (shapeError != null) { errors.Add(shapeError); continue; }
 
-                if (SyncRule.TryBuild(source, destinations, options, YamlTree.Origin(fileName, key), out var rule, out var problem))
+                if (RuleParser.TryBuild(source, destinations, options, YamlTree.Origin(fileName, key), out var rule, out var problem))
                 {
                     rules.Add(rule!);
                     continue;
