@@ -419,6 +419,18 @@ ${A}/demo/legacy:1.0: ${B}/$ns/one
             @(Get-SyncPlan -Source "oci:$dir" -Destination "$B/$ns/app" -Auth $auth | Where-Object UpToDate) | Should -HaveCount 1
         }
 
+        It 'an archive that cannot be written at the end of the run is a terminating LayoutInvalid error, logged, with no success file' {
+            $dir = Join-Path $TestDrive 'archive-is-a-directory.tar'
+            $null = New-Item -ItemType Directory $dir
+            $log = Join-Path $TestDrive 'archive-fail.log'; $ok = Join-Path $TestDrive 'archive-fail-ok.yaml'
+            $err = { Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "oci-archive:$dir" -Auth $auth -LogPath $log -SuccessImagesPath $ok } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -Be "LayoutInvalid,$cmd"
+            $err.Exception.Message | Should -BeLike "*could not be written*kept in $dir.staging*"
+            $ok | Should -Not -Exist
+            (Get-Content $log -Raw) | Should -Match 'ERROR +The run failed: \[LayoutInvalid\]'
+            Join-Path "$dir.staging" 'index.json' | Should -Exist -Because 'what was copied waits for the next run'
+        }
+
         It 'a layout that is not one is a LayoutInvalid error for that image, the others go on' {
             $bad = Join-Path $TestDrive 'not-a-layout'
             $null = New-Item -ItemType Directory $bad

@@ -59,8 +59,12 @@ namespace OciSync.Core.Stores
 
         public async Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct)
         {
-            if (Staged && await _staging.HeadManifestAsync(repository, reference, ct).ConfigureAwait(false) != null)
-                return await _staging.GetManifestAsync(repository, reference, ct).ConfigureAwait(false);
+            if (Staged)
+            {
+                // One read: the staging's GET says "not found" itself, where a HEAD first would parse the manifest twice.
+                try { return await _staging.GetManifestAsync(repository, reference, ct).ConfigureAwait(false); }
+                catch (RegistryException e) when (e.ErrorId == ErrorIds.ManifestNotFound) { }
+            }
             var archive = Open() ?? throw new RegistryException(ErrorIds.ManifestNotFound, $"{Name} does not exist.");
             if (Digest.TryParse(reference, out var digest)) return await archive.ManifestAsync(digest!, null, _options, ct).ConfigureAwait(false);
             var entry = OciLayoutStore.FindTag(archive.Entries, reference)

@@ -111,18 +111,29 @@ namespace OciSync.PowerShell.Commands
 
             var run = new RunOutput(this, StopsOnError());
             SyncSummary? summary = null;
-            Run(async ct =>
+            try
             {
-                var engine = new SyncEngine(clients, options, run);
-                try
+                Run(async ct =>
                 {
-                    summary = await engine.RunAsync(Rules, _plan, ct).ConfigureAwait(false);
-                }
-                finally
-                {
-                    foreach (var record in run.Progress.Completed()) PostProgress(record);
-                }
-            });
+                    var engine = new SyncEngine(clients, options, run);
+                    try
+                    {
+                        summary = await engine.RunAsync(Rules, _plan, ct).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        foreach (var record in run.Progress.Completed()) PostProgress(record);
+                    }
+                });
+            }
+            catch (RegistryException e)
+            {
+                // The run itself failed after its images (an archive that could not be written at the end): the
+                // images reported are not where they should be, so no success file; the log and the error say why.
+                Log.Write(OciLogLevel.Error, $"The run failed: [{e.ErrorId}] {e.Message}");
+                Log.Dispose();
+                ThrowTerminatingError(Errors.Record(e, e.ErrorId, null));
+            }
 
             if (!whatIf) WriteImageFiles(run); // -WhatIf writes nothing
             var done = summary!;
