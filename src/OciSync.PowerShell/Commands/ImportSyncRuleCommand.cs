@@ -8,7 +8,7 @@ namespace OciSync.PowerShell.Commands
     /// <summary>Reads the rules of an image-syncer images file (or the images part of a legacy config file).</summary>
     [Cmdlet(VerbsData.Import, "SyncRule")]
     [OutputType(typeof(SyncRule))]
-    public sealed class ImportSyncRuleCommand : PSCmdlet
+    public sealed class ImportSyncRuleCommand : PSCmdlet, IDynamicParameters
     {
         /// <summary>images.yaml / images.json, or a legacy config file with -Legacy.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -20,17 +20,14 @@ namespace OciSync.PowerShell.Commands
         [Parameter]
         public SwitchParameter Legacy { get; set; }
 
-        [Parameter]
-        [Alias("Registry")]
-        public string? DefaultRegistry { get; set; }
+        private readonly RuleDefaults _defaults = new RuleDefaults();
 
-        [Parameter]
-        [Alias("Namespace")]
-        public string? DefaultNamespace { get; set; }
+        /// <summary>-DefaultRegistry and -DefaultNamespace.</summary>
+        public object GetDynamicParameters() => _defaults;
 
         protected override void ProcessRecord()
         {
-            var options = new RuleOptions { DefaultRegistry = DefaultRegistry, DefaultNamespace = DefaultNamespace };
+            var options = _defaults.Options(this);
             foreach (var path in Path)
             {
                 var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);

@@ -8,7 +8,7 @@ namespace OciSync.PowerShell.Commands
     /// <summary>A sync rule from image-syncer grammar, validated; nothing is copied.</summary>
     [Cmdlet(VerbsCommon.New, "SyncRule")]
     [OutputType(typeof(SyncRule))]
-    public sealed class NewSyncRuleCommand : PSCmdlet
+    public sealed class NewSyncRuleCommand : PSCmdlet, IDynamicParameters
     {
         /// <summary>Source: a repository (all tags), <c>repo:a,b</c>, <c>repo@sha256:…</c> or <c>repo:/regex/</c>.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -21,19 +21,16 @@ namespace OciSync.PowerShell.Commands
         [Alias("Destinations")]
         public string[] Destination { get; set; } = Array.Empty<string>();
 
-        [Parameter]
-        [Alias("Registry")]
-        public string? DefaultRegistry { get; set; }
+        private readonly RuleDefaults _defaults = new RuleDefaults();
 
-        [Parameter]
-        [Alias("Namespace")]
-        public string? DefaultNamespace { get; set; }
+        /// <summary>-DefaultRegistry and -DefaultNamespace.</summary>
+        public object GetDynamicParameters() => _defaults;
 
         protected override void ProcessRecord()
         {
             try
             {
-                WriteObject(SyncRule.Create(Source, Destination, new RuleOptions { DefaultRegistry = DefaultRegistry, DefaultNamespace = DefaultNamespace }));
+                WriteObject(SyncRule.Create(Source, Destination, _defaults.Options(this)));
             }
             catch (RuleException e)
             {

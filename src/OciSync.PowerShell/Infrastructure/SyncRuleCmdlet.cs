@@ -13,7 +13,7 @@ namespace OciSync.PowerShell.Infrastructure
     /// The inputs Invoke-ImageSync and Get-SyncPlan share: image-syncer files, SyncRule objects from
     /// the pipeline, or one -Source/-Destination pair; credentials; defaults for empty destinations.
     /// </summary>
-    public abstract class SyncRuleCmdlet : RegistryCmdlet
+    public abstract class SyncRuleCmdlet : RegistryCmdlet, IDynamicParameters
     {
         protected const string FilesSet = "Files";
         protected const string RulesSet = "Rules";
@@ -56,16 +56,6 @@ namespace OciSync.PowerShell.Infrastructure
         [Credential]
         public PSCredential? DestinationCredential { get; set; }
 
-        /// <summary>Registry for rules with an empty destination (env DEFAULT_REGISTRY).</summary>
-        [Parameter]
-        [Alias("Registry")]
-        public string? DefaultRegistry { get; set; }
-
-        /// <summary>Namespace for rules with an empty destination (env DEFAULT_NAMESPACE).</summary>
-        [Parameter]
-        [Alias("Namespace")]
-        public string? DefaultNamespace { get; set; }
-
         /// <summary>Blobs and manifests in flight at once across all images (image-syncer --proc).</summary>
         [Parameter]
         [Alias("ThrottleLimit")]
@@ -75,8 +65,12 @@ namespace OciSync.PowerShell.Infrastructure
         private protected IReadOnlyList<SyncRule> Rules => _rules;
         private protected CredentialStore Credentials { get; private set; } = new CredentialStore();
 
-        // Layout paths (oci:PATH) resolve against the PowerShell location, as every path parameter does.
-        private protected RuleOptions RuleOptions => new RuleOptions { DefaultRegistry = DefaultRegistry, DefaultNamespace = DefaultNamespace, ResolvePath = Resolve };
+        private readonly RuleDefaults _defaults = new RuleDefaults();
+
+        /// <summary>-DefaultRegistry and -DefaultNamespace.</summary>
+        public object GetDynamicParameters() => _defaults;
+
+        private protected RuleOptions RuleOptions => _defaults.Options(this);
 
         protected override void ProcessRecord()
         {
