@@ -14,7 +14,7 @@ Describe 'Get-SyncPlan' {
         "${A}/demo/alpine: ${B}/${repo}/alpine`n${A}/demo/app:1.0: ${T}/${repo}/app" | Set-Content $images
         $before = Get-SyncPlan -Images $images -Auth $auth -ErrorAction Stop
         $before | Should -HaveCount 3
-        $before | ForEach-Object { $_ | Should -BeOfType ([OciSync.Core.Sync.ImageCopy]); $_.UpToDate | Should -BeFalse }
+        $before | ForEach-Object { $_ | Should -BeOfType ([OciSync.Core.Configuration.ImageCopy]); $_.UpToDate | Should -BeFalse }
         @($before.Destination | ForEach-Object ToString | Sort-Object) | Should -Be (@("$B/$repo/alpine:3.19", "$B/$repo/alpine:latest", "$T/$repo/app:1.0") | Sort-Object)
         ($before | Where-Object { "$($_.Source)" -eq "$A/demo/app:1.0" }).SourceDigest.ToString() | Should -Be (Get-RegistryManifest "$A/demo/app:1.0").Digest
         $null = Get-RegistryTag "$B/$repo/alpine" -Auth $auth -ErrorVariable ev -ErrorAction SilentlyContinue

@@ -45,7 +45,7 @@ Describe 'The OciSync module' {
     }
 
     It '<_> has a table view' -ForEach @(
-        'OciSync.Core.Sync.SyncResult', 'OciSync.Core.Sync.SyncSummary', 'OciSync.Core.Sync.ImageCopy',
+        'OciSync.Core.Sync.SyncResult', 'OciSync.Core.Sync.SyncSummary', 'OciSync.Core.Configuration.ImageCopy',
         'OciSync.Core.Configuration.SyncRule', 'OciSync.Core.Auth.RegistryCredential', 'OciSync.PowerShell.Output.RegistryTag', 'OciSync.PowerShell.Output.ManifestInfo'
     ) {
         $TypeName = $_

@@ -6,7 +6,7 @@ using System.Text;
 namespace OciSync.Core.Auth
 {
     /// <summary>A parsed <c>WWW-Authenticate</c> header: <c>Bearer realm="…",service="…",scope="…"</c> or <c>Basic realm="…"</c>.</summary>
-    public sealed class AuthChallenge
+    internal sealed class AuthChallenge
     {
         public AuthChallenge(string scheme, IReadOnlyDictionary<string, string> parameters)
         {

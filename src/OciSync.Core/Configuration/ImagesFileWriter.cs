@@ -8,7 +8,7 @@ using OciSync.Core.References;
 namespace OciSync.Core.Configuration
 {
     /// <summary>
-    /// Writes image pairs as an images file (YAML, or JSON for a <c>.json</c> path) that
+    /// Writes image copies as an images file (YAML, or JSON for a <c>.json</c> path) that
     /// <see cref="ImagesFile.Load"/> reads back into rules producing the same pairs. Sources
     /// are sorted, each with its sorted destinations; one destination is written as a string,
     /// several as a list. Used for <c>-SuccessImagesPath</c> / <c>-FailedImagesPath</c>.
@@ -16,7 +16,7 @@ namespace OciSync.Core.Configuration
     public static class ImagesFileWriter
     {
         /// <param name="rules">Whole rules to write as well, as their source and resolved destinations (a rule whose listing failed: the re-run lists again).</param>
-        public static void Write(string path, IEnumerable<ImagePair> pairs, IEnumerable<SyncRule>? rules = null)
+        public static void Write(string path, IEnumerable<ImageCopy> pairs, IEnumerable<SyncRule>? rules = null)
         {
             if (path == null) throw new ArgumentNullException(nameof(path));
             var text = Format(pairs, YamlTree.FormatOf(path) == ConfigFormat.Json, rules);
@@ -27,7 +27,7 @@ namespace OciSync.Core.Configuration
         }
 
         /// <summary>The file text: JSON when <paramref name="json"/>, otherwise YAML.</summary>
-        public static string Format(IEnumerable<ImagePair> pairs, bool json, IEnumerable<SyncRule>? rules = null)
+        public static string Format(IEnumerable<ImageCopy> pairs, bool json, IEnumerable<SyncRule>? rules = null)
         {
             if (pairs == null) throw new ArgumentNullException(nameof(pairs));
             var groups = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);

@@ -46,30 +46,9 @@ namespace OciSync.Core.Configuration
         }
     }
 
-    /// <summary>One concrete copy: a source image (tag or digest) to a destination image.</summary>
-    public sealed class ImagePair : IEquatable<ImagePair>
-    {
-        public ImagePair(ImageReference source, ImageReference destination, SyncRule? rule)
-        {
-            Source = source ?? throw new ArgumentNullException(nameof(source));
-            Destination = destination ?? throw new ArgumentNullException(nameof(destination));
-            Rule = rule;
-        }
-
-        public ImageReference Source { get; }
-        public ImageReference Destination { get; }
-        /// <summary>The rule that produced the pair (null when made directly).</summary>
-        public SyncRule? Rule { get; }
-
-        public override string ToString() => Source + " -> " + Destination;
-        public bool Equals(ImagePair? other) => other is not null && other.Source.Equals(Source) && other.Destination.Equals(Destination);
-        public override bool Equals(object? obj) => obj is ImagePair p && Equals(p);
-        public override int GetHashCode() => Source.GetHashCode() * 31 + Destination.GetHashCode();
-    }
-
     /// <summary>
     /// An image-syncer rule <c>source → destination(s)</c>, validated against the grammar of
-    /// SPEC §2.2. Immutable. <see cref="Expand"/> turns it into concrete image pairs once the
+    /// SPEC §2.2. Immutable. <see cref="Expand"/> turns it into concrete image copies once the
     /// engine has listed the source repository's tags (only needed when <see cref="NeedsTagList"/>).
     /// </summary>
     public sealed class SyncRule
@@ -111,19 +90,19 @@ namespace OciSync.Core.Configuration
         public override string ToString() => Source + " -> " + string.Join(", ", Destinations);
 
         /// <summary>
-        /// Concrete pairs, source-major (every destination of the first source image, then the
+        /// Concrete copies, source-major (every destination of the first source image, then the
         /// next). <paramref name="listedTags"/> is what the registry listed for the source
         /// repository; required when <see cref="NeedsTagList"/>, ignored otherwise. Repeated
-        /// pairs are produced once.
+        /// copies are produced once.
         /// </summary>
-        public IEnumerable<ImagePair> Expand(IReadOnlyList<string>? listedTags)
+        public IEnumerable<ImageCopy> Expand(IReadOnlyList<string>? listedTags)
         {
             if (NeedsTagList && listedTags == null)
                 throw new ArgumentNullException(nameof(listedTags), $"Rule '{Source}' selects tags from the registry's tag list; pass the listed tags.");
             return ExpandCore(listedTags);
         }
 
-        private IEnumerable<ImagePair> ExpandCore(IReadOnlyList<string>? listedTags)
+        private IEnumerable<ImageCopy> ExpandCore(IReadOnlyList<string>? listedTags)
         {
             var sources = new List<ImageReference>();
             switch (Kind)
@@ -158,7 +137,7 @@ namespace OciSync.Core.Configuration
                     else if (source.Digest is not null) destination = target.Repository.WithDigest(source.Digest);
                     else destination = target.Repository.WithTag(source.Tag);
                     if (target.Digest is not null && destination.Tag == null) destination = target.Repository.WithDigest(target.Digest);
-                    if (seen.Add(source + " " + destination)) yield return new ImagePair(source, destination, this);
+                    if (seen.Add(source + " " + destination)) yield return new ImageCopy(source, destination, ToString());
                 }
             }
         }

@@ -3,7 +3,7 @@ using OciSync.Core.References;
 
 namespace OciSync.Core.Content
 {
-    public static class DigestCalculator
+    internal static class DigestCalculator
     {
         public static Digest Sha256(byte[] bytes)
         {

@@ -12,7 +12,7 @@ namespace OciSync.Core.Content
     /// digest must match the descriptor, otherwise the read throws. The uploader only sends the
     /// final chunk after that check, so corrupt bytes never complete an upload.
     /// </summary>
-    public sealed class VerifyingStream : Stream
+    internal sealed class VerifyingStream : Stream
     {
         private readonly Stream _inner;
         private readonly Digest _expected;

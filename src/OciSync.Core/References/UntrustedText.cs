@@ -4,7 +4,7 @@ namespace OciSync.Core.References
     /// Text a registry or a file supplied, made fit for a message. The bottom layer, so every layer
     /// that quotes a name, digest or error body uses the same rules.
     /// </summary>
-    public static class UntrustedText
+    internal static class UntrustedText
     {
         /// <summary>
         /// Registry-supplied text on one line and of bounded length: an error body's message could

@@ -134,7 +134,11 @@ namespace OciSync.Core.Registry
         /// Opens a blob for streaming. The returned stream verifies size and digest as it is read and
         /// throws at the end on a mismatch. <paramref name="onBytes"/> reports progress.
         /// </summary>
-        public Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct) => _send.Scrubbed(OpenBlobCoreAsync(repository, blob, onBytes, ct));
+        public async Task<Stream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct) =>
+            await _send.Scrubbed(OpenBlobCoreAsync(repository, blob, onBytes, ct)).ConfigureAwait(false);
+
+        Task<VerifyingStream> Stores.IImageStore.OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct) =>
+            _send.Scrubbed(OpenBlobCoreAsync(repository, blob, onBytes, ct));
 
         private async Task<VerifyingStream> OpenBlobCoreAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
         {

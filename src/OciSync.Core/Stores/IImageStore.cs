@@ -15,7 +15,7 @@ namespace OciSync.Core.Stores
     /// repositories; an OCI image layout is a directory of one. Everything a transport needs beyond
     /// this (pings, tokens, upload URLs, temporary files) stays inside its implementation.
     /// </summary>
-    public interface IImageStore
+    internal interface IImageStore
     {
         /// <summary>How results, logs and keys name the store: <c>quay.io</c>, <c>oci:/media/usb/mirror</c>.</summary>
         string Name { get; }

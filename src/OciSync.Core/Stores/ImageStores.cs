@@ -9,7 +9,7 @@ namespace OciSync.Core.Stores
     /// The stores of one run, by reference: the registry client of a host (one per host and credential,
     /// from the factory) or the OCI layout of a directory (one per path).
     /// </summary>
-    public sealed class ImageStores
+    internal sealed class ImageStores
     {
         // By kind and normalised path: oci:/x and oci:/x/ are one store.
         private readonly ConcurrentDictionary<string, IImageStore> _layouts = new ConcurrentDictionary<string, IImageStore>(OciLayoutStore.PathComparer);

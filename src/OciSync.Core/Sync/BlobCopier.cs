@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
+using OciSync.Core.Configuration;
 using OciSync.Core.Content;
 using OciSync.Core.Registry;
 using OciSync.Core.Stores;
@@ -44,12 +45,12 @@ namespace OciSync.Core.Sync
         /// <see cref="BlobTransfer.Sent"/> is true only for the image (<paramref name="owner"/>) whose
         /// request started it — in this pass or an earlier one — so its bytes count for one image.
         /// </summary>
-        public async Task<BlobTransfer> CopyAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository, Descriptor blob, object owner, CancellationToken ct)
+        public async Task<BlobTransfer> CopyAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository, Descriptor blob, ImageCopy owner, CancellationToken ct)
         {
             var key = $"{destination.Name}/{destinationRepository}@{blob.Digest}";
             var mine = new Transfer(owner, () => TransferAsync(source, sourceRepository, destination, destinationRepository, blob, ct));
             var transfer = _transfers.GetOrAdd(key, mine);
-            var sent = ReferenceEquals(transfer.Owner, owner);
+            var sent = transfer.Owner.Equals(owner); // the same copy in a later pass is a new object
             var running = transfer.Running;
             if (running == null) // the outcome is set before the task is dropped
             {
@@ -78,14 +79,14 @@ namespace OciSync.Core.Sync
             private volatile Lazy<Task<LayerResult>>? _start; // dropped once settled: its task holds the result
             private volatile Done? _outcome;
 
-            public Transfer(object owner, Func<Task<LayerResult>> start)
+            public Transfer(ImageCopy owner, Func<Task<LayerResult>> start)
             {
                 Owner = owner;
                 _start = new Lazy<Task<LayerResult>>(start);
             }
 
             /// <summary>The image whose request started the transfer: its bytes are that image's.</summary>
-            public object Owner { get; }
+            public ImageCopy Owner { get; }
 
             public Done? Outcome => _outcome;
             /// <summary>The transfer's task until it is settled, then null (read <see cref="Outcome"/>).</summary>
@@ -227,7 +228,7 @@ namespace OciSync.Core.Sync
     }
 
     /// <summary>A blob could not be copied; the inner exception says why.</summary>
-    public sealed class BlobCopyException : Exception, IHasErrorId
+    internal sealed class BlobCopyException : Exception, IHasErrorId
     {
         /// <summary>The id of what made the copy fail.</summary>
         public string ErrorId => ErrorIds.Of(InnerException!);

@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 namespace OciSync.Core.Sync
 {
     /// <summary>The one limit on blobs and manifests in flight across every image and destination.</summary>
-    public sealed class ConcurrencyGate
+    internal sealed class ConcurrencyGate
     {
         private readonly SemaphoreSlim _slots;
         private int _inFlight;

@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
+using OciSync.Core.Configuration;
 using OciSync.Core.Content;
 using OciSync.Core.References;
 using OciSync.Core.Registry;

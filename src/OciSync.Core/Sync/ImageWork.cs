@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using OciSync.Core.Configuration;
 using OciSync.Core.References;
 using OciSync.Core.Transport;
 

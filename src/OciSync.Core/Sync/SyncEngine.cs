@@ -33,6 +33,7 @@ namespace OciSync.Core.Sync
         private readonly SyncPlanner _planner;
         private readonly ImageStores _stores;
         private readonly LayerTally _tally = new LayerTally();
+        private readonly RunFiles _files;
 
         public SyncEngine(RegistryClientFactory clients, SyncOptions options, ISyncObserver observer)
         {
@@ -40,6 +41,7 @@ namespace OciSync.Core.Sync
             _clients = clients;
             _options = options;
             _log = clients.Log;
+            _files = new RunFiles(options);
             _observer = new TallyingObserver(observer, _tally, clients.Scrubber);
             _gate = new ConcurrencyGate(options.Concurrency);
             _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout, clients.Statistics);
@@ -93,8 +95,10 @@ namespace OciSync.Core.Sync
                 pendingCopies = next.Copies;
             }
 
-            // Stores that write as a whole (an archive) write now; a failure here fails the run, as the copies are not there.
+            // Stores that write as a whole (an archive) write now; a failure here fails the run, as the copies are
+            // not there: no images file then, since a success file would list what did not arrive.
             await _stores.FlushAsync(ct).ConfigureAwait(false);
+            _files.Write();
             var end = DateTime.UtcNow;
             return new SyncSummary
             {
@@ -176,7 +180,8 @@ namespace OciSync.Core.Sync
         {
             run.Count(result.Action);
             if (rule != null) run.RuleFailed();
-            _observer.OnImage(result, copy, rule); // scrubs result.Error first
+            _observer.OnImage(result); // scrubs result.Error first
+            _files.Record(result, copy, rule);
             _log.Write(result.Action == SyncAction.Failed ? OciLogLevel.Error : OciLogLevel.Information, LogLine(result));
         }
 
@@ -247,8 +252,7 @@ namespace OciSync.Core.Sync
             /// <summary>Concurrent images fail at once, so adding is locked; the copy is planned afresh next pass.</summary>
             public void Add(ImageCopy copy)
             {
-                copy.Unplan();
-                lock (Copies) Copies.Add(copy);
+                lock (Copies) Copies.Add(copy.Unplanned());
             }
         }
 
@@ -296,10 +300,10 @@ namespace OciSync.Core.Sync
                 _inner.OnManifest(result);
             }
 
-            public void OnImage(ImageResult result, ImageCopy? copy, SyncRule? rule)
+            public void OnImage(ImageResult result)
             {
                 if (result.Error != null) result.Error = _scrubber.Scrub(result.Error);
-                _inner.OnImage(result, copy, rule);
+                _inner.OnImage(result);
             }
 
             public void OnBytes(long count) => _inner.OnBytes(count);

@@ -1,4 +1,5 @@
 using System;
+using OciSync.Core.Configuration;
 
 namespace OciSync.Core.Sync
 {
@@ -20,6 +21,10 @@ namespace OciSync.Core.Sync
         /// Null approves everything.
         /// </summary>
         public Func<ImageCopy, bool>? Approve { get; set; }
+        /// <summary>An images file (YAML, or JSON by extension) of the images now in sync, written at the end; null: none.</summary>
+        public string? SuccessImagesPath { get; set; }
+        /// <summary>An images file of what failed (a rule whose listing failed as the rule), to feed back in; null: none.</summary>
+        public string? FailedImagesPath { get; set; }
 
         public void Validate()
         {
@@ -31,7 +36,7 @@ namespace OciSync.Core.Sync
 
     /// <summary>
     /// Receives results as they happen, from any thread; the cmdlet turns them into pipeline output,
-    /// error records, progress and the images files.
+    /// error records and progress. (The images files are the engine's: <see cref="SyncOptions.SuccessImagesPath"/>.)
     /// </summary>
     public interface ISyncObserver
     {
@@ -41,10 +46,9 @@ namespace OciSync.Core.Sync
         void OnManifest(ManifestResult result);
         /// <summary>
         /// An image is finished for good: synced, unchanged, filtered, or failed with no pass left to
-        /// retry it. <paramref name="copy"/> is the copy it was (null when a rule could not be listed);
-        /// <paramref name="rule"/> is the rule whose listing failed (null otherwise).
+        /// retry it (a rule whose listing failed is one failed result naming its repository).
         /// </summary>
-        void OnImage(ImageResult result, ImageCopy? copy, Configuration.SyncRule? rule);
+        void OnImage(ImageResult result);
         /// <summary>Bytes moved (negative when a failed attempt's bytes are taken back).</summary>
         void OnBytes(long count);
         /// <summary>Where the run stands: a phase of a pass, its work done of its work, and images finished of those known.</summary>

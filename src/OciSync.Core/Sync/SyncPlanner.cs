@@ -15,7 +15,7 @@ namespace OciSync.Core.Sync
     /// <summary>A rule or image the planner could not turn into copies, and why.</summary>
     public sealed class PlanError
     {
-        public PlanError(string target, Exception error, ImageCopy? copy = null, SyncRule? rule = null) { Target = target; Error = error; Copy = copy; Rule = rule; }
+        internal PlanError(string target, Exception error, ImageCopy? copy = null, SyncRule? rule = null) { Target = target; Error = error; Copy = copy; Rule = rule; }
         public string Target { get; }
         public Exception Error { get; }
         /// <summary>The image whose HEAD failed; null when a whole rule could not be expanded.</summary>
@@ -27,7 +27,7 @@ namespace OciSync.Core.Sync
 
     public sealed class SyncPlan
     {
-        public SyncPlan(IReadOnlyList<ImageCopy> copies, IReadOnlyList<PlanError> errors) { Copies = copies; Errors = errors; }
+        internal SyncPlan(IReadOnlyList<ImageCopy> copies, IReadOnlyList<PlanError> errors) { Copies = copies; Errors = errors; }
         public IReadOnlyList<ImageCopy> Copies { get; }
         public IReadOnlyList<PlanError> Errors { get; }
     }
@@ -47,7 +47,7 @@ namespace OciSync.Core.Sync
 
         public SyncPlanner(RegistryClientFactory clients, int concurrency) : this(new ImageStores(clients), concurrency) { }
 
-        public SyncPlanner(ImageStores stores, int concurrency)
+        internal SyncPlanner(ImageStores stores, int concurrency)
         {
             _stores = stores;
             var clients = stores.Registries;
@@ -86,7 +86,7 @@ namespace OciSync.Core.Sync
                 catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
                 {
                     errors.Add(new PlanError(rule.ToString(), _clients.Scrubber.Scrub(e), rule: rule));
-                    return new List<ImagePair>();
+                    return new List<ImageCopy>();
                 }
             })).ConfigureAwait(false);
 
@@ -94,7 +94,7 @@ namespace OciSync.Core.Sync
             _tags.Clear();
             var copies = expanded.SelectMany(p => p)
                 .GroupBy(p => p.Source + " -> " + p.Destination, StringComparer.Ordinal)
-                .Select(g => new ImageCopy(g.First().Source, g.First().Destination) { Rule = g.First().Rule?.ToString() })
+                .Select(g => g.First())
                 .ToList();
             return new SyncPlan(copies, errors.ToList());
         }
@@ -103,23 +103,22 @@ namespace OciSync.Core.Sync
         public async Task<SyncPlan> CheckAsync(IReadOnlyList<ImageCopy> copies, bool headDestinations, CancellationToken ct, Action<int, int>? progress = null)
         {
             var errors = new ConcurrentBag<PlanError>();
-            var planned = new ConcurrentBag<ImageCopy>();
+            var planned = new ImageCopy?[copies.Count];
             var checkedCount = 0;
-            await Task.WhenAll(copies.Select(async copy =>
+            await Task.WhenAll(copies.Select(async (copy, index) =>
             {
                 // The error names the side that failed: a 401 from the destination is not the source's fault.
                 var side = copy.Source;
                 try
                 {
-                    await HeadSourceAsync(copy, ct).ConfigureAwait(false);
+                    var sourceDigest = await HeadSourceAsync(copy, ct).ConfigureAwait(false);
+                    Digest? destinationDigest = null;
                     if (headDestinations)
                     {
                         side = copy.Destination;
-                        await HeadDestinationAsync(copy, ct).ConfigureAwait(false);
+                        destinationDigest = await HeadDestinationAsync(copy, ct).ConfigureAwait(false);
                     }
-                    // Without a digest from HEAD (some registries omit it) the copier decides after a GET.
-                    copy.Planned = copy.SourceDigest is not null;
-                    planned.Add(copy);
+                    planned[index] = copy.WithPlan(sourceDigest, destinationDigest);
                 }
                 catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
                 {
@@ -128,23 +127,22 @@ namespace OciSync.Core.Sync
                 progress?.Invoke(Interlocked.Increment(ref checkedCount), copies.Count);
             })).ConfigureAwait(false);
 
-            var order = copies.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
-            return new SyncPlan(planned.OrderBy(c => order[c]).ToList(), errors.ToList());
+            return new SyncPlan(planned.Where(c => c != null).Select(c => c!).ToList(), errors.ToList());
         }
 
-        private async Task HeadSourceAsync(ImageCopy copy, CancellationToken ct)
+        private async Task<Digest?> HeadSourceAsync(ImageCopy copy, CancellationToken ct)
         {
             var src = _stores.Get(copy.Source);
             var head = await _gate.RunAsync(() => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
                 ?? throw RegistryException.ManifestNotFound(copy.Source);
-            copy.SourceDigest = head.Digest ?? copy.Source.Digest;
+            return head.Digest ?? copy.Source.Digest;
         }
 
-        private async Task HeadDestinationAsync(ImageCopy copy, CancellationToken ct)
+        private async Task<Digest?> HeadDestinationAsync(ImageCopy copy, CancellationToken ct)
         {
             var dst = _stores.Get(copy.Destination);
             var head = await _gate.RunAsync(() => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
-            copy.DestinationDigest = head?.Digest;
+            return head?.Digest;
         }
 
         // Listing takes a slot too, so a file of a thousand rules does not open a thousand requests at once.

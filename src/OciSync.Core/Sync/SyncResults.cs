@@ -132,43 +132,4 @@ namespace OciSync.Core.Sync
             return (bytes / (1024.0 * 1024 * 1024)).ToString("0.00", inv) + " GiB";
         }
     }
-
-    /// <summary>One concrete copy: a source image (tag or digest) to a destination reference.</summary>
-    public sealed class ImageCopy
-    {
-        public ImageCopy(ImageReference source, ImageReference destination)
-        {
-            if (source.ApiReference == null) throw new ArgumentException($"The source '{source}' names no tag or digest.", nameof(source));
-            Source = source;
-            Destination = destination.ApiReference == null ? WithSourceReference(destination, source) : destination;
-        }
-
-        public ImageReference Source { get; }
-        public ImageReference Destination { get; }
-        /// <summary>Filled by the planner's HEAD requests, so the copier need not repeat them.</summary>
-        public Digest? SourceDigest { get; set; }
-        public Digest? DestinationDigest { get; set; }
-        public bool Planned { get; set; }
-        /// <summary>The destination already holds the source's digest (known after planning).</summary>
-        public bool UpToDate => SourceDigest is not null && SourceDigest == DestinationDigest;
-        /// <summary>Rule text this copy came from, for error messages and output files.</summary>
-        public string? Rule { get; set; }
-
-        /// <summary>Source and destination: one copy however many rules name it.</summary>
-        internal string Key => _key ??= Source + " -> " + Destination;
-        private string? _key;
-
-        /// <summary>Forgets what planning learned, so a retry pass asks again.</summary>
-        internal void Unplan()
-        {
-            Planned = false;
-            SourceDigest = null;
-            DestinationDigest = null;
-        }
-
-        private static ImageReference WithSourceReference(ImageReference destination, ImageReference source) =>
-            source.Tag != null ? destination.WithTag(source.Tag) : destination.WithDigest(source.Digest);
-
-        public override string ToString() => $"{Source} -> {Destination}";
-    }
 }

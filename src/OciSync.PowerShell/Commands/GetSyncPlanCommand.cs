@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using OciSync.Core.Configuration;
 using OciSync.Core.Sync;
 using OciSync.PowerShell.Infrastructure;
 

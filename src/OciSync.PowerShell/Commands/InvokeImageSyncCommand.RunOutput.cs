@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-using OciSync.Core.Configuration;
 using OciSync.Core.Sync;
 using OciSync.Core.Transport;
 using OciSync.PowerShell.Infrastructure;
@@ -11,29 +9,22 @@ namespace OciSync.PowerShell.Commands
         /// <summary>
         /// What a run tells its caller, from the engine's threads through the pump: the objects the
         /// output switches ask for, an error record per failed image (held back under ErrorAction
-        /// Stop), progress, and — only when an images file was asked for — what it must list.
+        /// Stop) and progress.
         /// </summary>
         private sealed class RunOutput : ISyncObserver
         {
             private readonly InvokeImageSyncCommand _cmdlet;
             private readonly bool _holdErrors;
-            private readonly bool _keepSucceeded;
-            private readonly bool _keepFailed;
             private readonly object _lock = new object();
 
             public RunOutput(InvokeImageSyncCommand cmdlet, bool holdErrors)
             {
                 _cmdlet = cmdlet;
                 _holdErrors = holdErrors;
-                _keepSucceeded = cmdlet.SuccessImagesPath != null;
-                _keepFailed = cmdlet.FailedImagesPath != null;
                 Progress = new ProgressObserver(cmdlet.PostProgress);
             }
 
             public ProgressObserver Progress { get; }
-            public List<ImageCopy> Succeeded { get; } = new List<ImageCopy>();
-            public List<ImageCopy> Failed { get; } = new List<ImageCopy>();
-            public List<SyncRule> FailedRules { get; } = new List<SyncRule>();
             /// <summary>The first failure when errors are held back (ErrorAction Stop); null otherwise or when all went well.</summary>
             public ImageResult? FirstFailure { get; private set; }
 
@@ -47,18 +38,12 @@ namespace OciSync.PowerShell.Commands
                 if (_cmdlet.Detailed) _cmdlet.PostObject(result);
             }
 
-            public void OnImage(ImageResult result, ImageCopy? copy, SyncRule? rule)
+            public void OnImage(ImageResult result)
             {
                 if (!_cmdlet.Summary) _cmdlet.PostObject(result);
                 var failed = result.Action == SyncAction.Failed;
                 lock (_lock)
                 {
-                    if (failed && _keepFailed)
-                    {
-                        if (copy != null) Failed.Add(copy);
-                        if (rule != null) FailedRules.Add(rule);
-                    }
-                    if (!failed && _keepSucceeded && copy != null) Succeeded.Add(copy);
                     if (failed && _holdErrors && FirstFailure == null) FirstFailure = result;
                 }
                 if (failed && !_holdErrors)

@@ -103,6 +103,9 @@ namespace OciSync.PowerShell.Commands
                 Force = Force,
                 Platforms = new PlatformFilter(OS, Arch),
                 // ShouldProcess only on the pipeline thread: the engine asks through the pump and waits.
+                // -WhatIf writes no images file.
+                SuccessImagesPath = SuccessImagesPath != null && !whatIf ? Resolve(SuccessImagesPath) : null,
+                FailedImagesPath = FailedImagesPath != null && !whatIf ? Resolve(FailedImagesPath) : null,
                 Approve = copy => Ask(() => ShouldProcess(copy.Destination.ToString(),
                     copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
             };
@@ -128,14 +131,13 @@ namespace OciSync.PowerShell.Commands
             }
             catch (RegistryException e)
             {
-                // The run itself failed after its images (an archive that could not be written at the end): the
-                // images reported are not where they should be, so no success file; the log and the error say why.
+                // The run itself failed after its images (an archive or an images file that could not be written at
+                // the end): the images reported are not where they should be; the log and the error say why.
                 Log.Write(OciLogLevel.Error, $"The run failed: [{e.ErrorId}] {e.Message}");
                 Log.Dispose();
                 ThrowTerminatingError(Errors.Record(e, e.ErrorId, null));
             }
 
-            if (!whatIf) WriteImageFiles(run); // -WhatIf writes nothing
             var done = summary!;
             Log.Write(OciLogLevel.Information, "Summary: " + done);
             if (!whatIf || done.Images > 0)
@@ -178,16 +180,6 @@ namespace OciSync.PowerShell.Commands
                 : string.Equals(preference?.ToString(), nameof(ActionPreference.Stop), StringComparison.OrdinalIgnoreCase);
         }
 
-        /// <summary>image-syncer writes only successes (and forgets skipped images); we write both lists, skipped ones included.</summary>
-        private void WriteImageFiles(RunOutput run)
-        {
-            if (SuccessImagesPath != null)
-                ImagesFileWriter.Write(Resolve(SuccessImagesPath), run.Succeeded.Select(Pair));
-            if (FailedImagesPath != null)
-                // A rule whose listing failed is written as the rule, so the re-run lists again.
-                ImagesFileWriter.Write(Resolve(FailedImagesPath), run.Failed.Select(Pair), run.FailedRules);
-        }
-
         /// <summary>A file the call will write must be writable: not a directory, its folder creatable, the file openable.</summary>
         private void CheckOutputPath(string? path, string parameter)
         {
@@ -220,8 +212,6 @@ namespace OciSync.PowerShell.Commands
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-{parameter} '{path}' {problem}; nothing was synced."),
                     ErrorIds.InvalidOutputPath, ErrorCategory.InvalidArgument, path));
         }
-
-        private static ImagePair Pair(ImageCopy copy) => new ImagePair(copy.Source, copy.Destination, null);
 
     }
 

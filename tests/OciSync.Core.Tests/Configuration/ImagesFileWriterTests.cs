@@ -11,9 +11,9 @@ namespace OciSync.Core.Tests.Configuration
     {
         private const string D1 = RuleGrammarTests.D1;
 
-        private static ImagePair P(string s, string d) => new ImagePair(ImageReference.Parse(s), ImageReference.Parse(d), null);
+        private static ImageCopy P(string s, string d) => new ImageCopy(ImageReference.Parse(s), ImageReference.Parse(d));
 
-        private static readonly ImagePair[] Pairs =
+        private static readonly ImageCopy[] Pairs =
         {
             P("quay.io/coreos/kube-rbac-proxy:v1", "quay.io/ruohe/kube-rbac-proxy2:v1"),
             P("quay.io/coreos/kube-rbac-proxy:v1", "quay.io/ruohe/kube-rbac-proxy1:v1"),
@@ -94,7 +94,7 @@ namespace OciSync.Core.Tests.Configuration
         [Fact]
         public void No_pairs_write_an_empty_map()
         {
-            Assert.Equal("{}\n", ImagesFileWriter.Format(Array.Empty<ImagePair>(), json: false));
+            Assert.Equal("{}\n", ImagesFileWriter.Format(Array.Empty<ImageCopy>(), json: false));
             Assert.Empty(ImagesFile.Parse("{}\n", "x.yaml").Rules);
         }
     }

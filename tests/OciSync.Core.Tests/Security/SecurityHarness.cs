@@ -112,7 +112,7 @@ internal sealed class SecurityHarness : ISyncObserver, IOciLog
     public void OnLayer(LayerResult result) => Layers.Enqueue(result);
     public void OnManifest(ManifestResult result) => Manifests.Enqueue(result);
     public void OnBytes(long count) { }
-    public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) => Images.Enqueue(result);
+    public void OnImage(ImageResult result) => Images.Enqueue(result);
     public void OnProgress(SyncProgress progress) { }
 
     public Task<SyncPlan> PlanAsync(params SyncRule[] rules) => PlanAsync(rules.AsEnumerable());

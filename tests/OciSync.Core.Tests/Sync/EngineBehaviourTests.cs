@@ -6,6 +6,7 @@ using System.Net.Http;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using OciSync.Core.Configuration;
 using OciSync.Core.Sync;
 using OciSync.TestBed;
 using Xunit;
@@ -228,7 +229,7 @@ public sealed class EngineBehaviourTests
         public void OnLayer(LayerResult result) { }
         public void OnManifest(ManifestResult result) { }
         public void OnBytes(long count) => _stop.Cancel();
-        public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) { }
+        public void OnImage(ImageResult result) { }
         public void OnProgress(SyncProgress progress) { }
     }
 

@@ -186,10 +186,14 @@ internal sealed class ChildPwsh : IDisposable
         var module = Path.Combine(RepositoryRoot(), "out", "OciSync", "OciSync.psd1");
         Assert.True(File.Exists(module), $"{module} is missing: run `dotnet pwsh ./build.ps1 -Task Package` (Test does it) or set OCISYNC_MODULE.");
         // Builds are not byte-identical, so compare times: a source edited after packaging means a stale module.
-        var packaged = File.GetLastWriteTimeUtc(Path.Combine(Path.GetDirectoryName(module)!, "OciSync.Core.dll"));
-        var newest = Directory.EnumerateFiles(Path.Combine(RepositoryRoot(), "src"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal)).Max(File.GetLastWriteTimeUtc);
-        Assert.True(packaged >= newest, $"{module} is older than the sources: run `dotnet pwsh ./build.ps1 -Task Package` again.");
+        // Each assembly against its own project (an incremental build leaves an unchanged Core's time alone).
+        foreach (var project in new[] { "OciSync.Core", "OciSync.PowerShell" })
+        {
+            var packaged = File.GetLastWriteTimeUtc(Path.Combine(Path.GetDirectoryName(module)!, project + ".dll"));
+            var newest = Directory.EnumerateFiles(Path.Combine(RepositoryRoot(), "src", project), "*.cs", SearchOption.AllDirectories)
+                .Where(f => !f.Contains("/obj/", StringComparison.Ordinal)).Max(File.GetLastWriteTimeUtc);
+            Assert.True(packaged >= newest, $"{module} is older than the sources of {project}: run `dotnet pwsh ./build.ps1 -Task Package` again.");
+        }
         return module;
     }
 

@@ -1,3 +1,4 @@
+using System.IO;
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -144,10 +145,11 @@ public sealed class RunReportTests
     {
         var harness = new SyncHarness(_registries);
         var rule = SyncRule.Create($"{_registries.Anonymous.Host}/report/none-{Guid.NewGuid():N}", new[] { $"{_registries.Basic.Host}/report/none" });
-        var rules = new List<SyncRule>();
-        var observer = new RuleRecorder(harness, rules);
+        var failedFile = Path.Combine(Path.GetTempPath(), $"ocisync-failed-{Guid.NewGuid():N}.yaml");
+        var successFile = failedFile.Replace("failed", "success");
 
-        var summary = await new SyncEngine(harness.Clients, new SyncOptions { Retries = 1 }, observer).RunAsync(new[] { rule }, CancellationToken.None);
+        var summary = await new SyncEngine(harness.Clients, new SyncOptions { Retries = 1, FailedImagesPath = failedFile, SuccessImagesPath = successFile }, harness)
+            .RunAsync(new[] { rule }, CancellationToken.None);
 
         Assert.Equal(1, summary.Failed);
         Assert.Equal(1, summary.Passes); // RepositoryNotFound: another pass cannot help
@@ -157,10 +159,19 @@ public sealed class RunReportTests
         Assert.Equal(SyncPhase.Listing, failed.Phase);
         Assert.Equal(rule.SourceRepository.RepositoryName, failed.Source);
         Assert.Contains("listing the tags of", failed.Error);
-        Assert.Same(rule, Assert.Single(rules));
-        // The failed-images file writes the rule itself, and it reads back as that rule.
-        var text = ImagesFileWriter.Format(Array.Empty<ImagePair>(), json: false, rules);
-        Assert.Equal($"\"{rule.Source}\": \"{rule.Targets[0]}\"\n", text);
+        // The engine's failed-images file writes the rule itself, and it reads back as that rule; nothing succeeded.
+        try
+        {
+            Assert.Equal($"\"{rule.Source}\": \"{rule.Targets[0]}\"\n", File.ReadAllText(failedFile));
+            var again = Assert.Single(ImagesFile.Load(failedFile).Rules);
+            Assert.Equal(rule.ToString(), again.ToString());
+            Assert.Equal("{}\n", File.ReadAllText(successFile));
+        }
+        finally
+        {
+            File.Delete(failedFile);
+            File.Delete(successFile);
+        }
     }
 
     /// <summary>Keeps only weak references to what it is shown, and when the first image came relative to the progress.</summary>
@@ -173,7 +184,7 @@ public sealed class RunReportTests
         public bool FirstImageBeforeLastProgress => _progressAfterFirstImage > 0;
         public void OnLayer(LayerResult result) => References.Add(new WeakReference(result));
         public void OnManifest(ManifestResult result) => References.Add(new WeakReference(result));
-        public void OnImage(ImageResult result, ImageCopy? copy, SyncRule? rule)
+        public void OnImage(ImageResult result)
         {
             Interlocked.Increment(ref _images);
             References.Add(new WeakReference(result));
@@ -184,22 +195,6 @@ public sealed class RunReportTests
             if (progress.Phase == SyncPhase.Copying && Volatile.Read(ref _images) > 0 && progress.ImagesDone < progress.PhaseTotal)
                 Interlocked.Increment(ref _progressAfterFirstImage);
         }
-    }
-
-    private sealed class RuleRecorder : ISyncObserver
-    {
-        private readonly SyncHarness _inner;
-        private readonly List<SyncRule> _rules;
-        public RuleRecorder(SyncHarness inner, List<SyncRule> rules) { _inner = inner; _rules = rules; }
-        public void OnLayer(LayerResult result) => _inner.OnLayer(result);
-        public void OnManifest(ManifestResult result) => _inner.OnManifest(result);
-        public void OnImage(ImageResult result, ImageCopy? copy, SyncRule? rule)
-        {
-            if (rule != null) lock (_rules) _rules.Add(rule);
-            _inner.OnImage(result, copy, rule);
-        }
-        public void OnBytes(long count) { }
-        public void OnProgress(SyncProgress progress) { }
     }
 
     /// <summary>Answers the first <c>n</c> manifest PUTs with a 500, as an overloaded registry would.</summary>

@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using OciSync.Core.Auth;
 using OciSync.Core.References;
 using OciSync.Core.Registry;
+using OciSync.Core.Configuration;
 using OciSync.Core.Sync;
 using OciSync.TestBed;
 using Xunit;
@@ -55,7 +56,7 @@ internal sealed class SyncHarness : ISyncObserver
     public void OnLayer(LayerResult result) => Layers.Enqueue(result);
     public void OnManifest(ManifestResult result) => Manifests.Enqueue(result);
     public void OnBytes(long count) { }
-    public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) => Images.Enqueue(result);
+    public void OnImage(ImageResult result) => Images.Enqueue(result);
     public void OnProgress(SyncProgress progress) => Progress.Enqueue(progress);
 
     /// <summary>Walks a destination image and asserts every child manifest and blob it references exists.</summary>

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using OciSync.Core.Auth;
 using OciSync.Core.References;
 using OciSync.Core.Registry;
+using OciSync.Core.Configuration;
 using OciSync.Core.Sync;
 using OciSync.Core.Transport;
 using OciSync.TestBed;
@@ -57,7 +58,7 @@ public sealed class TlsTests : IAsyncLifetime
         public void OnLayer(LayerResult result) { }
         public void OnManifest(ManifestResult result) { }
         public void OnBytes(long count) { }
-        public void OnImage(ImageResult result, ImageCopy? copy, OciSync.Core.Configuration.SyncRule? rule) { }
+        public void OnImage(ImageResult result) { }
         public void OnProgress(SyncProgress progress) { }
     }
 }

@@ -1,0 +1,67 @@
+using System;
+using OciSync.Core.References;
+
+namespace OciSync.Core.Configuration
+{
+    /// <summary>
+    /// One concrete copy: a source image (tag or digest) to a destination image, as a rule expands to
+    /// or as made directly. Once planned it also carries the digests the planner's HEADs found, so the
+    /// copier need not ask again. Immutable: planning returns a new copy (<see cref="WithPlan"/>).
+    /// Two copies are the same copy when source and destination are, whichever rules named them.
+    /// </summary>
+    public sealed class ImageCopy : IEquatable<ImageCopy>
+    {
+        /// <param name="destination">Without a tag or digest, the destination takes the source's.</param>
+        /// <param name="rule">The rule text the copy came from, for results, errors and output files.</param>
+        public ImageCopy(ImageReference source, ImageReference destination, string? rule = null)
+        {
+            if (source == null) throw new ArgumentNullException(nameof(source));
+            if (destination == null) throw new ArgumentNullException(nameof(destination));
+            if (source.ApiReference == null) throw new ArgumentException($"The source '{source}' names no tag or digest.", nameof(source));
+            Source = source;
+            Destination = destination.ApiReference != null ? destination
+                : source.Tag != null ? destination.WithTag(source.Tag) : destination.WithDigest(source.Digest);
+            Rule = rule;
+            Key = Source + " -> " + Destination;
+        }
+
+        private ImageCopy(ImageCopy copy, Digest? sourceDigest, Digest? destinationDigest, bool planned)
+        {
+            Source = copy.Source;
+            Destination = copy.Destination;
+            Rule = copy.Rule;
+            Key = copy.Key;
+            SourceDigest = sourceDigest;
+            DestinationDigest = destinationDigest;
+            Planned = planned;
+        }
+
+        public ImageReference Source { get; }
+        public ImageReference Destination { get; }
+        /// <summary>The rule text this copy came from (null when made directly).</summary>
+        public string? Rule { get; }
+        /// <summary>The source's digest as the planner's HEAD found it.</summary>
+        public Digest? SourceDigest { get; }
+        /// <summary>The destination's digest as the planner's HEAD found it; null when it has no such image (or it was not asked).</summary>
+        public Digest? DestinationDigest { get; }
+        /// <summary>True when the digests are known from planning; the copier then trusts them instead of asking again.</summary>
+        public bool Planned { get; }
+        /// <summary>The destination already holds the source's digest (known after planning).</summary>
+        public bool UpToDate => SourceDigest is not null && SourceDigest == DestinationDigest;
+
+        /// <summary>Source and destination: one copy however many rules name it.</summary>
+        internal string Key { get; }
+
+        /// <summary>This copy with what planning found. Without a source digest (some registries omit it) it stays unplanned, and the copier decides after a GET.</summary>
+        public ImageCopy WithPlan(Digest? sourceDigest, Digest? destinationDigest) =>
+            new ImageCopy(this, sourceDigest, destinationDigest, planned: sourceDigest is not null);
+
+        /// <summary>This copy with planning forgotten, so a retry pass asks again.</summary>
+        public ImageCopy Unplanned() => new ImageCopy(this, null, null, planned: false);
+
+        public override string ToString() => Key;
+        public bool Equals(ImageCopy? other) => other is not null && string.Equals(other.Key, Key, StringComparison.Ordinal);
+        public override bool Equals(object? obj) => obj is ImageCopy c && Equals(c);
+        public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Key);
+    }
+}
