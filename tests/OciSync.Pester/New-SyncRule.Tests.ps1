@@ -14,6 +14,26 @@ Describe 'New-SyncRule' {
         $r.Origin | Should -BeNullOrEmpty
     }
 
+    It 'resolves oci: paths against the PowerShell location, not the process directory' {
+        Push-Location $TestDrive
+        try { $r = New-SyncRule 'oci:./mirror:v1' 'oci-archive:out/m.tar' }
+        finally { Pop-Location }
+        $r.SourceRepository.LocalPath | Should -Be (Join-Path $TestDrive 'mirror')
+        $r.Targets[0].Repository.LocalPath | Should -Be (Join-Path $TestDrive 'out/m.tar')
+        [System.IO.Directory]::GetCurrentDirectory() | Should -Not -Be $TestDrive.ToString()
+    }
+
+    It 'takes -DefaultRegistry and -DefaultNamespace (shared with Import-SyncRule, Get-SyncPlan and Invoke-ImageSync) and documents them' {
+        $r = New-SyncRule 'quay.io/coreos/x:v1' '' -Registry 'r.example.com' -Namespace 'mirror'
+        "$($r.Targets[0].Repository)" | Should -Be 'r.example.com/mirror/x'
+        foreach ($name in 'New-SyncRule', 'Import-SyncRule', 'Get-SyncPlan', 'Invoke-ImageSync') {
+            $params = (Get-Command $name).Parameters
+            $params['DefaultRegistry'].Aliases | Should -Contain 'Registry'
+            $params['DefaultNamespace'].Aliases | Should -Contain 'Namespace'
+            (Get-Help $name -Parameter DefaultRegistry).description.Text | Should -Match 'empty destination'
+        }
+    }
+
     It 'emits only its declared [OutputType]' {
         $declared = (Get-Command New-SyncRule).OutputType.Type
         New-SyncRule 'a.io/x' 'b.io/y' | ForEach-Object { $declared | Should -Contain $_.GetType() }
