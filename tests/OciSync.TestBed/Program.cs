@@ -20,7 +20,8 @@ public static class Program
         "      starts the hostile registry scenario (HostileScenario) with a fresh canary password, prints its\n" +
         "      state JSON (host, username, password, canaryHost) and READY, then runs like up.\n" +
         "  OciSync.TestBed verify --host HOST [--username U --password P] --repository R --reference T\n" +
-        "      prints the manifest digest; exit 1 if any referenced blob or child manifest is missing.";
+        "      prints the manifest digest; exit 1 if any referenced blob or child manifest is missing.\n" +
+        ServeCommand.Usage;
 
     public static async Task<int> Main(string[] args)
     {
@@ -36,6 +37,7 @@ public static class Program
                 "up" => await UpAsync(args.Skip(1).ToArray()).ConfigureAwait(false),
                 "hostile" => await HostileAsync(args.Skip(1).ToArray()).ConfigureAwait(false),
                 "verify" => await VerifyAsync(args.Skip(1).ToArray()).ConfigureAwait(false),
+                "serve" => await ServeCommand.RunAsync().ConfigureAwait(false),
                 _ => Fail($"unknown command '{args[0]}'\n{Usage}", 2),
             };
         }

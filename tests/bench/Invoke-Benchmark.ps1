@@ -2,8 +2,8 @@
 .SYNOPSIS
     Benchmarks OciSync's Invoke-ImageSync against skopeo sync on ≈1 GB in local registries.
 .DESCRIPTION
-    Starts real distribution registries through TestBedHost.ps1 (a child pwsh, so seeding never touches
-    this session and the registries' access logs can be counted): one source seeded with the bench set
+    Starts real distribution registries through `OciSync.TestBed serve` (tests/TestBed.ps1: its own
+    process, so seeding never touches this session and the registries' access logs can be counted): one source seeded with the bench set
     (20 repositories × 3 tags + one multi-platform image) and an empty destination per tool.
 
     For each tool: cold sync, then a no-op re-sync into the same destination. Measured: wall time,
@@ -45,35 +45,10 @@ $Problems = [Collections.Generic.List[string]]::new()   # anything that makes th
 
 function Write-Step([string] $Text) { Write-Host "== $Text" }
 
-# ---------------------------------------------------------------- test bed host (child pwsh)
+# ---------------------------------------------------------------- test bed host (OciSync.TestBed serve)
 
-function Start-BedHost {
-    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'TestBedHost.ps1'), '-TestBed', $TestBed)) { $psi.ArgumentList.Add($a) }
-    $psi.WorkingDirectory = $RepoRoot        # the local tool manifest provides `dotnet pwsh`
-    $psi.RedirectStandardInput = $true
-    $psi.RedirectStandardOutput = $true
-    $psi.UseShellExecute = $false
-    [Diagnostics.Process]::Start($psi)
-}
-
-function Invoke-BedHost([string] $Command) {
-    $script:Bed.StandardInput.WriteLine($Command)
-    $script:Bed.StandardInput.Flush()
-    while ($true) {
-        $line = $script:Bed.StandardOutput.ReadLine()
-        if ($null -eq $line) { throw "The test bed host exited during '$Command'." }
-        if ($line.StartsWith('@@ERR ')) { throw "Test bed host, '$Command': $($line.Substring(6))" }
-        if ($line.StartsWith('@@ ')) { return ($line.Substring(3) | ConvertFrom-Json -AsHashtable) }
-        Write-Verbose "testbed: $line"
-    }
-}
-
-function Stop-BedHost {
-    if (-not $script:Bed) { return }
-    try { $script:Bed.StandardInput.WriteLine('quit'); $script:Bed.StandardInput.Close() } catch { }
-    if (-not $script:Bed.WaitForExit(60000)) { $script:Bed.Kill($true) }
-}
+. (Join-Path $RepoRoot 'tests/TestBed.ps1')
+function Invoke-BedHost([string] $Command) { Invoke-OciTestBedHost $script:Bed $Command }
 
 # Requests seen by the registries since Clear-Requests, waited for briefly (log lines arrive asynchronously).
 function Clear-Requests([string[]] $Ids) { foreach ($id in $Ids) { $null = Invoke-BedHost "log-clear $id" } }
@@ -195,7 +170,7 @@ try {
     $results.moduleImportSeconds = [math]::Round($importSeconds, 3)
 
     Write-Step 'Starting registries: a source and one empty destination per tool'
-    $script:Bed = Start-BedHost
+    $script:Bed = Start-OciTestBedHost $TestBed
     $src = Invoke-BedHost 'start'
     $dstO = Invoke-BedHost 'start'
     $dstS = Invoke-BedHost 'start'
@@ -296,7 +271,7 @@ catch {
     $Problems.Add("The benchmark broke: $($_.Exception.Message) at $($_.InvocationInfo.PositionMessage)")
 }
 finally {
-    Stop-BedHost
+    Stop-OciTestBedHost $script:Bed
     Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue
 }
 

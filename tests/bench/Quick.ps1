@@ -28,20 +28,9 @@ $ModulePath = @($ModulePath -split "," | ForEach-Object { (Resolve-Path $_).Path
 $TestBed = (Resolve-Path $TestBed).Path
 New-Item -ItemType Directory -Path $OutDirectory -Force | Out-Null
 
-$psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
-foreach ($a in @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'TestBedHost.ps1'), '-TestBed', $TestBed)) { $psi.ArgumentList.Add($a) }
-$psi.WorkingDirectory = $RepoRoot
-$psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
-$bed = [Diagnostics.Process]::Start($psi)
-function Bed([string] $Command) {
-    $bed.StandardInput.WriteLine($Command); $bed.StandardInput.Flush()
-    while ($true) {
-        $line = $bed.StandardOutput.ReadLine()
-        if ($null -eq $line) { throw "The test bed host exited during '$Command'." }
-        if ($line.StartsWith('@@ERR ')) { throw "Test bed host, '$Command': $($line.Substring(6))" }
-        if ($line.StartsWith('@@ ')) { return ($line.Substring(3) | ConvertFrom-Json -AsHashtable) }
-    }
-}
+. (Join-Path $RepoRoot 'tests/TestBed.ps1')
+$bed = Start-OciTestBedHost $TestBed
+function Bed([string] $Command) { Invoke-OciTestBedHost $bed $Command }
 
 $rows = [Collections.Generic.List[object]]::new()
 try {
@@ -78,10 +67,7 @@ try {
       }
     }
 }
-finally {
-    try { $bed.StandardInput.WriteLine('quit'); $bed.StandardInput.Close() } catch { }
-    if (-not $bed.WaitForExit(60000)) { $bed.Kill($true) }
-}
+finally { Stop-OciTestBedHost $bed }
 $rows | Format-Table -AutoSize | Out-String | Write-Host
 for ($m = 0; $m -lt $ModulePath.Count; $m++) {
     foreach ($k in 1..$Repeat) {
