@@ -18,16 +18,20 @@ namespace OciSync.Core.Auth
         private readonly List<string> _order = new List<string>();
         private readonly Dictionary<string, RegistryCredential> _byKey = new Dictionary<string, RegistryCredential>(StringComparer.Ordinal);
 
+        /// <summary>An empty store.</summary>
         public CredentialStore() { }
 
+        /// <summary>A store of <paramref name="credentials"/>, added in order (a repeated key keeps the later entry).</summary>
         public CredentialStore(IEnumerable<RegistryCredential> credentials) => AddRange(credentials);
 
+        /// <summary>The number of entries, one per key.</summary>
         public int Count { get { lock (_gate) return _byKey.Count; } }
 
         /// <summary>Changes whenever an entry is added or replaced (the secret scrubber rebuilds its list then).</summary>
         public int Version { get { lock (_gate) return _version; } }
         private int _version;
 
+        /// <summary>Adds an entry, replacing any with the same key (compared normalised, the host case-insensitively).</summary>
         public void Add(RegistryCredential credential)
         {
             if (credential == null) throw new ArgumentNullException(nameof(credential));
@@ -40,6 +44,7 @@ namespace OciSync.Core.Auth
             }
         }
 
+        /// <summary>Adds each entry in order, as <see cref="Add"/> does.</summary>
         public void AddRange(IEnumerable<RegistryCredential> credentials)
         {
             if (credentials == null) throw new ArgumentNullException(nameof(credentials));
@@ -101,6 +106,7 @@ namespace OciSync.Core.Auth
             return false;
         }
 
+        /// <summary>A snapshot of the entries, in the order their keys were first added.</summary>
         public IEnumerator<RegistryCredential> GetEnumerator()
         {
             List<RegistryCredential> snapshot;

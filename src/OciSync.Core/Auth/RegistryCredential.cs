@@ -10,6 +10,7 @@ namespace OciSync.Core.Auth
     /// </summary>
     public sealed class RegistryCredential
     {
+        /// <summary>An entry for <paramref name="key"/> (normalised by <see cref="NormalizeKey"/>); <paramref name="password"/> is made read-only, and an empty user name becomes null.</summary>
         public RegistryCredential(string key, string? username, SecureString? password, bool insecure = false, string? origin = null)
         {
             Key = NormalizeKey(key);
@@ -22,7 +23,9 @@ namespace OciSync.Core.Auth
 
         /// <summary><c>registry</c> or <c>registry/namespace[/…]</c>, the prefix this entry applies to.</summary>
         public string Key { get; }
+        /// <summary>The user name, or null when none was given.</summary>
         public string? Username { get; }
+        /// <summary>The password, read-only; null when none was given.</summary>
         public SecureString? Password { get; }
         /// <summary>Plain HTTP or unverified TLS is allowed for this registry.</summary>
         public bool Insecure { get; }
@@ -38,6 +41,7 @@ namespace OciSync.Core.Auth
         /// <summary>The longest password a <see cref="SecureString"/> holds (and the longest user name accepted with it).</summary>
         public const int MaxLength = 65536;
 
+        /// <summary>A read-only <see cref="SecureString"/> holding <paramref name="plain"/> (empty for null); throws <see cref="ArgumentException"/> above <see cref="MaxLength"/> characters.</summary>
         public static SecureString ToSecureString(string? plain)
         {
             // SecureString itself would throw ArgumentOutOfRangeException at the 65,537th character.
@@ -71,6 +75,7 @@ namespace OciSync.Core.Auth
             return host + rest;
         }
 
+        /// <summary><c>key (username)</c>, or <c>key (anonymous)</c>; never the password.</summary>
         public override string ToString() => IsAnonymous ? $"{Key} (anonymous)" : $"{Key} ({Username})";
     }
 }

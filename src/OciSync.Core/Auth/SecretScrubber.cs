@@ -14,6 +14,7 @@ namespace OciSync.Core.Auth
     /// </summary>
     public sealed class SecretScrubber
     {
+        /// <summary>What a secret or URL userinfo is replaced with.</summary>
         public const string Mask = "***";
         // Shorter secrets are masked only as whole words: masking every "ab" would garble every message.
         private const int MinAnywhereLength = 4;
@@ -31,6 +32,7 @@ namespace OciSync.Core.Auth
         private Dictionary<string, bool> _storeForms = new Dictionary<string, bool>(StringComparer.Ordinal);
         private KeyValuePair<string, bool>[]? _secrets;
 
+        /// <summary>A scrubber for the passwords in <paramref name="store"/> (read again whenever it changes); without one, only tokens added later and URL userinfo are masked.</summary>
         public SecretScrubber(CredentialStore? store = null) { _store = store; }
 
         /// <summary>A scrubber that only strips URL userinfo (no credentials known).</summary>
@@ -74,7 +76,7 @@ namespace OciSync.Core.Auth
             return e is Transport.RegistryException r ? r.Scrubbed(this) : new Transport.RegistryException(Transport.ErrorIds.Of(e), Scrub(e.Message));
         }
 
-        /// <summary>True when <see cref="Scrub"/> would change the text.</summary>
+        /// <summary>True when <see cref="Scrub(string)"/> would change the text.</summary>
         public bool Dirty(string? text) => !string.IsNullOrEmpty(text) && !string.Equals(Scrub(text), text, StringComparison.Ordinal);
 
         /// <summary>Every form to mask, longest first (a secret that contains another is masked whole), with "anywhere" or "whole words only".</summary>

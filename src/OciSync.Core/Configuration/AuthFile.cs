@@ -16,9 +16,11 @@ namespace OciSync.Core.Configuration
             Errors = errors;
         }
 
+        /// <summary>The file name as the caller gave it; empty when parsed without one.</summary>
         public string Path { get; }
         /// <summary>The usable entries in file order (a repeated key appears twice; a <see cref="CredentialStore"/> keeps the later).</summary>
         public IReadOnlyList<RegistryCredential> Credentials { get; }
+        /// <summary>The problems of the entries in file order: dropped entries as errors; unknown keys, repeated keys and unset variables as warnings.</summary>
         public IReadOnlyList<ConfigError> Errors { get; }
     }
 
@@ -41,6 +43,7 @@ namespace OciSync.Core.Configuration
             return Parse(text, path, getEnvironmentVariable, YamlTree.FormatOf(path));
         }
 
+        /// <summary>Parses text as if read from <paramref name="fileName"/> (its extension picks YAML or JSON); text that cannot be used throws as <see cref="Load"/> does.</summary>
         public static AuthFileResult Parse(string text, string fileName, Func<string, string?>? getEnvironmentVariable = null) =>
             Parse(text, fileName, getEnvironmentVariable, YamlTree.FormatOf(fileName ?? string.Empty));
 

@@ -36,7 +36,9 @@ namespace OciSync.Core.Configuration
             Planned = planned;
         }
 
+        /// <summary>The source image; it always names a tag or digest.</summary>
         public ImageReference Source { get; }
+        /// <summary>The destination image; it always names a tag or digest (the source's when none was given).</summary>
         public ImageReference Destination { get; }
         /// <summary>The rule text this copy came from (null when made directly).</summary>
         public string? Rule { get; }
@@ -59,9 +61,13 @@ namespace OciSync.Core.Configuration
         /// <summary>This copy with planning forgotten, so a retry pass asks again.</summary>
         public ImageCopy Unplanned() => new ImageCopy(this, null, null, planned: false);
 
+        /// <summary><c>source -> destination</c>.</summary>
         public override string ToString() => Key;
+        /// <summary>True when <paramref name="other"/> has the same source and destination (rule and plan are not compared).</summary>
         public bool Equals(ImageCopy? other) => other is not null && string.Equals(other.Key, Key, StringComparison.Ordinal);
+        /// <inheritdoc/>
         public override bool Equals(object? obj) => obj is ImageCopy c && Equals(c);
+        /// <inheritdoc/>
         public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Key);
     }
 }

@@ -14,6 +14,7 @@ namespace OciSync.Core.Configuration
             Errors = errors;
         }
 
+        /// <summary>The file name as the caller gave it; empty when parsed without one.</summary>
         public string Path { get; }
         /// <summary>The valid rules, in file order.</summary>
         public IReadOnlyList<SyncRule> Rules { get; }

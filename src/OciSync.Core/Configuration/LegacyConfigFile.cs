@@ -15,8 +15,11 @@ namespace OciSync.Core.Configuration
             Errors = errors;
         }
 
+        /// <summary>The file name as the caller gave it; empty when parsed without one.</summary>
         public string Path { get; }
+        /// <summary>The <c>auth</c> part, read as an auth file is (empty when the file has none).</summary>
         public AuthFileResult Auth { get; }
+        /// <summary>The <c>images</c> part, read as an images file is (empty when the file has none).</summary>
         public ImagesFileResult Images { get; }
         /// <summary>Every problem of the file: its own, then the auth part's, then the images part's.</summary>
         public IReadOnlyList<ConfigError> Errors { get; }
@@ -29,12 +32,14 @@ namespace OciSync.Core.Configuration
     /// </summary>
     public static class LegacyConfigFile
     {
+        /// <summary>Loads a file; a missing, unreadable or unparsable file, or a top level or part that is not a map, throws <see cref="ConfigException"/>.</summary>
         public static LegacyConfigResult Load(string path, RuleOptions? options = null)
         {
             var text = YamlTree.ReadFile(path);
             return Parse(text, path, options, YamlTree.FormatOf(path));
         }
 
+        /// <summary>Parses text as if read from <paramref name="fileName"/> (its extension picks YAML or JSON).</summary>
         public static LegacyConfigResult Parse(string text, string fileName, RuleOptions? options = null) =>
             Parse(text, fileName, options, YamlTree.FormatOf(fileName ?? string.Empty));
 

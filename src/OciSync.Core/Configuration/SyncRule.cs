@@ -74,12 +74,15 @@ namespace OciSync.Core.Configuration
         public IReadOnlyList<string> Destinations { get; }
         /// <summary>The normalised source repository, without tag or digest.</summary>
         public ImageReference SourceRepository { get; }
+        /// <summary>Which images of <see cref="SourceRepository"/> the rule selects.</summary>
         public SourceSelectorKind Kind { get; }
         /// <summary>The tags of a <see cref="SourceSelectorKind.Tags"/> rule, in the written order; empty otherwise.</summary>
         public IReadOnlyList<string> SourceTags { get; }
+        /// <summary>The digest of a <see cref="SourceSelectorKind.Digest"/> rule; null otherwise.</summary>
         public Digest? SourceDigest { get; }
         /// <summary>The regex of a <see cref="SourceSelectorKind.Regex"/> rule; unanchored, as image-syncer matches.</summary>
         public Regex? TagPattern { get; }
+        /// <summary>The parsed destinations, one per entry of <see cref="Destinations"/> (the default destination when none was given).</summary>
         public IReadOnlyList<SyncTarget> Targets { get; }
         /// <summary><c>file:line</c> of the rule, or null for rules made in code.</summary>
         public string? Origin { get; }
@@ -87,6 +90,7 @@ namespace OciSync.Core.Configuration
         /// <summary>True when <see cref="Expand"/> needs the tags the registry lists (all tags, or a regex).</summary>
         public bool NeedsTagList => Kind == SourceSelectorKind.AllTags || Kind == SourceSelectorKind.Regex;
 
+        /// <summary><c>source -> destination, destination</c>: the source as written, the destinations after expansion.</summary>
         public override string ToString() => Source + " -> " + string.Join(", ", Destinations);
 
         /// <summary>

@@ -20,6 +20,7 @@ namespace OciSync.Core.Configuration
         private readonly TimeSpan _budget;
         private readonly Stopwatch _spent = new Stopwatch();
 
+        /// <summary>A filter for <paramref name="regex"/> (from <see cref="Compile"/>, so each match has its timeout) with <paramref name="budget"/> for all its matches, by default <see cref="DefaultBudget"/>.</summary>
         public TagFilter(Regex regex, TimeSpan? budget = null)
         {
             _regex = regex ?? throw new ArgumentNullException(nameof(regex));
@@ -29,6 +30,7 @@ namespace OciSync.Core.Configuration
         /// <summary>An unanchored, culture-invariant regex with the per-match timeout; throws <see cref="ArgumentException"/> for a bad pattern.</summary>
         public static Regex Compile(string pattern) => new Regex(pattern, RegexOptions.CultureInvariant, MatchTimeout);
 
+        /// <summary>The regex as written.</summary>
         public string Pattern => _regex.ToString();
 
         /// <summary>Throws <see cref="TagRegexBudgetException"/> when the match or the budget runs out.</summary>
@@ -61,6 +63,7 @@ namespace OciSync.Core.Configuration
     public sealed class TagRegexBudgetException : TimeoutException, Transport.IHasErrorId
     {
         string Transport.IHasErrorId.ErrorId => Transport.ErrorIds.TagRegexTimeout;
+        /// <summary>An exception with <paramref name="message"/>; <paramref name="inner"/> is the match timeout, or null when the budget ran out between matches.</summary>
         public TagRegexBudgetException(string message, Exception? inner) : base(message, inner) { }
     }
 }

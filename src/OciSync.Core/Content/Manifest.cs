@@ -23,14 +23,21 @@ namespace OciSync.Core.Content
             Children = children;
         }
 
+        /// <summary>The body exactly as served, pushed unchanged so the digest holds; do not modify the array.</summary>
         public byte[] Bytes { get; }
+        /// <summary>The body's <c>mediaType</c>, else the Content-Type without parameters, else inferred (an OCI index when it has <c>manifests</c>).</summary>
         public string MediaType { get; }
+        /// <summary>The digest of <see cref="Bytes"/>.</summary>
         public Digest Digest { get; }
+        /// <summary>The config blob of an image manifest; null for an index.</summary>
         public Descriptor? Config { get; }
+        /// <summary>The layer blobs of an image manifest, in order; empty for an index.</summary>
         public IReadOnlyList<Descriptor> Layers { get; }
         /// <summary>Entries of an index or manifest list; empty for an image manifest.</summary>
         public IReadOnlyList<Descriptor> Children { get; }
+        /// <summary>True for an OCI index or a Docker manifest list, whose manifests are in <see cref="Children"/>.</summary>
         public bool IsIndex => MediaTypes.IsIndex(MediaType);
+        /// <summary>The length of <see cref="Bytes"/>, in bytes.</summary>
         public long Size => Bytes.LongLength;
 
         /// <summary>Config then layers: every blob an image manifest references.</summary>

@@ -2,15 +2,24 @@ using System;
 
 namespace OciSync.Core.Content
 {
+    /// <summary>The media types of the manifests and image configs the module handles.</summary>
     public static class MediaTypes
     {
+        /// <summary>An OCI image manifest.</summary>
         public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
+        /// <summary>An OCI image index (one manifest per platform).</summary>
         public const string OciIndex = "application/vnd.oci.image.index.v1+json";
+        /// <summary>An OCI image config.</summary>
         public const string OciConfig = "application/vnd.oci.image.config.v1+json";
+        /// <summary>A Docker image manifest, schema 2.</summary>
         public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+        /// <summary>A Docker manifest list, Docker's counterpart of an OCI index.</summary>
         public const string DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
+        /// <summary>A Docker image config.</summary>
         public const string DockerConfig = "application/vnd.docker.container.image.v1+json";
+        /// <summary>A Docker schema 1 manifest: deprecated, refused rather than copied.</summary>
         public const string DockerSchema1 = "application/vnd.docker.distribution.manifest.v1+json";
+        /// <summary>A signed Docker schema 1 manifest: deprecated, refused rather than copied.</summary>
         public const string DockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
         /// <summary>Every manifest type we ask for; the registry then serves the stored bytes unchanged.</summary>
@@ -42,6 +51,7 @@ namespace OciSync.Core.Content
             return true;
         }
 
+        /// <summary>True for an OCI index or a Docker manifest list (compared exactly, so without parameters).</summary>
         public static bool IsIndex(string? mediaType) =>
             string.Equals(mediaType, OciIndex, StringComparison.Ordinal) ||
             string.Equals(mediaType, DockerManifestList, StringComparison.Ordinal);

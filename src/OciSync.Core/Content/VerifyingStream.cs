@@ -150,15 +150,18 @@ namespace OciSync.Core.Content
         }
     }
 
+    /// <summary>Content that does not match the digest it was fetched or stored by: wrong size or wrong hash.</summary>
     public sealed class DigestMismatchException : Exception, Transport.IHasErrorId
     {
         string Transport.IHasErrorId.ErrorId => Transport.ErrorIds.DigestMismatch;
+        /// <summary>A mismatch for <paramref name="expected"/>; <paramref name="detail"/> says what differed and ends the message (no full stop).</summary>
         public DigestMismatchException(Digest expected, string detail)
             : base($"Content of {expected} failed verification: {detail}.")
         {
             Expected = expected;
         }
 
+        /// <summary>The digest the content should have had.</summary>
         public Digest Expected { get; }
     }
 }

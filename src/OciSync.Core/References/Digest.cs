@@ -11,17 +11,22 @@ namespace OciSync.Core.References
             Hex = hex;
         }
 
+        /// <summary><c>sha256</c> or <c>sha512</c>.</summary>
         public string Algorithm { get; }
+        /// <summary>The hash in lower-case hex: 64 characters for sha256, 128 for sha512.</summary>
         public string Hex { get; }
 
+        /// <summary>Parses <c>algorithm:hex</c>; throws <see cref="FormatException"/> saying what is wrong.</summary>
         public static Digest Parse(string value)
         {
             if (TryParse(value, out var digest, out var problem)) return digest!;
             throw new FormatException(problem);
         }
 
+        /// <summary>As <see cref="Parse"/>, but returns false instead of throwing.</summary>
         public static bool TryParse(string? value, out Digest? digest) => TryParse(value, out digest, out _);
 
+        /// <summary>As <see cref="Parse"/>, but returns false instead of throwing; <paramref name="problem"/> says what is wrong (empty on success).</summary>
         public static bool TryParse(string? value, out Digest? digest, out string problem)
         {
             digest = null;
@@ -38,6 +43,7 @@ namespace OciSync.Core.References
             return true;
         }
 
+        /// <summary>The <c>sha256</c> digest of a hash's raw bytes (32 of them; the length is not checked).</summary>
         public static Digest FromSha256(byte[] hash) => new Digest("sha256", ToHex(hash));
 
         internal static string ToHex(byte[] bytes)
@@ -68,11 +74,17 @@ namespace OciSync.Core.References
             return true;
         }
 
+        /// <summary><c>algorithm:hex</c>.</summary>
         public override string ToString() => Algorithm + ":" + Hex;
+        /// <summary>True when algorithm and hex are the same.</summary>
         public bool Equals(Digest? other) => other is not null && other.Algorithm == Algorithm && other.Hex == Hex;
+        /// <inheritdoc/>
         public override bool Equals(object? obj) => obj is Digest d && Equals(d);
+        /// <inheritdoc/>
         public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToString());
+        /// <summary>True when both are null or both name the same digest.</summary>
         public static bool operator ==(Digest? a, Digest? b) => a is null ? b is null : a.Equals(b);
+        /// <summary>True unless both are null or both name the same digest.</summary>
         public static bool operator !=(Digest? a, Digest? b) => !(a == b);
     }
 }

@@ -47,8 +47,11 @@ namespace OciSync.Core.Registry
 
         /// <summary>The registry as users name it (<c>docker.io</c>, <c>127.0.0.1:5000</c>).</summary>
         public string Registry { get; }
+        /// <summary>The host requests go to: <c>registry-1.docker.io</c> for Docker Hub, otherwise <see cref="Registry"/>.</summary>
         public string EndpointHost => Registry == ImageReference.DockerHub ? ImageReference.DockerHubEndpoint : Registry;
+        /// <summary>Plain HTTP or unverified TLS is allowed, as the client's credential says.</summary>
         public bool Insecure { get; }
+        /// <summary>Who the client authenticates as, for messages: <c>anonymous</c>, or the username and the key of its credential.</summary>
         public string CredentialDescription => _credential == null || _credential.IsAnonymous ? "anonymous" : $"{_credential.Username} (from {_credential.Key})";
 
         // ---- manifests -------------------------------------------------------------------
@@ -120,6 +123,7 @@ namespace OciSync.Core.Registry
 
         // ---- blobs -----------------------------------------------------------------------
 
+        /// <summary>HEAD a blob; false when the repository does not have it.</summary>
         public Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct) => _send.Scrubbed(BlobExistsCoreAsync(repository, digest, ct));
 
         private async Task<bool> BlobExistsCoreAsync(string repository, Digest digest, CancellationToken ct)

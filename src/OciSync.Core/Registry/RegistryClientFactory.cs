@@ -12,6 +12,7 @@ namespace OciSync.Core.Registry
     {
         private readonly ConcurrentDictionary<string, RegistryClient> _clients = new ConcurrentDictionary<string, RegistryClient>(StringComparer.Ordinal);
 
+        /// <summary>A factory for one run; null <paramref name="options"/> are the defaults, null <paramref name="credentials"/> none. The options are validated here.</summary>
         public RegistryClientFactory(RegistryClientOptions? options = null, CredentialStore? credentials = null)
         {
             Options = options ?? new RegistryClientOptions();
@@ -21,7 +22,9 @@ namespace OciSync.Core.Registry
             Log = new ScrubbingLog(Options.Log, Scrubber);
         }
 
+        /// <summary>The settings every client of this factory shares.</summary>
         public RegistryClientOptions Options { get; }
+        /// <summary>The credentials clients are given, matched by registry and repository.</summary>
         public CredentialStore Credentials { get; }
         /// <summary>Masks this run's passwords and tokens in anything shown, logged or put in a result.</summary>
         public SecretScrubber Scrubber { get; }
@@ -42,6 +45,7 @@ namespace OciSync.Core.Registry
             return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options, Log, Scrubber, Statistics));
         }
 
+        /// <summary>The client for the registry and repository of <paramref name="reference"/>.</summary>
         public RegistryClient Get(References.ImageReference reference) => Get(reference.Registry, reference.Repository);
 
         /// <summary>Registries whose ping failed get another one on their next request (a retry pass).</summary>

@@ -7,7 +7,9 @@ namespace OciSync.Core.Registry
     /// <summary>Settings shared by every registry client of one run.</summary>
     public sealed class RegistryClientOptions
     {
+        /// <summary>How requests are retried, and each attempt's response timeout.</summary>
         public RetryPolicy Retry { get; set; } = new RetryPolicy();
+        /// <summary>Where diagnostics go (the factory scrubs every line first); <see cref="NullOciLog"/> by default.</summary>
         public IOciLog Log { get; set; } = NullOciLog.Instance;
         /// <summary>Called for every request that reaches the network (counting in tests, listing with -Debug).</summary>
         public Action<HttpRequestMessage, HttpResponseMessage?>? RequestObserver { get; set; }
@@ -35,9 +37,12 @@ namespace OciSync.Core.Registry
         /// (0 = no minimum). The idle timeout alone cannot catch a server that trickles a byte every few seconds.
         /// </summary>
         public long MinimumTransferRate { get; set; } = 1024;
+        /// <summary>The span <see cref="MinimumTransferRate"/> is averaged over.</summary>
         public TimeSpan TransferRateWindow { get; set; } = TimeSpan.FromSeconds(60);
+        /// <summary>The User-Agent header of every request; <c>OciSync/</c> and the assembly version by default.</summary>
         public string UserAgent { get; set; } = "OciSync/" + typeof(RegistryClientOptions).Assembly.GetName().Version?.ToString(3);
 
+        /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when a setting is out of range; the factory calls it.</summary>
         public void Validate()
         {
             Retry.Validate();

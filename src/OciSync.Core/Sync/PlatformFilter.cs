@@ -15,12 +15,14 @@ namespace OciSync.Core.Sync
         private readonly IReadOnlyList<(string Name, string? Detail)> _os;
         private readonly IReadOnlyList<(string Name, string? Detail)> _arch;
 
+        /// <summary>A filter of OS and architecture entries; a value may hold several, comma-separated, and null means no entry.</summary>
         public PlatformFilter(IEnumerable<string>? os, IEnumerable<string>? arch)
         {
             _os = Split(os);
             _arch = Split(arch);
         }
 
+        /// <summary>True when neither list has an entry, so every platform passes.</summary>
         public bool IsEmpty => _os.Count == 0 && _arch.Count == 0;
 
         /// <summary>A platformless index entry (an attestation, say) only passes when nothing is filtered.</summary>
@@ -48,6 +50,7 @@ namespace OciSync.Core.Sync
                 })
                 .ToList();
 
+        /// <inheritdoc/>
         public override string ToString() =>
             IsEmpty ? "(all platforms)" : $"os: {Describe(_os)}; arch: {Describe(_arch)}";
 

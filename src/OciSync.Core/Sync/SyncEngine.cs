@@ -35,6 +35,7 @@ namespace OciSync.Core.Sync
         private readonly LayerTally _tally = new LayerTally();
         private readonly RunFiles _files;
 
+        /// <summary>An engine copying through <paramref name="clients"/>; <paramref name="options"/> are validated here and <paramref name="observer"/> receives every result.</summary>
         public SyncEngine(RegistryClientFactory clients, SyncOptions options, ISyncObserver observer)
         {
             options.Validate();
@@ -53,11 +54,13 @@ namespace OciSync.Core.Sync
         /// <summary>Most blob and manifest operations that were ever in flight at once.</summary>
         public int PeakConcurrency => _gate.Peak;
 
+        /// <summary>Runs the rules (listing, planning, copying, retry passes) and returns the run's totals.</summary>
         public Task<SyncSummary> RunAsync(IReadOnlyList<SyncRule> rules, CancellationToken ct) => RunAsync(rules, Array.Empty<ImageCopy>(), ct);
 
         /// <summary>Copies given as they are; those already planned (from Get-SyncPlan) are not HEADed again.</summary>
         public Task<SyncSummary> RunAsync(IReadOnlyList<ImageCopy> copies, CancellationToken ct) => RunAsync(Array.Empty<SyncRule>(), copies, ct);
 
+        /// <summary>Runs rules and given copies together, a copy both name being copied once; writes the images files, then returns the totals.</summary>
         public async Task<SyncSummary> RunAsync(IReadOnlyList<SyncRule> rules, IReadOnlyList<ImageCopy> copies, CancellationToken ct)
         {
             var run = new RunState();

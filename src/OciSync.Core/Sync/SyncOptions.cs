@@ -3,6 +3,7 @@ using OciSync.Core.Configuration;
 
 namespace OciSync.Core.Sync
 {
+    /// <summary>How a <see cref="SyncEngine"/> run copies: its limits, retries, platform filter and output files.</summary>
     public sealed class SyncOptions
     {
         /// <summary>Blobs and manifests in flight at once across all images (image-syncer --proc).</summary>
@@ -13,6 +14,7 @@ namespace OciSync.Core.Sync
         public int BlobAttempts { get; set; } = 3;
         /// <summary>Push manifests even when the destination already has the same digest.</summary>
         public bool Force { get; set; }
+        /// <summary>Which platforms of an image are copied (image-syncer --os/--arch); the default copies all.</summary>
         public PlatformFilter Platforms { get; set; } = new PlatformFilter(null, null);
         /// <summary>Largest image config read to decide a single-platform image's platform.</summary>
         public int MaxConfigBytes { get; set; } = 4 * 1024 * 1024;
@@ -26,6 +28,7 @@ namespace OciSync.Core.Sync
         /// <summary>An images file of what failed (a rule whose listing failed as the rule), to feed back in; null: none.</summary>
         public string? FailedImagesPath { get; set; }
 
+        /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when a setting is out of range; the engine calls it.</summary>
         public void Validate()
         {
             if (Concurrency < 1 || Concurrency > 256) throw new ArgumentOutOfRangeException(nameof(Concurrency), Concurrency, "Concurrency must be between 1 and 256.");
@@ -55,17 +58,23 @@ namespace OciSync.Core.Sync
         void OnProgress(SyncProgress progress);
     }
 
+    /// <summary>Where a run stands, as given to <see cref="ISyncObserver.OnProgress"/>.</summary>
     public sealed class SyncProgress
     {
+        /// <summary>A snapshot; each argument sets the property of the same name.</summary>
         public SyncProgress(int pass, string phase, int phaseDone, int phaseTotal, int imagesDone, int imagesKnown)
         {
             Pass = pass; Phase = phase; PhaseDone = phaseDone; PhaseTotal = phaseTotal; ImagesDone = imagesDone; ImagesKnown = imagesKnown;
         }
+        /// <summary>The pass the run is in (1 is the first).</summary>
         public int Pass { get; }
         /// <summary>Listing, Planning or Copying.</summary>
         public string Phase { get; }
+        /// <summary>Work of this phase done: images checked while planning, images copied while copying.</summary>
         public int PhaseDone { get; }
+        /// <summary>Work of this phase in all, counted as <see cref="PhaseDone"/> is.</summary>
         public int PhaseTotal { get; }
+        /// <summary>Images with a final result so far in the run.</summary>
         public int ImagesDone { get; }
         /// <summary>Images the run knows of so far (more appear when a retried rule lists new tags).</summary>
         public int ImagesKnown { get; }

@@ -16,19 +16,25 @@ namespace OciSync.Core.Sync
     public sealed class PlanError
     {
         internal PlanError(string target, Exception error, ImageCopy? copy = null, SyncRule? rule = null) { Target = target; Error = error; Copy = copy; Rule = rule; }
+        /// <summary>The image whose HEAD failed (source or destination, whichever failed), or the rule as written when its listing failed.</summary>
         public string Target { get; }
+        /// <summary>The failure, with secrets scrubbed.</summary>
         public Exception Error { get; }
         /// <summary>The image whose HEAD failed; null when a whole rule could not be expanded.</summary>
         public ImageCopy? Copy { get; }
         /// <summary>The rule whose tags could not be listed; null when one image failed.</summary>
         public SyncRule? Rule { get; }
+        /// <summary><see cref="SyncPhase.Planning"/> for a failed HEAD, <see cref="SyncPhase.Listing"/> for a failed listing.</summary>
         public string Phase => Copy != null ? SyncPhase.Planning : SyncPhase.Listing;
     }
 
+    /// <summary>What the planner made of its rules: the copies to make, and what could not be planned.</summary>
     public sealed class SyncPlan
     {
         internal SyncPlan(IReadOnlyList<ImageCopy> copies, IReadOnlyList<PlanError> errors) { Copies = copies; Errors = errors; }
+        /// <summary>The copies, one per source and destination; after <see cref="SyncPlanner.CheckAsync"/> they carry their digests.</summary>
         public IReadOnlyList<ImageCopy> Copies { get; }
+        /// <summary>The rules and images that could not be listed or HEADed.</summary>
         public IReadOnlyList<PlanError> Errors { get; }
     }
 
@@ -45,6 +51,7 @@ namespace OciSync.Core.Sync
         private readonly IOciLog _log;
         private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
 
+        /// <summary>A planner for the registries of <paramref name="clients"/>, with at most <paramref name="concurrency"/> listings and HEADs in flight.</summary>
         public SyncPlanner(RegistryClientFactory clients, int concurrency) : this(new ImageStores(clients), concurrency) { }
 
         internal SyncPlanner(ImageStores stores, int concurrency)

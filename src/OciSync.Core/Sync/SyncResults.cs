@@ -11,14 +11,21 @@ namespace OciSync.Core.Sync
     public static class SyncAction
     {
         // Images and manifests
+        /// <summary>An image or child manifest was pushed to the destination.</summary>
         public const string Synced = "Synced";
+        /// <summary>The destination already had the same digest; nothing was pushed.</summary>
         public const string Unchanged = "Unchanged";
+        /// <summary>No platform of the image passed the <see cref="PlatformFilter"/>; nothing was copied.</summary>
         public const string Filtered = "Filtered";
         // Blobs
+        /// <summary>The blob's bytes were uploaded.</summary>
         public const string Copied = "Copied";
+        /// <summary>The destination registry mounted the blob from another of its repositories; no bytes were sent.</summary>
         public const string Mounted = "Mounted";
+        /// <summary>The destination repository already had the blob.</summary>
         public const string Present = "Present";
         // All three
+        /// <summary>It could not be copied; <see cref="SyncResult.Error"/> says why.</summary>
         public const string Failed = "Failed";
     }
 
@@ -29,6 +36,7 @@ namespace OciSync.Core.Sync
         public const string Listing = "Listing";
         /// <summary>Asking source and destination for their digests (HEAD).</summary>
         public const string Planning = "Planning";
+        /// <summary>Copying blobs and manifests to the destination.</summary>
         public const string Copying = "Copying";
     }
 
@@ -40,35 +48,49 @@ namespace OciSync.Core.Sync
     {
         /// <summary>Image, Manifest or Layer.</summary>
         public abstract string Kind { get; }
+        /// <summary>What happened: one of the <see cref="SyncAction"/> values.</summary>
         public string Action { get; init; } = SyncAction.Failed;
+        /// <summary>Where it came from: an image reference, or <c>registry/repository</c> for a layer (a rule whose listing failed names its repository).</summary>
         public string Source { get; init; } = string.Empty;
+        /// <summary>Where it went, in the same form as <see cref="Source"/> (a rule whose listing failed lists its destinations, comma-separated).</summary>
         public string Destination { get; init; } = string.Empty;
+        /// <summary>The digest pushed or found at the destination (a layer's blob digest); null for an image that failed.</summary>
         public string? Digest { get; init; }
+        /// <summary>The media type of the manifest or blob; null when it was not read (an image found unchanged by its HEAD, or one that failed).</summary>
         public string? MediaType { get; init; }
+        /// <summary>Time it took, in seconds; 0 for a blob another transfer had already settled.</summary>
         public double Seconds { get; init; }
+        /// <summary>The <see cref="Transport.ErrorIds"/> id of why an image failed; null otherwise (layer and manifest results leave it null).</summary>
         public string? ErrorId { get; init; }
         /// <summary>Why it failed; scrubbed of secrets by the engine before anyone sees it.</summary>
         public string? Error { get; internal set; }
+        /// <inheritdoc/>
         public override string ToString() => $"{Action} {Source} -> {Destination}";
     }
 
     /// <summary>One blob (config or layer) for one destination repository.</summary>
     public sealed class LayerResult : SyncResult
     {
+        /// <inheritdoc/>
         public override string Kind => "Layer";
+        /// <summary>The blob's size in bytes.</summary>
         public long Size { get; init; }
         /// <summary>The repository a mounted blob came from.</summary>
         public string? MountedFrom { get; init; }
         /// <summary>Time spent waiting for a transfer slot (or for another image's upload of the same blob); not in <see cref="SyncResult.Seconds"/>.</summary>
         public double QueuedSeconds { get; init; }
+        /// <inheritdoc/>
         public override string ToString() => $"{Action} {Digest} ({Size} bytes) -> {Destination}";
     }
 
     /// <summary>One child manifest of an index, pushed (or skipped) by digest at a destination.</summary>
     public sealed class ManifestResult : SyncResult
     {
+        /// <inheritdoc/>
         public override string Kind => "Manifest";
+        /// <summary>The child's digest at the source; children are pushed by digest, so it is also <see cref="SyncResult.Digest"/>.</summary>
         public string? SourceDigest { get; init; }
+        /// <summary>The index entry's platform (<c>linux/arm64/v8</c>, say); null for an entry without one (an attestation).</summary>
         public string? Platform { get; init; }
     }
 
@@ -80,9 +102,11 @@ namespace OciSync.Core.Sync
     /// </summary>
     public sealed class ImageResult : SyncResult
     {
+        /// <inheritdoc/>
         public override string Kind => "Image";
         /// <summary>The rule the image came from, as written (<c>source -> destinations</c>).</summary>
         public string? Rule { get; init; }
+        /// <summary>The source manifest's digest; differs from <see cref="SyncResult.Digest"/> when an index was filtered to fewer platforms. Null when the run failed before learning it.</summary>
         public string? SourceDigest { get; init; }
         /// <summary>Listing, Planning or Copying: how far the image got.</summary>
         public string Phase { get; init; } = SyncPhase.Copying;
@@ -90,25 +114,38 @@ namespace OciSync.Core.Sync
         public int Pass { get; init; } = 1;
         /// <summary>Platforms copied: an index's kept entries, or a single image's platform when it was read.</summary>
         public IReadOnlyList<string> Platforms { get; init; } = Array.Empty<string>();
+        /// <summary>Bytes this image's own requests sent (a blob another image sent counts there).</summary>
         public long BytesCopied { get; init; }
+        /// <summary>When the image's copy began (UTC); for a listing or HEAD failure, when its pass began.</summary>
         public DateTime StartTime { get; init; }
+        /// <summary>When the result was made (UTC).</summary>
         public DateTime EndTime { get; init; }
+        /// <summary>The child manifests of an index, pushed or found present; empty for a single-platform image.</summary>
         public IReadOnlyList<ManifestResult> Manifests { get; init; } = Array.Empty<ManifestResult>();
+        /// <summary>Every blob (config and layers) the image needed at its destination, whichever image sent it.</summary>
         public IReadOnlyList<LayerResult> Layers { get; init; } = Array.Empty<LayerResult>();
     }
 
+    /// <summary>The totals of a run, returned when it ends.</summary>
     public sealed class SyncSummary
     {
         /// <summary>Images with a result (a rule whose listing failed counts as one).</summary>
         public int Images { get; init; }
+        /// <summary>Images pushed to their destination.</summary>
         public int Synced { get; init; }
+        /// <summary>Images whose destination already had the same digest.</summary>
         public int Unchanged { get; init; }
+        /// <summary>Images with no platform the platform filter lets through.</summary>
         public int Filtered { get; init; }
+        /// <summary>Images that failed after every pass, a rule whose listing failed counting as one.</summary>
         public int Failed { get; init; }
         /// <summary>Copies -Confirm or -WhatIf declined: not copied, no result.</summary>
         public int Declined { get; init; }
+        /// <summary>Blobs uploaded, once per destination repository and digest.</summary>
         public int BlobsCopied { get; init; }
+        /// <summary>Blobs mounted from another repository of the destination registry instead of uploaded.</summary>
         public int BlobsMounted { get; init; }
+        /// <summary>Blobs the destination repository already had.</summary>
         public int BlobsPresent { get; init; }
         /// <summary>Bytes of every blob really sent, each counted once.</summary>
         public long BytesCopied { get; init; }
@@ -116,10 +153,15 @@ namespace OciSync.Core.Sync
         public int RequestRetries { get; init; }
         /// <summary>Passes run (1 + the -Retries passes that had work).</summary>
         public int Passes { get; init; }
+        /// <summary>When the run began (UTC).</summary>
         public DateTime StartTime { get; init; }
+        /// <summary>When the run ended (UTC).</summary>
         public DateTime EndTime { get; init; }
+        /// <summary>The run's length in seconds.</summary>
         public double Seconds { get; init; }
+        /// <summary>True when no image failed (declined copies do not count as failures).</summary>
         public bool Succeeded => Failed == 0;
+        /// <inheritdoc/>
         public override string ToString() =>
             $"{Images} image{(Images == 1 ? "" : "s")}: {Synced} synced, {Unchanged} unchanged, {Filtered} filtered, {Failed} failed; {Size(BytesCopied)} sent in {Seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s";
 

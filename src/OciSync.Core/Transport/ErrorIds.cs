@@ -6,6 +6,7 @@ namespace OciSync.Core.Transport
     /// <summary>An exception that knows its stable error id (registry errors, blob copies, regex budgets).</summary>
     public interface IHasErrorId
     {
+        /// <summary>The stable id, one of <see cref="ErrorIds"/>.</summary>
         string ErrorId { get; }
     }
 
@@ -17,6 +18,7 @@ namespace OciSync.Core.Transport
             Id = id; Category = category; Transient = transient; RetryTransfer = retryTransfer; RetryPass = retryPass;
         }
 
+        /// <summary>The error id described.</summary>
         public string Id { get; }
         /// <summary>The name of the System.Management.Automation.ErrorCategory the cmdlets give it.</summary>
         public string Category { get; }
@@ -35,21 +37,35 @@ namespace OciSync.Core.Transport
     /// </summary>
     public static class ErrorIds
     {
+        /// <summary>The registry has no manifest for the tag or digest.</summary>
         public const string ManifestNotFound = "ManifestNotFound";
+        /// <summary>A blob a manifest names is not in the repository.</summary>
         public const string BlobNotFound = "BlobNotFound";
+        /// <summary>The repository does not exist (a 404 with <c>NAME_UNKNOWN</c>, or a tag listing that found nothing).</summary>
         public const string RepositoryNotFound = "RepositoryNotFound";
+        /// <summary>The registry or its token server answered 401: a credential is missing or wrong.</summary>
         public const string RegistryUnauthorized = "RegistryUnauthorized";
+        /// <summary>The registry or its token server answered 403: the credential may not do this.</summary>
         public const string RegistryForbidden = "RegistryForbidden";
+        /// <summary>The registry answered 429: too many requests; transient, retried.</summary>
         public const string RegistryRateLimited = "RegistryRateLimited";
+        /// <summary>The registry answered 408 or 5xx; transient, retried.</summary>
         public const string RegistryUnavailable = "RegistryUnavailable";
+        /// <summary>No answer at all: name resolution, connection or TLS failed; transient, retried.</summary>
         public const string RegistryUnreachable = "RegistryUnreachable";
+        /// <summary>The registry's TLS certificate is not trusted and the registry is not marked insecure.</summary>
         public const string RegistryCertificateUntrusted = "RegistryCertificateUntrusted";
+        /// <summary>A response, body or transfer did not arrive in time; transient, retried.</summary>
         public const string RegistryTimeout = "RegistryTimeout";
+        /// <summary>An answer the registry API does not allow (an unexpected status, a missing Location, a malformed tag list).</summary>
         public const string RegistryProtocolError = "RegistryProtocolError";
         /// <summary>A 200 answer whose body was cut short or is not the JSON it should be: transient, retried.</summary>
         public const string RegistryResponseInvalid = "RegistryResponseInvalid";
+        /// <summary>Content that does not hash to the digest asked for or announced.</summary>
         public const string DigestMismatch = "DigestMismatch";
+        /// <summary>A manifest that cannot be parsed, is not supported or breaks a limit, or that the destination refused.</summary>
         public const string ManifestInvalid = "ManifestInvalid";
+        /// <summary>A token server on plain HTTP that credentials are not sent to.</summary>
         public const string InsecureTokenRealm = "InsecureTokenRealm";
         /// <summary>A repository, tag or digest that breaks the grammar was about to become a request (it never does).</summary>
         public const string InvalidReference = "InvalidReference";
@@ -63,9 +79,11 @@ namespace OciSync.Core.Transport
         public const string ImagesFailed = "ImagesFailed";
         /// <summary>A -LogPath / -SuccessImagesPath / -FailedImagesPath that cannot be written.</summary>
         public const string InvalidOutputPath = "InvalidOutputPath";
+        /// <summary>Invoke-ImageSync given both -Detailed and -Summary.</summary>
         public const string ConflictingOutputSwitches = "ConflictingOutputSwitches";
         /// <summary>A PSCredential when the call names more than one registry.</summary>
         public const string AmbiguousCredential = "AmbiguousCredential";
+        /// <summary>A -Credential value that is neither a RegistryCredential nor a PSCredential.</summary>
         public const string InvalidCredentialArgument = "InvalidCredentialArgument";
         /// <summary>A Get-RegistryTag -Filter that is not a valid regular expression.</summary>
         public const string InvalidFilter = "InvalidFilter";

@@ -14,11 +14,13 @@ namespace OciSync.Core.Transport
     /// </summary>
     public class RegistryException : Exception, IHasErrorId
     {
+        /// <summary>A failure told in words; <paramref name="message"/> is put on one line and cut to 2,000 characters.</summary>
         public RegistryException(string errorId, string message, Exception? inner = null) : base(UntrustedText.OneLine(message, 2000), inner)
         {
             ErrorId = errorId;
         }
 
+        /// <summary>A failed request; the message is built from the method, the redacted URL, the status, the registry's codes and <paramref name="detail"/>.</summary>
         public RegistryException(string errorId, HttpMethod method, Uri uri, HttpStatusCode? status, IReadOnlyList<string> codes, string detail, Exception? inner = null)
             : base(Describe(method, uri, status, codes, detail), inner)
         {
@@ -47,10 +49,15 @@ namespace OciSync.Core.Transport
         /// <summary>A copy with secrets masked in the message, URL and codes, and no inner exception.</summary>
         internal RegistryException Scrubbed(Auth.SecretScrubber scrubber) => new RegistryException(this, scrubber);
 
+        /// <summary>The stable id (one of <see cref="ErrorIds"/>) that becomes the PowerShell error id.</summary>
         public string ErrorId { get; }
+        /// <summary>The HTTP method of the failed request; null when the exception names no request.</summary>
         public string? Method { get; }
+        /// <summary>The URL of the failed request, as <see cref="Redact"/> shows it; null when the exception names no request.</summary>
         public string? Url { get; }
+        /// <summary>The status the registry answered with; null when no answer came or no request is named.</summary>
         public HttpStatusCode? StatusCode { get; }
+        /// <summary>The <c>code</c> values of the registry's error body (<c>NAME_UNKNOWN</c>, say); empty when it sent none.</summary>
         public IReadOnlyList<string> Codes { get; } = Array.Empty<string>();
 
         /// <summary>The network's or the server's passing trouble: rate limits, server errors, resets, damaged answers.</summary>

@@ -19,12 +19,16 @@ namespace OciSync.Core.Transport
             HttpStatusCode.BadGateway, HttpStatusCode.ServiceUnavailable, HttpStatusCode.GatewayTimeout,
         };
 
+        /// <summary>Retries after the first attempt, not attempts in all (0: the request is sent once).</summary>
         public int MaxAttempts { get; set; } = 4;
+        /// <summary>The wait before the first retry, growing exponentially, with jitter, for each one after.</summary>
         public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+        /// <summary>The longest wait between attempts, a Retry-After header's included.</summary>
         public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(60);
         /// <summary>How long to wait for response headers of one attempt. Body transfers have their own idle timeout.</summary>
         public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+        /// <summary>True for the <see cref="RetryableStatuses"/>.</summary>
         public static bool IsRetryable(HttpStatusCode status) => Array.IndexOf(RetryableStatuses, status) >= 0;
 
         /// <summary>One attempt only, with the same response timeout.</summary>
@@ -39,6 +43,7 @@ namespace OciSync.Core.Transport
             ResponseTimeout = timeout < ResponseTimeout ? timeout : ResponseTimeout,
         };
 
+        /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for negative retries or delays, or a response timeout that is not positive.</summary>
         public void Validate()
         {
             if (MaxAttempts < 0) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), "Retry attempts cannot be negative.");
