@@ -187,47 +187,15 @@ namespace OciSync.Core.Configuration
                     detail = $"'{layoutPath}' is not a usable directory path ({e.Message}).";
                     return false;
                 }
-                text = "layout" + selector;
+                text = selector;
             }
             if (text.IndexOf("://", StringComparison.Ordinal) >= 0) { detail = "an image reference has no scheme (write registry/repository, not https://…)."; return false; }
             if (text.IndexOf(' ') >= 0) { detail = "an image reference cannot contain spaces."; return false; }
 
-            string name;
-            string? tagPart = null;
-            string? digestPart = null;
-            var regexStart = text.IndexOf(":/", StringComparison.Ordinal);
-            if (regexStart >= 0)
-            {
-                // ":/" cannot occur in a registry or repository name, so this is where a regex tag starts.
-                name = text.Substring(0, regexStart);
-                tagPart = text.Substring(regexStart + 1);
-            }
-            else
-            {
-                var at = text.IndexOf('@');
-                var rest = at >= 0 ? text.Substring(0, at) : text;
-                if (at >= 0) digestPart = text.Substring(at + 1);
-                int skip = 0;
-                var slash = rest.IndexOf('/');
-                if (slash > 0)
-                {
-                    var first = rest.Substring(0, slash);
-                    if (ImageReference.IsRegistryComponent(first) && NameGrammar.IsHostLike(first))
-                        skip = slash + 1;
-                }
-                var colon = rest.IndexOf(':', skip);
-                if (colon >= 0) { name = rest.Substring(0, colon); tagPart = rest.Substring(colon + 1); }
-                else name = rest;
-            }
-
-            if (name.Length == 0) { detail = "the repository name is missing."; return false; }
+            ImageReference.SplitSelector(text, out var name, out var tagPart, out var digestPart);
             ImageReference repo;
-            if (layout != null && name != "layout")
-            {
-                detail = $"a {(layout.IsArchive ? "layout archive" : "layout directory")} path ends at its first ':' or '@', and what follows ('{text.Substring("layout".Length)}') is not a tag, tag list, /regex/ or digest.";
-                return false;
-            }
             if (layout != null) repo = layout;
+            else if (name.Length == 0) { detail = "the repository name is missing."; return false; }
             else if (!ImageReference.SplitRegistry(name, out var registry, out var repository, out var problem)) { detail = problem; return false; }
             else repo = new ImageReference(registry, repository);
 

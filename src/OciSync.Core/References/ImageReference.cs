@@ -9,10 +9,12 @@ namespace OciSync.Core.References
     /// </summary>
     public sealed class ImageReference : IEquatable<ImageReference>
     {
+        /// <summary>Docker Hub's registry name as references spell it (<c>index.docker.io</c> and <see cref="DockerHubEndpoint"/> are normalised to it).</summary>
         public const string DockerHub = "docker.io";
         /// <summary>The host that actually serves Docker Hub's registry API.</summary>
         public const string DockerHubEndpoint = "registry-1.docker.io";
 
+        /// <summary>A reference from parts that are already normalised; nothing is validated (user text goes through <see cref="Parse"/>).</summary>
         public ImageReference(string registry, string repository, string? tag = null, Digest? digest = null)
         {
             Registry = registry ?? throw new ArgumentNullException(nameof(registry));
@@ -25,7 +27,9 @@ namespace OciSync.Core.References
         public string Registry { get; }
         /// <summary>Repository path within the registry (<c>library/nginx</c>).</summary>
         public string Repository { get; }
+        /// <summary>The tag, or null when the reference names none.</summary>
         public string? Tag { get; }
+        /// <summary>The manifest digest, or null when the reference names none.</summary>
         public Digest? Digest { get; }
 
         /// <summary><c>registry/repository</c> (or <c>oci:PATH</c>), the key auth lookup and deduplication use.</summary>
@@ -88,71 +92,88 @@ namespace OciSync.Core.References
         /// <summary>The host name the registry API is reached at.</summary>
         public string EndpointHost => Registry == DockerHub ? DockerHubEndpoint : Registry;
 
+        /// <summary>This repository with <paramref name="tag"/> and no digest.</summary>
         public ImageReference WithTag(string? tag) => new ImageReference(Registry, Repository, tag, null);
+        /// <summary>This repository with <paramref name="digest"/> and no tag.</summary>
         public ImageReference WithDigest(Digest? digest) => new ImageReference(Registry, Repository, null, digest);
+        /// <summary>The same registry, tag and digest with another repository path (not validated).</summary>
         public ImageReference WithRepository(string repository) => new ImageReference(Registry, repository, Tag, Digest);
+        /// <summary>This reference without its tag and digest.</summary>
         public ImageReference AsRepository() => new ImageReference(Registry, Repository);
 
+        /// <summary>Parses and normalises <c>[registry/]repository[:tag][@digest]</c>, <c>oci:PATH[:TAG]</c> or <c>oci-archive:FILE[:TAG]</c>; throws <see cref="FormatException"/> saying what is wrong.</summary>
         public static ImageReference Parse(string value)
         {
             if (TryParse(value, out var reference, out var problem)) return reference!;
             throw new FormatException(problem);
         }
 
+        /// <summary>As <see cref="Parse"/>, but returns false instead of throwing.</summary>
         public static bool TryParse(string? value, out ImageReference? reference) => TryParse(value, out reference, out _);
 
+        /// <summary>As <see cref="Parse"/>, but returns false instead of throwing; <paramref name="problem"/> says what is wrong (empty on success).</summary>
         public static bool TryParse(string? value, out ImageReference? reference, out string problem)
         {
             reference = null;
             var text = value?.Trim();
             if (string.IsNullOrEmpty(text)) { problem = "An image reference cannot be empty."; return false; }
+            if (text!.IndexOf("://", StringComparison.Ordinal) >= 0) { problem = $"'{value}': an image reference has no scheme (write registry/repository, not https://…)."; return false; }
 
-            if (TrySplitLocal(text!, out var localPrefix, out var layoutPath, out var layoutRest))
-                return TryParseLocal(value!, localPrefix, layoutPath, layoutRest, out reference, out problem);
+            string? localPrefix = null, localPath = null;
+            if (TrySplitLocal(text, out var prefix, out var path, out var rest))
+            {
+                if (path.Length == 0) { problem = $"'{value}': the layout {(prefix == ArchivePrefix ? "archive" : "directory")} is missing ({prefix}PATH[:TAG])."; return false; }
+                localPrefix = prefix;
+                localPath = path;
+                text = rest;
+            }
 
+            SplitSelector(text, out var name, out var tag, out var digestText);
             Digest? digest = null;
-            var at = text!.IndexOf('@');
-            if (at >= 0)
+            if (digestText != null && !Digest.TryParse(digestText, out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
+            if (tag != null && !NameGrammar.IsTag(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
+            if (localPrefix != null)
             {
-                if (!Digest.TryParse(text.Substring(at + 1), out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
-                text = text.Substring(0, at);
+                reference = Local(localPrefix, localPath!, tag, digest);
+                problem = string.Empty;
+                return true;
             }
-
-            string? tag = null;
-            var lastSlash = text.LastIndexOf('/');
-            var colon = text.LastIndexOf(':');
-            if (colon > lastSlash)
-            {
-                tag = text.Substring(colon + 1);
-                text = text.Substring(0, colon);
-                if (!NameGrammar.IsTag(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
-            }
-
-            if (!SplitRegistry(text, out var registry, out var repository, out problem)) { problem = $"'{value}': {problem}"; return false; }
+            if (!SplitRegistry(name, out var registry, out var repository, out problem)) { problem = $"'{value}': {problem}"; return false; }
             reference = new ImageReference(registry, repository, tag, digest);
             return true;
         }
 
-        private static bool TryParseLocal(string value, string prefix, string path, string rest, out ImageReference? reference, out string problem)
+        /// <summary>
+        /// Splits <c>name[:selector][@digest]</c> — the one place the parts of a reference are found, for
+        /// <see cref="TryParse(string?, out ImageReference?, out string)"/> and the rule parser (whose
+        /// selector may also be a tag list <c>a,b</c> or a <c>/regex/</c>). The selector starts at the
+        /// first ':' after the registry (a registry's port is not a tag); a ":/" starts a regex, which runs
+        /// to the end (a regex may hold '@'). For a layout, pass what follows its path: the name is empty.
+        /// </summary>
+        internal static void SplitSelector(string text, out string name, out string? selector, out string? digest)
         {
-            reference = null;
-            if (path.Length == 0) { problem = $"'{value}': the layout directory is missing (oci:PATH[:TAG])."; return false; }
-            string? tag = null;
-            Digest? digest = null;
-            if (rest.StartsWith("@", StringComparison.Ordinal))
+            selector = digest = null;
+            var regexStart = text.IndexOf(":/", StringComparison.Ordinal);
+            if (regexStart >= 0)
             {
-                if (!Digest.TryParse(rest.Substring(1), out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
+                // ":/" cannot occur in a registry or repository name (a port is digits), so a regex tag starts here.
+                name = text.Substring(0, regexStart);
+                selector = text.Substring(regexStart + 1);
+                return;
             }
-            else if (rest.Length > 0)
+            var at = text.IndexOf('@');
+            var rest = at >= 0 ? text.Substring(0, at) : text;
+            if (at >= 0) digest = text.Substring(at + 1);
+            var skip = 0;
+            var slash = rest.IndexOf('/');
+            if (slash > 0)
             {
-                var at = rest.IndexOf('@');
-                tag = at < 0 ? rest.Substring(1) : rest.Substring(1, at - 1);
-                if (!NameGrammar.IsTag(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
-                if (at >= 0 && !Digest.TryParse(rest.Substring(at + 1), out digest, out problem)) { problem = $"'{value}': {problem}"; return false; }
+                var first = rest.Substring(0, slash);
+                if (IsRegistryComponent(first) && NameGrammar.IsHostLike(first)) skip = slash + 1;
             }
-            reference = Local(prefix, path, tag, digest);
-            problem = string.Empty;
-            return true;
+            var colon = rest.IndexOf(':', skip);
+            name = colon >= 0 ? rest.Substring(0, colon) : rest;
+            if (colon >= 0) selector = rest.Substring(colon + 1);
         }
 
         /// <summary>Splits <c>[registry/]repository</c> with Docker Hub normalisation and validates both parts.</summary>
@@ -179,6 +200,7 @@ namespace OciSync.Core.References
             return true;
         }
 
+        /// <summary>True for a valid tag: <c>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}</c>.</summary>
         public static bool IsValidTag(string tag) => NameGrammar.IsTag(tag);
 
         /// <summary>
@@ -189,6 +211,7 @@ namespace OciSync.Core.References
         public static bool IsRegistryComponent(string first) =>
             first.IndexOf('.') >= 0 || first.IndexOf(':') >= 0 || first == "localhost" || first.StartsWith("[", StringComparison.Ordinal);
 
+        /// <summary>The normalised reference: <see cref="RepositoryName"/>, then <c>:tag</c> and <c>@digest</c> when set.</summary>
         public override string ToString()
         {
             var s = RepositoryName;
@@ -197,8 +220,11 @@ namespace OciSync.Core.References
             return s;
         }
 
+        /// <summary>True when both spell the same normalised reference.</summary>
         public bool Equals(ImageReference? other) => other is not null && other.ToString() == ToString();
+        /// <inheritdoc/>
         public override bool Equals(object? obj) => obj is ImageReference r && Equals(r);
+        /// <inheritdoc/>
         public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToString());
     }
 }
