@@ -14,8 +14,9 @@ using Xunit.Abstractions;
 namespace OciSync.Core.Tests.Stores;
 
 /// <summary>
-/// SIGKILLs a child pwsh syncing into OCI layouts at seeded random points: after every kill each tag in
-/// each layout's index.json names complete, verified content; then a run without kills finishes them all.
+/// SIGKILLs a child pwsh syncing into OCI layouts (and archives) at seeded random points: after every kill
+/// each tag in each layout's index.json (each archive's) names complete, verified content; then a run
+/// without kills finishes them all.
 /// </summary>
 [Collection("registries")]
 public sealed class LayoutKillTests
@@ -32,7 +33,15 @@ public sealed class LayoutKillTests
     }
 
     [Fact]
-    public async Task Killing_a_sync_into_layouts_never_leaves_a_tag_on_incomplete_content_and_a_rerun_finishes_it()
+    public Task Killing_a_sync_into_layouts_never_leaves_a_tag_on_incomplete_content_and_a_rerun_finishes_it() =>
+        KillAndFinishAsync(archives: false);
+
+    /// <summary>An archive is written whole at the end (staging directory, then one rename): a kill leaves the old archive or none, never a torn one.</summary>
+    [Fact]
+    public Task Killing_a_sync_into_archives_never_leaves_a_torn_archive_and_a_rerun_finishes_it() =>
+        KillAndFinishAsync(archives: true);
+
+    private async Task KillAndFinishAsync(bool archives)
     {
         var module = ChildPwsh.PackagedModule();
         var pwsh = await ChildPwsh.ResolveAsync();
@@ -49,7 +58,7 @@ public sealed class LayoutKillTests
             var images = Path.Combine(work.FullName, "images.yaml");
             // One layout per source repository (a layout is one repository), every tag of it.
             await File.WriteAllLinesAsync(images, KillTests.Set.Value.GroupBy(i => i.Repository)
-                .Select(g => $"\"{proxy.Host}/{g.Key}:{string.Join(",", g.Select(i => i.Tag))}\": \"oci:{Path.Combine(layouts, g.Key.Replace('/', '-'))}\""));
+                .Select(g => $"\"{proxy.Host}/{g.Key}:{string.Join(",", g.Select(i => i.Tag))}\": \"{(archives ? "oci-archive:" : "oci:")}{Path.Combine(layouts, Store(g.Key, archives))}\""));
             var auth = Path.Combine(work.FullName, "auth.yaml");
             await File.WriteAllTextAsync(auth, "{}\n");
             var random = new Random(Seed);
@@ -69,7 +78,7 @@ public sealed class LayoutKillTests
                     killed++;
                 }
                 await exited.WaitAsync(TimeSpan.FromSeconds(30));
-                var complete = AssertEveryTagComplete(layouts);
+                var complete = archives ? AssertEveryArchiveComplete(layouts) : AssertEveryTagComplete(layouts);
                 checkedTags += complete;
                 _output.WriteLine($"run {attempts}: {(child.Process.ExitCode == 0 ? "finished" : $"SIGKILL after {delay} ms")}; {complete} tags present and complete");
                 if (complete == KillTests.Set.Value.Length)
@@ -85,10 +94,14 @@ public sealed class LayoutKillTests
                 await final.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
                 Assert.True(final.Process.ExitCode == 0, $"the final run failed ({final.Process.ExitCode}):\n{final.Output}");
             }
-            Assert.Equal(KillTests.Set.Value.Length, AssertEveryTagComplete(layouts));
+            Assert.Equal(KillTests.Set.Value.Length, archives ? AssertEveryArchiveComplete(layouts) : AssertEveryTagComplete(layouts));
+            if (archives) Assert.Empty(Directory.GetDirectories(layouts)); // the staging directories are gone once written
             foreach (var image in KillTests.Set.Value)
             {
-                using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(layouts, image.Repository.Replace('/', '-'), "index.json")));
+                var extracted = archives ? Extract(Path.Combine(layouts, Store(image.Repository, true))) : null;
+                var indexPath = Path.Combine(extracted ?? Path.Combine(layouts, Store(image.Repository, false)), "index.json");
+                using var index = JsonDocument.Parse(File.ReadAllText(indexPath));
+                if (extracted != null) Directory.Delete(Path.GetDirectoryName(extracted)!, recursive: true);
                 Assert.Contains(index.RootElement.GetProperty("manifests").EnumerateArray(), m =>
                     m.GetProperty("annotations").GetProperty(OciLayoutStore.RefNameAnnotation).GetString() == image.Tag && m.GetProperty("digest").GetString() == image.Digest);
             }
@@ -98,6 +111,34 @@ public sealed class LayoutKillTests
         {
             work.Delete(recursive: true);
         }
+    }
+
+    private static string Store(string repository, bool archive) => repository.Replace('/', '-') + (archive ? ".tar" : string.Empty);
+
+    /// <summary>Every archive is a whole tar of a layout whose every tag is complete; returns how many tags.</summary>
+    private static int AssertEveryArchiveComplete(string layouts)
+    {
+        if (!Directory.Exists(layouts)) return 0;
+        var tags = 0;
+        foreach (var archive in Directory.GetFiles(layouts, "*.tar"))
+        {
+            var dir = Extract(archive);
+            var one = AssertEveryTagComplete(Path.GetDirectoryName(dir)!);
+            Assert.True(one > 0, $"{archive} holds no tag");
+            tags += one;
+            Directory.Delete(Path.GetDirectoryName(dir)!, recursive: true);
+        }
+        return tags;
+    }
+
+    /// <summary>Unpacks an archive (System.Formats.Tar: a torn tar throws) into a fresh directory of its own; returns the layout directory.</summary>
+    private static string Extract(string archive)
+    {
+        var parent = Directory.CreateTempSubdirectory("ocisync-archive-kill-").FullName;
+        var dir = Path.Combine(parent, "layout");
+        Directory.CreateDirectory(dir);
+        System.Formats.Tar.TarFile.ExtractToDirectory(archive, dir, overwriteFiles: false);
+        return dir;
     }
 
     /// <summary>Every tag of every layout names a manifest whose whole tree is there and verified; returns how many tags.</summary>
