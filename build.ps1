@@ -60,6 +60,7 @@ function Invoke-Package {
     New-Item -ItemType Directory -Path $ModuleOut | Out-Null
     $bin = Join-Path $Root "src/OciSync.PowerShell/bin/$Configuration/netstandard2.0"
     Get-ChildItem $bin -Filter *.dll | Where-Object Name -ne 'System.Management.Automation.dll' | Copy-Item -Destination $ModuleOut
+    Copy-Item (Join-Path $bin 'OciSync.Core.xml') $ModuleOut   # the API docs, for C# callers of OciSync.Core.dll
     Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse
     Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build/New-HelpXml.ps1'), '-ModulePath', (Join-Path $ModuleOut 'OciSync.psd1'))
     Write-Host "Module: $(Join-Path $ModuleOut 'OciSync.psd1')"
