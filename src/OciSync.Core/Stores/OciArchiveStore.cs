@@ -31,6 +31,7 @@ namespace OciSync.Core.Stores
         private readonly OciLayoutStore _staging;
         private readonly object _lock = new object();
         private Archive? _archive;
+        private Task<LayoutLock>? _runLock;
 
         public OciArchiveStore(string path, RegistryClientOptions options)
         {
@@ -42,7 +43,9 @@ namespace OciSync.Core.Stores
         public string Name => ImageReference.ArchivePrefix + _path;
         public bool CanMount => false;
 
-        private bool Staged => Directory.Exists(_staging.Root);
+        // The staging is a layout once its oci-layout file is written (before any blob); a directory without it
+        // is a run that died before its first write.
+        private bool Staged => File.Exists(Path.Combine(_staging.Root, "oci-layout"));
 
         // ---- reading: the staging first (this run's writes), then the archive -----------------
 
@@ -96,9 +99,66 @@ namespace OciSync.Core.Stores
 
         // ---- writing: into the staging layout, then the archive at the end -------------------
 
-        public Task PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct) => _staging.PutManifestAsync(repository, reference, manifest, child, ct);
+        public async Task PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct)
+        {
+            await HoldStagingAsync(ct).ConfigureAwait(false);
+            await _staging.PutManifestAsync(repository, reference, manifest, child, ct).ConfigureAwait(false);
+        }
 
-        public Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct) => _staging.PutBlobAsync(repository, blob, content, ct);
+        public async Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct)
+        {
+            await HoldStagingAsync(ct).ConfigureAwait(false);
+            await _staging.PutBlobAsync(repository, blob, content, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// The staging belongs to one run until its archive is written: another process writing the same
+        /// archive would otherwise delete the staging under this one (when it finishes first) and leave a
+        /// tag on blobs that went with it. Taken at the first write, held until <see cref="FlushAsync"/>.
+        /// </summary>
+        private Task<LayoutLock> HoldStagingAsync(CancellationToken ct)
+        {
+            lock (_lock)
+            {
+                if (_runLock == null || _runLock.IsFaulted || _runLock.IsCanceled)
+                {
+                    Directory.CreateDirectory(_staging.Root);
+                    _runLock = LayoutLock.AcquireAsync(_staging.Root, Name, OciLayoutStore.LockWait, ct, LayoutLock.RunFileName);
+                }
+                return _runLock;
+            }
+        }
+
+        /// <summary>
+        /// Renamed away first, then deleted: a run killed while deleting leaves a <c>.deleting</c> directory
+        /// (swept by the next flush), never a half-deleted staging whose index names blobs that are gone.
+        /// </summary>
+        private void DeleteStaging()
+        {
+            ReleaseStaging(); // closed first: Windows moves and deletes no open file
+            var doomed = $"{_staging.Root}.{Guid.NewGuid():N}.deleting";
+            Directory.Move(_staging.Root, doomed);
+            Directory.Delete(doomed, recursive: true);
+        }
+
+        private void SweepDeletedStagings()
+        {
+            try
+            {
+                foreach (var dir in Directory.GetDirectories(Path.GetDirectoryName(_path)!, Path.GetFileName(_staging.Root) + ".*.deleting"))
+                    Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { /* costs disk space, not correctness */ }
+        }
+
+        private void ReleaseStaging()
+        {
+            lock (_lock)
+            {
+                if (_runLock != null && _runLock.Status == TaskStatus.RanToCompletion) _runLock.Result.Dispose();
+                _runLock = null;
+            }
+        }
 
         public Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Task.FromResult(false);
 
@@ -107,7 +167,47 @@ namespace OciSync.Core.Stores
         /// <summary>Writes the archive anew from the old one and the staging, index.json last, and renames it into place.</summary>
         public async Task FlushAsync(CancellationToken ct)
         {
-            if (!Staged) return;
+            SweepDeletedStagings();
+            if (!Directory.Exists(_staging.Root) || !await OwnStagingAsync(ct).ConfigureAwait(false)) return;
+            try
+            {
+                if (Staged) await WriteArchiveAsync(ct).ConfigureAwait(false);
+                else DeleteStaging(); // nothing was staged in it
+            }
+            finally
+            {
+                ReleaseStaging();
+            }
+        }
+
+        /// <summary>
+        /// True when this run may write the archive from the staging: it holds the staging since its first
+        /// write, or the staging was left by a run that died (finished here, as a re-run should). A staging
+        /// another live run holds is that run's to write.
+        /// </summary>
+        private async Task<bool> OwnStagingAsync(CancellationToken ct)
+        {
+            Task<LayoutLock>? held;
+            lock (_lock) held = _runLock;
+            if (held != null)
+            {
+                try { await held.ConfigureAwait(false); return true; }
+                catch (RegistryException e) when (e.ErrorId == ErrorIds.LayoutBusy) { return false; } // every write of this run failed on it
+            }
+            try
+            {
+                var left = await LayoutLock.AcquireAsync(_staging.Root, Name, TimeSpan.Zero, ct, LayoutLock.RunFileName).ConfigureAwait(false);
+                lock (_lock) _runLock = Task.FromResult(left);
+                return true;
+            }
+            catch (RegistryException e) when (e.ErrorId == ErrorIds.LayoutBusy)
+            {
+                return false;
+            }
+        }
+
+        private async Task WriteArchiveAsync(CancellationToken ct)
+        {
             var archive = Open();
             var staged = await _staging.ReadIndexJsonAsync(ct).ConfigureAwait(false);
             var index = archive?.IndexJson() ?? OciLayoutStore.EmptyIndex();
@@ -145,7 +245,8 @@ namespace OciSync.Core.Stores
                 lock (_lock) _archive = null;
                 if (File.Exists(_path)) File.Replace(temp, _path, null);
                 else OciLayoutStore.MoveIntoPlace(temp, _path);
-                Directory.Delete(_staging.Root, recursive: true);
+                Durability.FlushDirectory(Path.GetDirectoryName(_path)!);
+                DeleteStaging();
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {

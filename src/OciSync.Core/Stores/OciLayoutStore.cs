@@ -37,6 +37,8 @@ namespace OciSync.Core.Stores
         private readonly SemaphoreSlim _indexLock;
         // .partial files a killed run left behind are swept once per store, when it first writes; one still growing is kept.
         private static readonly TimeSpan StalePartial = TimeSpan.FromMinutes(10);
+        // Another OciSync run rewriting this layout's index holds its lock for milliseconds; a minute is a stuck one.
+        internal static readonly TimeSpan LockWait = TimeSpan.FromSeconds(60);
         private int _swept;
 
         public OciLayoutStore(string root, RegistryClientOptions options)
@@ -102,6 +104,7 @@ namespace OciSync.Core.Stores
             await _indexLock.WaitAsync(ct).ConfigureAwait(false);
             try
             {
+                using var processes = await LayoutLock.AcquireAsync(_root, Name, LockWait, ct).ConfigureAwait(false);
                 // The tag moves last and at once: index.json is rewritten whole and renamed over the old one.
                 var index = await ReadIndexNodeAsync(ct).ConfigureAwait(false);
                 var entry = new JsonObject
@@ -116,7 +119,10 @@ namespace OciSync.Core.Stores
                     entry["annotations"] = new JsonObject { [RefNameAnnotation] = reference };
                     Tag(index, reference, entry);
                 }
+                // Power loss: every blob rename before the index names them (files are fsynced before they are renamed).
+                Durability.FlushDirectory(Path.Combine(_root, "blobs", manifest.Digest.Algorithm));
                 await WriteAtomicallyAsync(IndexPath, Encoding.UTF8.GetBytes(index.ToJsonString()), ct).ConfigureAwait(false);
+                Durability.FlushDirectory(_root);
             }
             finally
             {

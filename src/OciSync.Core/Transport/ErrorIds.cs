@@ -73,6 +73,8 @@ namespace OciSync.Core.Transport
         public const string TagRegexTimeout = "TagRegexTimeout";
         /// <summary>An OCI layout directory or archive whose oci-layout or index.json is missing, too large or not what the image-spec says.</summary>
         public const string LayoutInvalid = "LayoutInvalid";
+        /// <summary>Another process holds an OCI layout's lock longer than a write waits for it; transient, retried in the next pass.</summary>
+        public const string LayoutBusy = "LayoutBusy";
         /// <summary>A failure nothing else classifies.</summary>
         public const string ImageSyncFailed = "ImageSyncFailed";
         /// <summary>The one terminating error of a run under ErrorAction Stop.</summary>
@@ -107,6 +109,7 @@ namespace OciSync.Core.Transport
             (ManifestInvalid,              "InvalidData",          false, false, false),
             (InvalidReference,             "InvalidData",          false, false, false),
             (LayoutInvalid,                "InvalidData",          false, false, false),
+            (LayoutBusy,                   "ResourceBusy",         true,  false, true),
             (TagRegexTimeout,              "OperationTimeout",     false, false, false),
             (ImageSyncFailed,              "NotSpecified",         false, false, true),
             (ImagesFailed,                 "NotSpecified",         false, false, false),
