@@ -23,6 +23,13 @@ Describe 'New-SyncRule' {
         [System.IO.Directory]::GetCurrentDirectory() | Should -Not -Be $TestDrive.ToString()
     }
 
+    It 'reports a layout on a drive that does not exist as a bad rule, not a crash' {
+        $r = New-SyncRule 'oci:Q:/mirror' 'r.example.com/x' -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev | Should -HaveCount 1
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'RuleInvalidReference,*'
+    }
+
     It 'takes -DefaultRegistry and -DefaultNamespace (shared with Import-SyncRule, Get-SyncPlan and Invoke-ImageSync) and documents them' {
         $r = New-SyncRule 'quay.io/coreos/x:v1' '' -Registry 'r.example.com' -Namespace 'mirror'
         "$($r.Targets[0].Repository)" | Should -Be 'r.example.com/mirror/x'

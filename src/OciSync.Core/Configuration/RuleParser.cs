@@ -194,6 +194,12 @@ namespace OciSync.Core.Configuration
 
             ImageReference.SplitSelector(text, out var name, out var tagPart, out var digestPart);
             ImageReference repo;
+            if (layout != null && name.Length > 0)
+            {
+                // oci:/backups/app@2024:/^v/ — the path ended at '@', and '2024' is neither tag nor digest.
+                detail = $"a {(layout.IsArchive ? "layout archive" : "layout directory")} path ends at its first ':' or '@', and what follows ('{text}') is not a tag, tag list, /regex/ or digest.";
+                return false;
+            }
             if (layout != null) repo = layout;
             else if (name.Length == 0) { detail = "the repository name is missing."; return false; }
             else if (!ImageReference.SplitRegistry(name, out var registry, out var repository, out var problem)) { detail = problem; return false; }

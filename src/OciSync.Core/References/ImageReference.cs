@@ -134,6 +134,7 @@ namespace OciSync.Core.References
             if (tag != null && !NameGrammar.IsTag(tag)) { problem = $"'{value}': '{tag}' is not a valid tag."; return false; }
             if (localPrefix != null)
             {
+                if (name.Length > 0) { problem = $"'{value}': a layout path ends at its first ':' or '@', and '{name}' is neither a tag nor a digest."; return false; }
                 reference = Local(localPrefix, localPath!, tag, digest);
                 problem = string.Empty;
                 return true;
@@ -148,7 +149,8 @@ namespace OciSync.Core.References
         /// <see cref="TryParse(string?, out ImageReference?, out string)"/> and the rule parser (whose
         /// selector may also be a tag list <c>a,b</c> or a <c>/regex/</c>). The selector starts at the
         /// first ':' after the registry (a registry's port is not a tag); a ":/" starts a regex, which runs
-        /// to the end (a regex may hold '@'). For a layout, pass what follows its path: the name is empty.
+        /// to the end (a regex may hold '@'). For a layout, pass what follows its path: the name is then
+        /// empty, unless that text is malformed (<c>@2024:/^v/</c> leaves <c>@2024</c>), which callers refuse.
         /// </summary>
         internal static void SplitSelector(string text, out string name, out string? selector, out string? digest)
         {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Linq;
 using OciSync.Core.References;
 using OciSync.Core.Registry;
 
@@ -31,10 +32,28 @@ namespace OciSync.Core.Stores
             foreach (var layout in _layouts.Values) layout.ForgetFailures();
         }
 
-        /// <summary>Ends the run's writes: an archive is written out (registries and layouts have nothing left to do).</summary>
+        /// <summary>
+        /// Ends the run's writes: an archive is written out (registries and layouts have nothing left to do).
+        /// Every store is flushed even when one fails; the failures are then one error naming each.
+        /// </summary>
         public async System.Threading.Tasks.Task FlushAsync(System.Threading.CancellationToken ct)
         {
-            foreach (var store in _layouts.Values) await store.FlushAsync(ct).ConfigureAwait(false);
+            var failures = new System.Collections.Generic.List<Exception>();
+            foreach (var store in _layouts.Values)
+            {
+                try { await store.FlushAsync(ct).ConfigureAwait(false); }
+                catch (Exception e) when (!(e is OperationCanceledException)) { failures.Add(e); }
+            }
+            if (failures.Count == 1) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failures[0]).Throw();
+            if (failures.Count > 1)
+                throw new Transport.RegistryException(Transport.ErrorIds.Of(failures[0]), string.Join(" ", failures.Select(f => f.Message)), new AggregateException(failures));
+        }
+
+        /// <summary>The run is over, written or not (cancelled, failed): stores let go of what they hold (an archive's run lock).</summary>
+        public void ReleaseAll()
+        {
+            foreach (var store in _layouts.Values)
+                if (store is OciArchiveStore archive) archive.ReleaseRun();
         }
     }
 }

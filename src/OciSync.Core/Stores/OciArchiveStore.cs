@@ -51,7 +51,7 @@ namespace OciSync.Core.Stores
 
         public async Task<ManifestHead?> HeadManifestAsync(string repository, string reference, CancellationToken ct)
         {
-            if (Staged && await _staging.HeadManifestAsync(repository, reference, ct).ConfigureAwait(false) is { } staged) return staged;
+            if (TrustStaging() && await _staging.HeadManifestAsync(repository, reference, ct).ConfigureAwait(false) is { } staged) return staged;
             var archive = Open();
             if (archive == null) return null;
             if (Digest.TryParse(reference, out var digest))
@@ -62,7 +62,7 @@ namespace OciSync.Core.Stores
 
         public async Task<Manifest> GetManifestAsync(string repository, string reference, CancellationToken ct)
         {
-            if (Staged)
+            if (TrustStaging())
             {
                 // One read: the staging's GET says "not found" itself, where a HEAD first would parse the manifest twice.
                 try { return await _staging.GetManifestAsync(repository, reference, ct).ConfigureAwait(false); }
@@ -76,11 +76,11 @@ namespace OciSync.Core.Stores
         }
 
         public async Task<bool> BlobExistsAsync(string repository, Digest digest, CancellationToken ct) =>
-            (Staged && await _staging.BlobExistsAsync(repository, digest, ct).ConfigureAwait(false)) || (Open()?.Has(digest) ?? false);
+            (TrustStaging() && await _staging.BlobExistsAsync(repository, digest, ct).ConfigureAwait(false)) || (Open()?.Has(digest) ?? false);
 
         public async Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct)
         {
-            if (Staged && await _staging.BlobExistsAsync(repository, blob.Digest, ct).ConfigureAwait(false))
+            if (TrustStaging() && await _staging.BlobExistsAsync(repository, blob.Digest, ct).ConfigureAwait(false))
                 return await _staging.OpenBlobAsync(repository, blob, onBytes, ct).ConfigureAwait(false);
             var archive = Open();
             if (archive == null || !archive.Has(blob.Digest)) throw new RegistryException(ErrorIds.BlobNotFound, $"{Name}: the blob {blob.Digest} is missing.");
@@ -90,7 +90,7 @@ namespace OciSync.Core.Stores
         public async IAsyncEnumerable<string> ListTagsAsync(string repository, [EnumeratorCancellation] CancellationToken ct)
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            if (Staged)
+            if (TrustStaging())
                 await foreach (var tag in _staging.ListTagsAsync(repository, ct).ConfigureAwait(false))
                     if (seen.Add(tag)) yield return tag;
             foreach (var entry in Open()?.Entries ?? Array.Empty<Descriptor>())
@@ -101,57 +101,67 @@ namespace OciSync.Core.Stores
 
         public async Task PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct)
         {
-            await HoldStagingAsync(ct).ConfigureAwait(false);
+            await HoldRunAsync(ct).ConfigureAwait(false);
             await _staging.PutManifestAsync(repository, reference, manifest, child, ct).ConfigureAwait(false);
         }
 
         public async Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct)
         {
-            await HoldStagingAsync(ct).ConfigureAwait(false);
+            await HoldRunAsync(ct).ConfigureAwait(false);
             await _staging.PutBlobAsync(repository, blob, content, ct).ConfigureAwait(false);
         }
 
+        public Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Task.FromResult(false);
+
+        // ---- one run at a time: FILE.lock beside the archive ---------------------------------
+
         /// <summary>
         /// The staging belongs to one run until its archive is written: another process writing the same
-        /// archive would otherwise delete the staging under this one (when it finishes first) and leave a
-        /// tag on blobs that went with it. Taken at the first write, held until <see cref="FlushAsync"/>.
+        /// archive would otherwise read what is not yet written, write the archive from a stale copy, or
+        /// delete the staging under this run. The run lock is <c>FILE.lock</c> beside the archive (not in
+        /// the staging, which is deleted while it is held), taken at the first write, held until the
+        /// archive is written and the staging gone, or the run ends (<see cref="ReleaseRun"/>). A live
+        /// run's staging is left to it; a dead run's is taken over and finished.
         /// </summary>
-        private Task<LayoutLock> HoldStagingAsync(CancellationToken ct)
+        private async Task HoldRunAsync(CancellationToken ct)
         {
+            Task<LayoutLock> held;
             lock (_lock)
             {
                 if (_runLock == null || _runLock.IsFaulted || _runLock.IsCanceled)
                 {
-                    Directory.CreateDirectory(_staging.Root);
-                    _runLock = LayoutLock.AcquireAsync(_staging.Root, Name, OciLayoutStore.LockWait, ct, LayoutLock.RunFileName);
+                    Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+                    // Not the caller's token: the wait is shared by every write, each of which waits with its own.
+                    _runLock = LayoutLock.AcquireAsync(RunLockPath, Name, OciLayoutStore.LockWait, CancellationToken.None);
                 }
-                return _runLock;
+                held = _runLock;
             }
-        }
-
-        /// <summary>
-        /// Renamed away first, then deleted: a run killed while deleting leaves a <c>.deleting</c> directory
-        /// (swept by the next flush), never a half-deleted staging whose index names blobs that are gone.
-        /// </summary>
-        private void DeleteStaging()
-        {
-            ReleaseStaging(); // closed first: Windows moves and deletes no open file
-            var doomed = $"{_staging.Root}.{Guid.NewGuid():N}.deleting";
-            Directory.Move(_staging.Root, doomed);
-            Directory.Delete(doomed, recursive: true);
-        }
-
-        private void SweepDeletedStagings()
-        {
-            try
+            if (!held.IsCompleted && ct.CanBeCanceled)
             {
-                foreach (var dir in Directory.GetDirectories(Path.GetDirectoryName(_path)!, Path.GetFileName(_staging.Root) + ".*.deleting"))
-                    Directory.Delete(dir, recursive: true);
+                var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (ct.Register(() => cancelled.TrySetResult(true)))
+                    if (await Task.WhenAny(held, cancelled.Task).ConfigureAwait(false) != held) ct.ThrowIfCancellationRequested();
             }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { /* costs disk space, not correctness */ }
+            await held.ConfigureAwait(false);
         }
 
-        private void ReleaseStaging()
+        /// <summary>True when this run holds the run lock, or takes it now because nobody does (a dead run's staging is then this run's).</summary>
+        private bool OwnRun()
+        {
+            lock (_lock)
+            {
+                if (_runLock != null) return _runLock.Status == TaskStatus.RanToCompletion;
+                if (!LayoutLock.TryAcquire(RunLockPath, Name, out var taken)) return false;
+                _runLock = Task.FromResult(taken!);
+                return true;
+            }
+        }
+
+        /// <summary>The staging is read only when it is this run's: another live run's is not written yet.</summary>
+        private bool TrustStaging() => Staged && OwnRun();
+
+        /// <summary>Lets go of the run lock (the end of a run, whether or not the archive was written).</summary>
+        internal void ReleaseRun()
         {
             lock (_lock)
             {
@@ -160,54 +170,56 @@ namespace OciSync.Core.Stores
             }
         }
 
-        public Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Task.FromResult(false);
+        private string RunLockPath => _path + ".lock";
 
-        public void ForgetFailures() { }
+        /// <summary>
+        /// Renamed away first, then deleted, with the run lock held: a run killed while deleting leaves a
+        /// <c>.deleting</c> directory (swept by the next flush), never a half-deleted staging.
+        /// </summary>
+        private void DeleteStaging()
+        {
+            var doomed = $"{_staging.Root}.{Guid.NewGuid():N}.deleting";
+            Directory.Move(_staging.Root, doomed);
+            Directory.Delete(doomed, recursive: true);
+        }
+
+        private string[] DeletedStagings()
+        {
+            try { return Directory.GetDirectories(Path.GetDirectoryName(_path)!, Path.GetFileName(_staging.Root) + ".*.deleting"); }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return Array.Empty<string>(); }
+        }
+
+        private void SweepDeletedStagings()
+        {
+            try
+            {
+                foreach (var dir in DeletedStagings()) Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { /* costs disk space, not correctness */ }
+        }
+
+        /// <summary>A later pass reads the archive again (another run may have replaced it).</summary>
+        public void ForgetFailures()
+        {
+            lock (_lock) _archive = null;
+        }
 
         /// <summary>Writes the archive anew from the old one and the staging, index.json last, and renames it into place.</summary>
         public async Task FlushAsync(CancellationToken ct)
         {
+            // A source archive gets no lock file: only a staging, or what deleting one left, is worth owning.
+            if (!Directory.Exists(_staging.Root) && DeletedStagings().Length == 0) return;
+            if (!OwnRun()) return; // a live run's staging is that run's to write
             SweepDeletedStagings();
-            if (!Directory.Exists(_staging.Root) || !await OwnStagingAsync(ct).ConfigureAwait(false)) return;
-            try
-            {
-                if (Staged) await WriteArchiveAsync(ct).ConfigureAwait(false);
-                else DeleteStaging(); // nothing was staged in it
-            }
-            finally
-            {
-                ReleaseStaging();
-            }
-        }
-
-        /// <summary>
-        /// True when this run may write the archive from the staging: it holds the staging since its first
-        /// write, or the staging was left by a run that died (finished here, as a re-run should). A staging
-        /// another live run holds is that run's to write.
-        /// </summary>
-        private async Task<bool> OwnStagingAsync(CancellationToken ct)
-        {
-            Task<LayoutLock>? held;
-            lock (_lock) held = _runLock;
-            if (held != null)
-            {
-                try { await held.ConfigureAwait(false); return true; }
-                catch (RegistryException e) when (e.ErrorId == ErrorIds.LayoutBusy) { return false; } // every write of this run failed on it
-            }
-            try
-            {
-                var left = await LayoutLock.AcquireAsync(_staging.Root, Name, TimeSpan.Zero, ct, LayoutLock.RunFileName).ConfigureAwait(false);
-                lock (_lock) _runLock = Task.FromResult(left);
-                return true;
-            }
-            catch (RegistryException e) when (e.ErrorId == ErrorIds.LayoutBusy)
-            {
-                return false;
-            }
+            if (!Directory.Exists(_staging.Root)) return;
+            if (Staged) await WriteArchiveAsync(ct).ConfigureAwait(false);
+            else DeleteStaging(); // a run that died before its first write
         }
 
         private async Task WriteArchiveAsync(CancellationToken ct)
         {
+            // Read afresh under the run lock: another run may have written the archive since this one first read it.
+            lock (_lock) _archive = null;
             var archive = Open();
             var staged = await _staging.ReadIndexJsonAsync(ct).ConfigureAwait(false);
             var index = archive?.IndexJson() ?? OciLayoutStore.EmptyIndex();
@@ -292,12 +304,17 @@ namespace OciSync.Core.Stores
             private readonly TarIndex _tar;
             private readonly JsonObject _index;
 
-            private Archive(string path, string name, TarIndex tar, JsonObject index)
+            private readonly long _length;
+            private readonly DateTime _written;
+
+            private Archive(string path, string name, TarIndex tar, JsonObject index, FileInfo file)
             {
                 _path = path;
                 _name = name;
                 _tar = tar;
                 _index = index;
+                _length = file.Length;
+                _written = file.LastWriteTimeUtc;
                 Entries = OciLayoutStore.Entries(index);
             }
 
@@ -305,6 +322,7 @@ namespace OciSync.Core.Stores
 
             public static Archive Read(string path, string name, RegistryClientOptions options)
             {
+                var file = new FileInfo(path);
                 var tar = TarIndex.Read(path);
                 if (!tar.Entries.TryGetValue("oci-layout", out var layout) || !tar.Entries.TryGetValue("index.json", out var index))
                     throw new RegistryException(ErrorIds.LayoutInvalid, $"{name} is not an OCI archive: it has no oci-layout or no index.json.");
@@ -314,7 +332,7 @@ namespace OciSync.Core.Stores
                 try
                 {
                     var node = JsonNode.Parse(ReadAll(path, index)) as JsonObject ?? throw new RegistryException(ErrorIds.LayoutInvalid, $"{name}: its index.json is not a JSON object.");
-                    return new Archive(path, name, tar, node);
+                    return new Archive(path, name, tar, node, file);
                 }
                 catch (JsonException e)
                 {
@@ -343,7 +361,20 @@ namespace OciSync.Core.Stores
             public Stream Member(string name)
             {
                 var (offset, size) = _tar.Entries[name];
-                return new FileSlice(_path, offset, size);
+                return Slice(offset, size);
+            }
+
+            /// <summary>
+            /// A member of the archive this index was read from. Another run may have replaced the file since
+            /// (its members now lie elsewhere): then a transient LayoutBusy, and the next pass reads it anew.
+            /// </summary>
+            private FileSlice Slice(long offset, long size)
+            {
+                var slice = new FileSlice(_path, offset, size);
+                var now = new FileInfo(_path);
+                if (now.Length == _length && now.LastWriteTimeUtc == _written) return slice;
+                slice.Dispose();
+                throw new RegistryException(ErrorIds.LayoutBusy, $"{_name} was replaced while this run read it; the next pass reads it again.");
             }
 
             public IEnumerable<(string Name, long Size)> Blobs() =>
@@ -355,7 +386,7 @@ namespace OciSync.Core.Stores
                     throw new RegistryException(ErrorIds.ManifestNotFound, $"{_name}: the manifest {digest} is missing.");
                 if (member.Size > options.MaxManifestBytes) throw new RegistryException(ErrorIds.ManifestInvalid, $"{_name}: the manifest {digest} is larger than {options.MaxManifestBytes} bytes.");
                 var bytes = new byte[member.Size];
-                using (var slice = new FileSlice(_path, member.Offset, member.Size))
+                using (var slice = Slice(member.Offset, member.Size))
                 {
                     var read = 0;
                     while (read < bytes.Length)

@@ -37,7 +37,8 @@ namespace OciSync.Core.Stores
         private readonly SemaphoreSlim _indexLock;
         // .partial files a killed run left behind are swept once per store, when it first writes; one still growing is kept.
         private static readonly TimeSpan StalePartial = TimeSpan.FromMinutes(10);
-        // Another OciSync run rewriting this layout's index holds its lock for milliseconds; a minute is a stuck one.
+        // A layout's index lock is held for milliseconds, a minute is a stuck one; an archive's run lock is held
+        // for a whole run, and a second run into that archive waits this long before its write fails (LayoutBusy).
         internal static readonly TimeSpan LockWait = TimeSpan.FromSeconds(60);
         private int _swept;
 
@@ -104,7 +105,7 @@ namespace OciSync.Core.Stores
             await _indexLock.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                using var processes = await LayoutLock.AcquireAsync(_root, Name, LockWait, ct).ConfigureAwait(false);
+                using var processes = await LayoutLock.AcquireAsync(Path.Combine(_root, LayoutLock.FileName), Name, LockWait, ct).ConfigureAwait(false);
                 // The tag moves last and at once: index.json is rewritten whole and renamed over the old one.
                 var index = await ReadIndexNodeAsync(ct).ConfigureAwait(false);
                 var entry = new JsonObject

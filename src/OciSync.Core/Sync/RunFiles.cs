@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using OciSync.Core.Configuration;
 using OciSync.Core.Transport;
 
@@ -42,22 +43,26 @@ namespace OciSync.Core.Sync
         }
 
         /// <summary>Written once the run's content is where it should be (after the stores' flush).</summary>
+        /// <summary>Both files are tried; a file that cannot be written is then the error (the other is written all the same).</summary>
         internal void Write()
         {
-            Write(_successPath, _succeeded, null);
-            Write(_failedPath, _failed, _failedRules);
+            var success = Write(_successPath, _succeeded, null);
+            var failed = Write(_failedPath, _failed, _failedRules);
+            if (success != null || failed != null)
+                throw new RegistryException(ErrorIds.InvalidOutputPath, string.Join(" ", new[] { success, failed }.Where(m => m != null)));
         }
 
-        private static void Write(string? path, List<ImageCopy> copies, List<SyncRule>? rules)
+        private static string? Write(string? path, List<ImageCopy> copies, List<SyncRule>? rules)
         {
-            if (path == null) return;
+            if (path == null) return null;
             try
             {
                 ImagesFileWriter.Write(path, copies, rules);
+                return null;
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is System.Security.SecurityException)
             {
-                throw new RegistryException(ErrorIds.InvalidOutputPath, $"The images file '{path}' could not be written: {e.Message}", e);
+                return $"The images file '{path}' could not be written: {e.Message}";
             }
         }
     }

@@ -63,6 +63,18 @@ namespace OciSync.Core.Sync
         /// <summary>Runs rules and given copies together, a copy both name being copied once; writes the images files, then returns the totals.</summary>
         public async Task<SyncSummary> RunAsync(IReadOnlyList<SyncRule> rules, IReadOnlyList<ImageCopy> copies, CancellationToken ct)
         {
+            try
+            {
+                return await RunPassesAsync(rules, copies, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _stores.ReleaseAll(); // an archive's run lock, also when the run is cancelled or fails
+            }
+        }
+
+        private async Task<SyncSummary> RunPassesAsync(IReadOnlyList<SyncRule> rules, IReadOnlyList<ImageCopy> copies, CancellationToken ct)
+        {
             var run = new RunState();
             IReadOnlyList<SyncRule> pendingRules = rules;
             IReadOnlyList<ImageCopy> pendingCopies = copies.Where(run.Claim).ToList();

@@ -131,8 +131,8 @@ namespace OciSync.PowerShell.Commands
             }
             catch (RegistryException e)
             {
-                // The run itself failed after its images (an archive or an images file that could not be written at
-                // the end): the images reported are not where they should be; the log and the error say why.
+                // The run itself failed after its images: an archive that could not be written at the end (its images
+                // are not there, and no images file is written), or an images file; the log and the error say which.
                 Log.Write(OciLogLevel.Error, $"The run failed: [{e.ErrorId}] {e.Message}");
                 Log.Dispose();
                 ThrowTerminatingError(Errors.Record(e, e.ErrorId, null));

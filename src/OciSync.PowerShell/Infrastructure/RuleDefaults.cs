@@ -27,7 +27,15 @@ namespace OciSync.PowerShell.Infrastructure
         {
             DefaultRegistry = DefaultRegistry,
             DefaultNamespace = DefaultNamespace,
-            ResolvePath = path => cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path),
+            ResolvePath = path =>
+            {
+                // A drive or provider that does not exist (oci:Q:/x) is a bad rule, not a crash: the parser reports ArgumentExceptions.
+                try { return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path); }
+                catch (Exception e) when (e is SessionStateException || e is ProviderInvocationException || e is NotSupportedException)
+                {
+                    throw new ArgumentException(e.Message, e);
+                }
+            },
         };
     }
 }

@@ -34,6 +34,7 @@ public sealed class LayoutGrammarTests
     [InlineData("oci::v1")]
     [InlineData("oci:/m:-bad")]
     [InlineData("oci:/m@sha256:short")]
+    [InlineData("oci:/backups/app@2024:/^v/")]
     public void A_broken_layout_reference_is_refused(string text) => Assert.False(ImageReference.TryParse(text, out _));
 
     [Fact]
@@ -48,6 +49,9 @@ public sealed class LayoutGrammarTests
     [Theory]
     [InlineData("oci:localhost:5000/app:v1")]
     [InlineData("oci:/mnt/usb:8080/foo")]
+    // Before: read as the layout /backups/app with the regex /^v/ (the wrong directory), and the digest dropped.
+    [InlineData("oci:/backups/app@2024:/^v/")]
+    [InlineData("oci:/m@sha256:14b267eb38aa85fd12d0e168fffa2d8a6187ac53a14a0212b0d4fce8d729598c:/^v/")]
     public void A_layout_path_with_a_colon_is_refused_rather_than_cut(string source)
     {
         var e = Assert.Throws<RuleException>(() => SyncRule.Create(source, new[] { "registry.example.com/app" }));

@@ -68,7 +68,7 @@ public sealed class LayoutLockTests : IDisposable
             var staging = path + ".staging";
             Directory.CreateDirectory(staging);
             Task put;
-            using (HoldLock(Path.Combine(staging, LayoutLock.RunFileName)))
+            using (HoldLock(path + ".lock")) // the run lock beside the archive
             {
                 // Another run is writing this archive: this run's flush neither writes it nor deletes the staging.
                 await store.FlushAsync(CancellationToken.None);
@@ -87,8 +87,62 @@ public sealed class LayoutLockTests : IDisposable
         finally
         {
             File.Delete(path);
+            File.Delete(path + ".lock");
             if (Directory.Exists(path + ".staging")) Directory.Delete(path + ".staging", recursive: true);
         }
+    }
+
+    /// <summary>Before: the second run wrote the archive from the copy it read first, dropping the other run's tag and copying members from the old offsets of the new file.</summary>
+    [Fact]
+    public async Task A_run_that_read_an_archive_before_another_run_rewrote_it_keeps_both_runs_tags_and_whole_content()
+    {
+        var path = _dir + ".tar";
+        try
+        {
+            var options = new RegistryClientOptions();
+            var a = new OciArchiveStore(path, options);
+            var b = new OciArchiveStore(path, options);
+            await PutImageAsync(a, "zero", 21);
+            await a.FlushAsync(CancellationToken.None);
+            a.ReleaseRun();
+            Assert.NotNull(await b.HeadManifestAsync("", "zero", CancellationToken.None)); // b has read (and indexed) the archive
+            await PutImageAsync(a, "one", 22);
+            await a.FlushAsync(CancellationToken.None); // the archive is replaced under b
+            a.ReleaseRun();
+            await PutImageAsync(b, "two", 23);
+            await b.FlushAsync(CancellationToken.None);
+            b.ReleaseRun();
+
+            var reader = new OciArchiveStore(path, options);
+            Assert.Equal(new[] { "one", "two", "zero" }, await Tags(reader));
+            foreach (var (tag, seed) in new[] { ("zero", 21), ("one", 22), ("two", 23) })
+            {
+                var image = ImageFactory.CreateImage(seed, layerCount: 1, layerSize: 4096);
+                var manifest = await reader.GetManifestAsync("", tag, CancellationToken.None);
+                Assert.Equal(image.Digest, manifest.Digest.ToString());
+                foreach (var blob in manifest.Blobs)
+                {
+                    using var stream = await reader.OpenBlobAsync("", blob, null, CancellationToken.None);
+                    await stream.CopyToAsync(Stream.Null); // verifies size and digest at its end
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+            File.Delete(path + ".lock");
+        }
+    }
+
+    private static async Task PutImageAsync(IImageStore store, string tag, int seed)
+    {
+        var image = ImageFactory.CreateImage(seed, layerCount: 1, layerSize: 4096);
+        var manifest = Manifest.Parse(image.ManifestBytes, image.ManifestMediaType);
+        await store.PutBlobAsync("", new Descriptor(image.ConfigMediaType, OciSync.Core.References.Digest.Parse(image.ConfigDigest), image.ConfigBytes.Length),
+            new MemoryStream(image.ConfigBytes), CancellationToken.None);
+        foreach (var layer in image.Layers)
+            await store.PutBlobAsync("", new Descriptor(layer.MediaType, OciSync.Core.References.Digest.Parse(layer.Digest), layer.Size), new MemoryStream(layer.Data), CancellationToken.None);
+        await store.PutManifestAsync("", tag, manifest, child: false, CancellationToken.None);
     }
 
     private static async Task<string[]> Tags(IImageStore store)
