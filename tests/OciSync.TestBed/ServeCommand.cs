@@ -28,13 +28,16 @@ internal static class ServeCommand
         "        seed-big ID REPO TAG MIB         an OCI image with one MIB-MiB random layer, streamed from a temp file\n" +
         "        log-clear ID | log-count ID      forget / count the access log: {total, byKind, byAgent}\n" +
         "        digests ID REPO:TAG[,REPO:TAG]   {\"repo:tag\": digest or null}\n" +
-        "        stop ID | quit                   stop one registry (and delete its storage) / everything";
+        "        delay ID RTT_MS MBIT             a delay line (DelayLine) in front of registry ID: {line, host}; MBIT 0 = unlimited\n" +
+        "        line-stats LINE                  {connections, bytesToUpstream, bytesToClient} of a delay line\n" +
+        "        stop ID | quit                   stop one registry (and delete its storage) or delay line / everything";
 
     private static readonly Regex AccessLine = new(@"""(?<m>[A-Z]+) (?<p>\S+) HTTP/1\.1"" (?<s>\d{3}) \S+ ""[^""]*"" ""(?<a>[^""]*)""", RegexOptions.Compiled);
 
     internal static async Task<int> RunAsync()
     {
         var servers = new Dictionary<string, RegistryServer>(StringComparer.Ordinal);
+        var lines = new Dictionary<string, DelayLine>(StringComparer.Ordinal);
         var next = 0;
         try
         {
@@ -54,6 +57,9 @@ internal static class ServeCommand
                         "log-clear" => Clear(Get(servers, words)),
                         "log-count" => Count(Get(servers, words)),
                         "digests" => await DigestsAsync(Get(servers, words), Word(words, 2)).ConfigureAwait(false),
+                        "delay" => Delay(lines, "d" + ++next, Get(servers, words), double.Parse(Word(words, 2), System.Globalization.CultureInfo.InvariantCulture), double.Parse(Word(words, 3), System.Globalization.CultureInfo.InvariantCulture)),
+                        "line-stats" => Stats(lines, Word(words, 1)),
+                        "stop" when lines.ContainsKey(Word(words, 1)) => await StopLineAsync(lines, words[1]).ConfigureAwait(false),
                         "stop" => await StopAsync(servers, words).ConfigureAwait(false),
                         _ => throw new ArgumentException($"unknown command '{words[0]}'"),
                     };
@@ -68,9 +74,31 @@ internal static class ServeCommand
         }
         finally
         {
+            foreach (var l in lines.Values) await l.DisposeAsync().ConfigureAwait(false);
             foreach (var s in servers.Values) await s.DisposeAsync().ConfigureAwait(false);
         }
         return 0;
+    }
+
+    private static object Delay(Dictionary<string, DelayLine> lines, string id, RegistryServer server, double rttMs, double megabits)
+    {
+        var line = DelayLine.Start(server.Host, TimeSpan.FromMilliseconds(rttMs), megabits);
+        lines[id] = line;
+        return new { line = id, host = line.Host };
+    }
+
+    private static object Stats(Dictionary<string, DelayLine> lines, string id)
+    {
+        var line = lines.TryGetValue(id, out var l) ? l : throw new ArgumentException($"no delay line '{id}'");
+        return new { connections = line.Connections, bytesToUpstream = line.BytesToUpstream, bytesToClient = line.BytesToClient };
+    }
+
+    private static async Task<object> StopLineAsync(Dictionary<string, DelayLine> lines, string id)
+    {
+        var line = lines[id];
+        lines.Remove(id);
+        await line.DisposeAsync().ConfigureAwait(false);
+        return new { ok = true };
     }
 
     private static void Answer(object value)
