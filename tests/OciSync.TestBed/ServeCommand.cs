@@ -24,7 +24,7 @@ internal static class ServeCommand
         "  OciSync.TestBed serve\n" +
         "      answers commands on stdin, one per line, each with one '@@ {json}' (or '@@ERR message') line:\n" +
         "        start                            an anonymous registry: {id, host}\n" +
-        "        seed-bench ID [REPOS TAGS BIG]   SeedSets.SeedBenchAsync (defaults 20 3 12): {tags, digests, totalBytes, ...}\n" +
+        "        seed-bench ID [REPOS TAGS BIG SMALL LAYERS]  SeedSets.SeedBenchAsync (defaults 20 3 12 2359296 5): {tags, digests, totalBytes, ...}\n" +
         "        seed-big ID REPO TAG MIB         an OCI image with one MIB-MiB random layer, streamed from a temp file\n" +
         "        log-clear ID | log-count ID      forget / count the access log: {total, byKind, byAgent}\n" +
         "        digests ID REPO:TAG[,REPO:TAG]   {\"repo:tag\": digest or null}\n" +
@@ -130,9 +130,10 @@ internal static class ServeCommand
 
     private static async Task<object> SeedBenchAsync(RegistryServer server, string[] words)
     {
-        // Optional sizes after the id (the quick bench seeds a smaller set): repositories, tags, big layers.
+        // Optional sizes after the id: repositories, tags per repository, big layers, small layer bytes, layers per image
+        // (the quick bench seeds a smaller set; the scale set is 200 × 10 tiny images: seed-bench ID 200 10 0 1024 2).
         int At(int i, int fallback) => words.Length > i ? int.Parse(words[i]) : fallback;
-        var r = await SeedSets.SeedBenchAsync(server, At(2, 20), At(3, 3), 5, At(4, 12), 50 * 1024 * 1024, 9 * 1024 * 1024 / 4).ConfigureAwait(false);
+        var r = await SeedSets.SeedBenchAsync(server, At(2, 20), At(3, 3), At(6, 5), At(4, 12), 50 * 1024 * 1024, At(5, 9 * 1024 * 1024 / 4)).ConfigureAwait(false);
         return new
         {
             repositories = r.Repositories,
