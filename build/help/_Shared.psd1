@@ -12,6 +12,6 @@
         DestinationCredential = 'Credentials (a PSCredential) for the -Destination repositories.'
         DefaultRegistry       = 'Registry for rules with an empty destination (image-syncer --registry; environment variable DEFAULT_REGISTRY). Used only together with a default namespace; the parameter wins over the variable.'
         DefaultNamespace      = 'Namespace for rules with an empty destination (image-syncer --namespace; environment variable DEFAULT_NAMESPACE). Used only together with a default registry; the parameter wins over the variable.'
-        Proc                  = 'How many blobs and manifests are in flight at once across all images (image-syncer --proc). Default 5, from 1 to 256. Alias: ThrottleLimit.'
+        Proc                  = 'How many blobs are streamed at once across all images (image-syncer --proc): the limit on bandwidth-heavy transfers. Default 5, from 1 to 256. Alias: ThrottleLimit. Small requests (HEADs, tag lists, manifests, blob checks and mounts, blobs up to 1 MiB) have their own limit of 32 at a time per registry, so across a network they do not wait behind the transfers.'
     }
 }

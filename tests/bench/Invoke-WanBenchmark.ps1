@@ -28,7 +28,9 @@ param(
     [ValidateRange(1, 9)] [int] $Runs = 3,
     # skopeo syncs one image at a time: on the scale set one run takes many minutes.
     [ValidateRange(0, 9)] [int] $SkopeoScaleRuns = 1,
-    [switch] $SkipScale
+    [switch] $SkipScale,
+    # Development loops: OciSync only.
+    [switch] $SkipSkopeo
 )
 
 $ErrorActionPreference = 'Stop'
@@ -84,14 +86,17 @@ function Test-Digests([string] $DestId, [hashtable] $Expected, [string] $Label) 
 }
 
 # One tool, one run: a fresh destination behind its own line, a cold sync, a no-op re-sync.
-function Invoke-ToolRun([string] $Tool, [hashtable] $Set, [int] $Run) {
+# -Floor: both lines at 0 ms and unlimited, the same syncs with no network in between: what the registries
+# and this machine's CPU allow (client and registries share its cores), the floor beneath the WAN figures.
+function Invoke-ToolRun([string] $Tool, [hashtable] $Set, [int] $Run, [switch] $Floor) {
     $dst = Bed 'start'
-    $line = Bed "delay $($dst.id) $($Rtt.ToString($inv)) $($Bandwidth.ToString($inv))"
-    $label = "$($Set.name)-$Tool-$Run"
+    $line = if ($Floor) { Bed "delay $($dst.id) 0 0" } else { Bed "delay $($dst.id) $($Rtt.ToString($inv)) $($Bandwidth.ToString($inv))" }
+    $sourceLine = if ($Floor) { $Set.floorLine } else { $Set.line }
+    $label = "$($Set.name)-$Tool-$Run$(if ($Floor) { '-floor' })"
     try {
         if ($Tool -eq 'ocisync') {
             $images = Join-Path $Work "images-$label.yaml"
-            ($Set.repositories | ForEach-Object { "$($Set.line.host)/${_}: $($line.host)/ocisync/$_" }) | Set-Content $images
+            ($Set.repositories | ForEach-Object { "$($sourceLine.host)/${_}: $($line.host)/ocisync/$_" }) | Set-Content $images
             $null = Bed "log-clear $($Set.source.id)"; $null = Bed "log-clear $($dst.id)"
             $cold = Measure-OciSync $images "$label-cold" $Proc
             $cold.requests = Get-RequestCount $Set.source.id, $dst.id
@@ -104,7 +109,7 @@ function Invoke-ToolRun([string] $Tool, [hashtable] $Set, [int] $Run) {
         }
         else {
             $yaml = Join-Path $Work "skopeo-$label.yaml"
-            @("$($Set.line.host):", '  tls-verify: false', '  images:') + ($Set.repositories | ForEach-Object { "    ${_}: []" }) | Set-Content $yaml
+            @("$($sourceLine.host):", '  tls-verify: false', '  images:') + ($Set.repositories | ForEach-Object { "    ${_}: []" }) | Set-Content $yaml
             $arguments = @('--insecure-policy', 'sync', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', '--all', '--preserve-digests', $yaml, "$($line.host)/skopeo")
             $null = Bed "log-clear $($Set.source.id)"; $null = Bed "log-clear $($dst.id)"
             $cold = Measure-SkopeoRun $arguments "$label-cold"
@@ -131,7 +136,8 @@ function New-Set([string] $Name, [string] $SeedArguments) {
     $seed = Bed "seed-bench $($source.id) $SeedArguments"
     Write-Host "$Name seeded: $($seed.text) in $([math]::Round($clock.Elapsed.TotalSeconds, 1)) s"
     $line = Bed "delay $($source.id) $($Rtt.ToString($inv)) $($Bandwidth.ToString($inv))"
-    @{ name = $Name; source = $source; line = $line; repositories = @($seed.repositories); tags = @($seed.tags).Count; digests = $seed.digests; totalBytes = [long]$seed.totalBytes; text = $seed.text }
+    $floorLine = Bed "delay $($source.id) 0 0"
+    @{ name = $Name; source = $source; line = $line; floorLine = $floorLine; repositories = @($seed.repositories); tags = @($seed.tags).Count; digests = $seed.digests; totalBytes = [long]$seed.totalBytes; text = $seed.text }
 }
 
 function Median([double[]] $Values) { $v = @($Values | Sort-Object); if ($v.Count -eq 0) { $null } elseif ($v.Count % 2) { $v[($v.Count - 1) / 2] } else { ($v[$v.Count / 2 - 1] + $v[$v.Count / 2]) / 2 } }
@@ -149,8 +155,8 @@ $script:Bed = $null
 try {
     Import-Module $ModulePath -Force
     $script:Bed = Start-OciTestBedHost $TestBed
-    $sets = @(@{ Name = 'bench'; Seed = '20 3 12'; SkopeoRuns = $Runs })
-    if (-not $SkipScale) { $sets += @{ Name = 'scale'; Seed = '200 10 0 1024 2'; SkopeoRuns = $SkopeoScaleRuns } }
+    $sets = @(@{ Name = 'bench'; Seed = '20 3 12'; SkopeoRuns = $(if ($SkipSkopeo) { 0 } else { $Runs }) })
+    if (-not $SkipScale) { $sets += @{ Name = 'scale'; Seed = '200 10 0 1024 2'; SkopeoRuns = $(if ($SkipSkopeo) { 0 } else { $SkopeoScaleRuns }) } }
     foreach ($s in $sets) {
         Write-Step "$($s.Name) set, $Rtt ms RTT, $Bandwidth Mbit/s"
         $set = New-Set $s.Name $s.Seed
@@ -159,9 +165,10 @@ try {
             $o += Invoke-ToolRun 'ocisync' $set $run
             if ($run -le $s.SkopeoRuns) { $k += Invoke-ToolRun 'skopeo' $set $run }
         }
+        $machine = @(Invoke-ToolRun 'ocisync' $set 1 -Floor)
         $floor = if ($Bandwidth -gt 0) { $set.totalBytes * 8 / ($Bandwidth * 1e6) } else { 0 }
-        $results.sets[$s.Name] = [ordered]@{ text = $set.text; tags = $set.tags; totalBytes = $set.totalBytes; linkFloorSeconds = [math]::Round($floor, 2); ocisync = $o; skopeo = $k }
-        $null = Bed "stop $($set.line.line)"; $null = Bed "stop $($set.source.id)"
+        $results.sets[$s.Name] = [ordered]@{ text = $set.text; tags = $set.tags; totalBytes = $set.totalBytes; linkFloorSeconds = [math]::Round($floor, 2); ocisync = $o; skopeo = $k; machineFloor = $machine }
+        $null = Bed "stop $($set.line.line)"; $null = Bed "stop $($set.floorLine.line)"; $null = Bed "stop $($set.source.id)"
     }
 }
 catch {
@@ -179,7 +186,7 @@ foreach ($name in $results.sets.Keys) {
     $set = $results.sets[$name]
     $lines.Add("| $name ($($set.tags) tags, $(Fmt ($set.totalBytes / 1e9) '0.000') GB) | link floor | $(Fmt $set.linkFloorSeconds) | 1.00 | | | | |")
     $cold = @{}; $noop = @{}
-    foreach ($tool in 'ocisync', 'skopeo') {
+    foreach ($tool in 'machineFloor', 'ocisync', 'skopeo') {
         $r = @($set[$tool])
         if ($r.Count -eq 0) { continue }
         $c = [double[]]@($r | ForEach-Object { $_.cold.seconds }); $n = [double[]]@($r | ForEach-Object { $_.noop.seconds })
@@ -187,7 +194,8 @@ foreach ($name in $results.sets.Keys) {
         $perTag = Median ([double[]]@($r | ForEach-Object { $_.noop.requests / $set.tags }))
         $cpu = Median ([double[]]@($r | ForEach-Object { $_.cold.cpuSeconds }))
         $ratio = if ($set.linkFloorSeconds -gt 0) { Fmt ($cold[$tool] / $set.linkFloorSeconds) } else { 'n/a' }
-        $lines.Add("| $name | $tool (n=$($r.Count)) | $(Spread $c) | $ratio | $(Spread $n) | $(Fmt ($noop[$tool] * 1000 / $Rtt) '0') | $(Fmt $perTag) | $(Fmt $cpu) |")
+        $label = if ($tool -eq 'machineFloor') { 'OciSync, no network (machine floor)' } else { "$tool (n=$($r.Count))" }
+        $lines.Add("| $name | $label | $(Spread $c) | $ratio | $(Spread $n) | $(if ($tool -eq 'machineFloor') { '' } else { Fmt ($noop[$tool] * 1000 / $Rtt) '0' }) | $(Fmt $perTag) | $(Fmt $cpu) |")
     }
     if ($cold.ContainsKey('skopeo') -and $cold.ContainsKey('ocisync')) {
         $lines.Add("| $name | skopeo / OciSync | $(Fmt ($cold.skopeo / $cold.ocisync))× | | $(Fmt ($noop.skopeo / $noop.ocisync))× | | | |")

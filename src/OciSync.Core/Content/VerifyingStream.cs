@@ -94,9 +94,16 @@ namespace OciSync.Core.Content
             else
             {
                 Verify();
+                var ended = Interlocked.Exchange(ref _ended, null);
+                ended?.Invoke();
             }
             return n;
         }
+
+        private Action? _ended;
+
+        /// <summary>Told once, when the whole blob has been read and verified (the copier gives its transfer slot back then, not a round trip later).</summary>
+        internal Action? Ended { set => _ended = value; }
 
         private void CheckRate(int n)
         {

@@ -165,14 +165,23 @@ namespace OciSync.Core.Registry
             }
         }
 
-        /// <summary>Asks the registry to link a blob from another of its repositories.</summary>
-        public Task<MountResult> MountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => _send.Scrubbed(MountBlobCoreAsync(repository, digest, fromRepository, ct));
+        /// <summary>
+        /// Asks the registry to link a blob from another of its repositories: <paramref name="fromRepository"/>,
+        /// or — when null — any it has (OCI distribution 1.1; a registry without that feature just opens an
+        /// upload). Declined, the answer's upload session is returned for the upload.
+        /// </summary>
+        public Task<MountResult> MountBlobAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct) => _send.Scrubbed(MountBlobCoreAsync(repository, digest, fromRepository, ct));
 
-        private async Task<MountResult> MountBlobCoreAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
+        private async Task<MountResult> MountBlobCoreAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct)
         {
-            RequestNames.CheckRepository(fromRepository);
-            var scope = RequestScope.PullPush(repository) + " " + RequestScope.Pull(fromRepository);
-            var path = $"blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(fromRepository)}";
+            var scope = RequestScope.PullPush(repository);
+            var path = $"blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}";
+            if (fromRepository != null)
+            {
+                RequestNames.CheckRepository(fromRepository);
+                scope += " " + RequestScope.Pull(fromRepository);
+                path += $"&from={Uri.EscapeDataString(fromRepository)}";
+            }
             using var response = await _send.SendAsync(HttpMethod.Post, repository, path, scope, ct, content: new ByteArrayContent(Array.Empty<byte>())).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Created) return new MountResult(true, null);
             await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.BlobNotFound).ConfigureAwait(false);
@@ -201,7 +210,8 @@ namespace OciSync.Core.Registry
             var target = new UriBuilder(uploadLocation);
             var digestParam = "digest=" + Uri.EscapeDataString(blob.Digest.ToString());
             target.Query = string.IsNullOrEmpty(target.Query) ? digestParam : target.Query.TrimStart('?') + "&" + digestParam;
-            var body = new StreamContent(content, UploadBufferSize);
+            // A small blob needs no megabyte of buffer (thousands of config blobs go 32 at a time per registry).
+            var body = new StreamContent(content, blob.Size >= 0 ? (int)Math.Min(UploadBufferSize, Math.Max(4096, blob.Size)) : UploadBufferSize);
             body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             if (blob.Size >= 0) body.Headers.ContentLength = blob.Size;
             using var request = new HttpRequestMessage(HttpMethod.Put, target.Uri) { Content = body };
@@ -221,7 +231,7 @@ namespace OciSync.Core.Registry
         Task Stores.IImageStore.PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct) =>
             PutManifestAsync(repository, reference, manifest, ct);
 
-        async Task<bool> Stores.IImageStore.TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct)
+        async Task<bool> Stores.IImageStore.TryMountBlobAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct)
         {
             var mount = await MountBlobAsync(repository, digest, fromRepository, ct).ConfigureAwait(false);
             if (!mount.Mounted && mount.UploadLocation != null) _declinedMounts[repository + "@" + digest] = mount.UploadLocation;

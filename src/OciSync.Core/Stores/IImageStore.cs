@@ -40,8 +40,12 @@ namespace OciSync.Core.Stores
         /// <summary>A blob as a stream that verifies size and digest as it is read; <paramref name="onBytes"/> reports progress.</summary>
         Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct);
 
-        /// <summary>Links a blob from another repository of this store; false when the store declined (then <see cref="PutBlobAsync"/>).</summary>
-        Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct);
+        /// <summary>
+        /// Links a blob from another repository of this store (<paramref name="fromRepository"/>, or any the store
+        /// finds when null); false when the store declined (then <see cref="PutBlobAsync"/>, which a registry
+        /// starts with the upload session the declined mount opened).
+        /// </summary>
+        Task<bool> TryMountBlobAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct);
 
         /// <summary>Stores a blob read from <paramref name="content"/> (a verifying stream); it becomes visible only whole.</summary>
         Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct);

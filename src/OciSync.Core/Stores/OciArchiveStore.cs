@@ -111,7 +111,7 @@ namespace OciSync.Core.Stores
             await _staging.PutBlobAsync(repository, blob, content, ct).ConfigureAwait(false);
         }
 
-        public Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Task.FromResult(false);
+        public Task<bool> TryMountBlobAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct) => Task.FromResult(false);
 
         // ---- one run at a time: FILE.lock beside the archive ---------------------------------
 

@@ -142,7 +142,7 @@ namespace OciSync.Core.Stores
             return new VerifyingStream(file, blob.Digest, blob.Size, onBytes);
         }
 
-        public Task<bool> TryMountBlobAsync(string repository, Digest digest, string fromRepository, CancellationToken ct) => Task.FromResult(false);
+        public Task<bool> TryMountBlobAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct) => Task.FromResult(false);
 
         public Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct) =>
             // Whatever the caller passes, nothing unverified is renamed into place.

@@ -18,23 +18,27 @@ namespace OciSync.Core.Sync
     /// </summary>
     internal sealed class BlobCopier
     {
-        private readonly ConcurrencyGate _gate;
+        private readonly ConcurrencyGate _transfers;
+        private readonly RequestGates _requests;
         private readonly SyncOptions _options;
         private readonly ISyncObserver _observer;
         private readonly IOciLog _log;
         private readonly TimeSpan _stallTimeout;
         private readonly RequestStatistics _statistics;
         // One transfer per destination repository and digest, shared by every image that needs it.
-        private readonly ConcurrentDictionary<string, Transfer> _transfers = new ConcurrentDictionary<string, Transfer>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Transfer> _running = new ConcurrentDictionary<string, Transfer>(StringComparer.Ordinal);
         // Where in each destination registry a blob already lives (or is being put), for mounts.
         private readonly ConcurrentDictionary<string, Task<string?>> _homes = new ConcurrentDictionary<string, Task<string?>>(StringComparer.Ordinal);
 
+        /// <param name="transfers">Limits the streaming of blobs (-Proc).</param>
+        /// <param name="requests">Limits the small requests around them (the existence check, the mount or upload start) and small blobs.</param>
         /// <param name="stallTimeout">How long a transfer may move no byte (source or destination stalled) before it is abandoned and retried.</param>
-        public BlobCopier(ConcurrencyGate gate, SyncOptions options, ISyncObserver observer, IOciLog log, TimeSpan stallTimeout, RequestStatistics statistics)
+        public BlobCopier(ConcurrencyGate transfers, RequestGates requests, SyncOptions options, ISyncObserver observer, IOciLog log, TimeSpan stallTimeout, RequestStatistics statistics)
         {
             _statistics = statistics;
             _stallTimeout = stallTimeout;
-            _gate = gate;
+            _transfers = transfers;
+            _requests = requests;
             _options = options;
             _observer = observer;
             _log = log;
@@ -49,7 +53,7 @@ namespace OciSync.Core.Sync
         {
             var key = $"{destination.Name}/{destinationRepository}@{blob.Digest}";
             var mine = new Transfer(owner, () => TransferAsync(source, sourceRepository, destination, destinationRepository, blob, ct));
-            var transfer = _transfers.GetOrAdd(key, mine);
+            var transfer = _running.GetOrAdd(key, mine);
             var sent = transfer.Owner.Equals(owner); // the same copy in a later pass is a new object
             var running = transfer.Running;
             if (running == null) // the outcome is set before the task is dropped
@@ -66,8 +70,8 @@ namespace OciSync.Core.Sync
         /// <summary>Forgets failed transfers so the next pass tries them again.</summary>
         public void ForgetFailures()
         {
-            foreach (var pair in _transfers)
-                if (pair.Value.Failed) _transfers.TryRemove(pair.Key, out _);
+            foreach (var pair in _running)
+                if (pair.Value.Failed) _running.TryRemove(pair.Key, out _);
         }
 
         /// <summary>
@@ -127,16 +131,12 @@ namespace OciSync.Core.Sync
             if (!destination.CanMount) mountFrom = null; // a layout is one repository: nothing to mount from
 
             // Seconds are the transfer's own; waiting for a slot (or another repository's upload) is queued time.
-            var queued = TimeSpan.Zero;
+            var queued = new Queued(watch);
             try
             {
-                var action = await _gate.RunAsync(() =>
-                {
-                    queued = watch.Elapsed;
-                    return LadderAsync(source, sourceRepository, destination, destinationRepository, blob, mountFrom, ct);
-                }, ct).ConfigureAwait(false);
+                var action = await LadderAsync(source, sourceRepository, destination, destinationRepository, blob, mountFrom, queued, ct).ConfigureAwait(false);
                 mine.TrySetResult(destinationRepository);
-                var result = Result(blob, source, sourceRepository, destination, destinationRepository, action, watch, queued, action == SyncAction.Mounted ? mountFrom : null, null);
+                var result = Result(blob, source, sourceRepository, destination, destinationRepository, action, watch, queued.Time, action == SyncAction.Mounted ? mountFrom : null, null);
                 _observer.OnLayer(result);
                 return result;
             }
@@ -149,27 +149,67 @@ namespace OciSync.Core.Sync
             {
                 mine.TrySetResult(null);
                 if (home == mine.Task) _homes.TryRemove(homeKey, out _);
-                var result = Result(blob, source, sourceRepository, destination, destinationRepository, SyncAction.Failed, watch, queued, null, e.Message);
+                var result = Result(blob, source, sourceRepository, destination, destinationRepository, SyncAction.Failed, watch, queued.Time, null, e.Message);
                 _observer.OnLayer(result);
                 throw new BlobCopyException(blob, destinationRepository, e, result);
             }
         }
 
-        private async Task<string> LadderAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository, Descriptor blob, string? mountFrom, CancellationToken ct)
+        /// <summary>Time spent waiting for slots (the request slots, then a transfer slot), apart from the transfer's own.</summary>
+        private sealed class Queued
         {
-            if (await destination.BlobExistsAsync(destinationRepository, blob.Digest, ct).ConfigureAwait(false)) return SyncAction.Present;
+            private readonly Stopwatch _watch;
+            private TimeSpan _waitStart;
+            public Queued(Stopwatch watch) => _watch = watch;
+            public TimeSpan Time { get; private set; }
+            public void Waiting() => _waitStart = _watch.Elapsed;
+            public void Got() => Time += _watch.Elapsed - _waitStart;
+        }
 
-            if (mountFrom != null)
+        /// <summary>
+        /// Present, mounted, or streamed. The check and the mount (or, when there is nothing to mount from,
+        /// the upload start) are small requests and take a request slot; only the stream takes a transfer
+        /// slot, so across a network the -Proc transfers are not each waiting out two round trips first.
+        /// </summary>
+        private async Task<string> LadderAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository, Descriptor blob,
+            string? mountFrom, Queued queued, CancellationToken ct)
+        {
+            queued.Waiting();
+            var prepared = await _requests.RunAsync(destination, async () =>
             {
-                if (await destination.TryMountBlobAsync(destinationRepository, blob.Digest, mountFrom, ct).ConfigureAwait(false)) return SyncAction.Mounted;
-            }
+                queued.Got();
+                if (await destination.BlobExistsAsync(destinationRepository, blob.Digest, ct).ConfigureAwait(false)) return SyncAction.Present;
+                // A registry mounts from the repository named, or (OCI distribution 1.1) from any it finds when none is;
+                // declined, the same POST opened the upload the stream then uses.
+                if (destination.CanMount && await destination.TryMountBlobAsync(destinationRepository, blob.Digest, mountFrom, ct).ConfigureAwait(false))
+                    return SyncAction.Mounted;
+                return null;
+            }, ct).ConfigureAwait(false);
+            if (prepared != null) return prepared;
 
             for (int attempt = 1; ; attempt++)
             {
                 long moved = 0;
                 try
                 {
-                    await StreamAsync(source, sourceRepository, destination, destinationRepository, blob, n => moved += n, ct).ConfigureAwait(false);
+                    queued.Waiting();
+                    // A small blob's time is its round trips, not its bytes: it goes as a small request.
+                    if (blob.Size >= 0 && blob.Size <= _options.SmallBlobBytes)
+                    {
+                        await _requests.RunAsync(destination, () =>
+                        {
+                            queued.Got();
+                            return StreamAsync(source, sourceRepository, destination, destinationRepository, blob, n => moved += n, null, ct);
+                        }, ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // The slot is the bandwidth: it is given back when the last byte is read, while the destination's
+                        // answer is still a round trip away, so the next transfer starts in that time.
+                        using var slot = await _transfers.EnterAsync(ct).ConfigureAwait(false);
+                        queued.Got();
+                        await StreamAsync(source, sourceRepository, destination, destinationRepository, blob, n => moved += n, slot.Dispose, ct).ConfigureAwait(false);
+                    }
                     return SyncAction.Copied;
                 }
                 catch (Exception e) when (attempt < _options.BlobAttempts && IsWorthRetrying(e) && !ct.IsCancellationRequested)
@@ -188,7 +228,7 @@ namespace OciSync.Core.Sync
         /// the stall timeout, whichever side stopped: the source not sending or the destination not reading.
         /// </summary>
         private async Task StreamAsync(IImageStore source, string sourceRepository, IImageStore destination, string destinationRepository,
-            Descriptor blob, Action<long> moved, CancellationToken ct)
+            Descriptor blob, Action<long> moved, Action? sent, CancellationToken ct)
         {
             using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
             stall.CancelAfter(_stallTimeout);
@@ -200,6 +240,7 @@ namespace OciSync.Core.Sync
                     moved(n);
                     _observer.OnBytes(n);
                 }, stall.Token).ConfigureAwait(false);
+                stream.Ended = sent;
                 await destination.PutBlobAsync(destinationRepository, blob, stream, stall.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException e) when (stall.IsCancellationRequested && !ct.IsCancellationRequested)

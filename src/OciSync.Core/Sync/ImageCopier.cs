@@ -25,7 +25,7 @@ namespace OciSync.Core.Sync
     internal sealed class ImageCopier
     {
         private readonly ImageStores _stores;
-        private readonly ConcurrencyGate _gate;
+        private readonly RequestGates _gate;
         private readonly BlobCopier _blobs;
         private readonly SyncOptions _options;
         private readonly ISyncObserver _observer;
@@ -43,7 +43,7 @@ namespace OciSync.Core.Sync
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<Manifest>>> _fetched =
             new System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<Manifest>>>(StringComparer.Ordinal);
 
-        public ImageCopier(ImageStores stores, ConcurrencyGate gate, BlobCopier blobs, SyncOptions options, ISyncObserver observer)
+        public ImageCopier(ImageStores stores, RequestGates gate, BlobCopier blobs, SyncOptions options, ISyncObserver observer)
         {
             _stores = stores;
             _gate = gate;
@@ -63,7 +63,7 @@ namespace OciSync.Core.Sync
             var sourceDigest = copy.SourceDigest ?? copy.Source.Digest;
             if (sourceDigest is null)
             {
-                var head = await _gate.RunAsync(() => src.HeadManifestAsync(srcRepo, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
+                var head = await _gate.RunAsync(src, () => src.HeadManifestAsync(srcRepo, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
                     ?? throw RegistryException.ManifestNotFound(copy.Source);
                 sourceDigest = head.Digest;
             }
@@ -72,7 +72,7 @@ namespace OciSync.Core.Sync
             if (!_options.Force)
             {
                 destinationDigest = copy.Planned ? copy.DestinationDigest
-                    : (await _gate.RunAsync(() => dst.HeadManifestAsync(dstRepo, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false))?.Digest;
+                    : (await _gate.RunAsync(dst, () => dst.HeadManifestAsync(dstRepo, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false))?.Digest;
                 if (destinationDigest is not null && destinationDigest == sourceDigest)
                     return work.Finish(SyncAction.Unchanged, sourceDigest, sourceDigest, null);
             }
@@ -93,7 +93,7 @@ namespace OciSync.Core.Sync
                 var pushed = kept.Count == manifest.Children.Count ? manifest : FilterIndex(manifest, kept);
                 if (!_options.Force && destinationDigest is not null && destinationDigest == pushed.Digest)
                     return work.Finish(SyncAction.Unchanged, pushed.Digest, manifest.Digest, pushed.MediaType);
-                await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, child: false, ct), ct).ConfigureAwait(false);
+                await _gate.RunAsync(dst, () => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, pushed, child: false, ct), ct).ConfigureAwait(false);
                 return work.Finish(SyncAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType);
             }
 
@@ -106,7 +106,7 @@ namespace OciSync.Core.Sync
             }
 
             await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, work, ct).ConfigureAwait(false);
-            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, child: false, ct), ct).ConfigureAwait(false);
+            await _gate.RunAsync(dst, () => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, child: false, ct), ct).ConfigureAwait(false);
             return work.Finish(SyncAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType);
         }
 
@@ -133,7 +133,7 @@ namespace OciSync.Core.Sync
             };
 
             // A registry only accepts a manifest whose content it has, so an existing child is complete.
-            if (!_options.Force && await _gate.RunAsync(() => dst.HeadManifestAsync(dstRepo, child.Digest.ToString(), ct), ct).ConfigureAwait(false) is { } existing && existing.Digest is not null)
+            if (!_options.Force && await _gate.RunAsync(dst, () => dst.HeadManifestAsync(dstRepo, child.Digest.ToString(), ct), ct).ConfigureAwait(false) is { } existing && existing.Digest is not null)
             {
                 work.Add(Child(SyncAction.Unchanged, null));
                 return;
@@ -146,13 +146,13 @@ namespace OciSync.Core.Sync
                 await Task.WhenAll(manifest.Children.Select(grandchild => CopyChildAsync(copy, src, dst, grandchild, work, depth + 1, walk, ct))).ConfigureAwait(false);
             else
                 await CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, work, ct).ConfigureAwait(false);
-            await _gate.RunAsync(() => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, child: true, ct), ct).ConfigureAwait(false);
+            await _gate.RunAsync(dst, () => dst.PutManifestAsync(dstRepo, child.Digest.ToString(), manifest, child: true, ct), ct).ConfigureAwait(false);
             work.Add(Child(SyncAction.Synced, manifest));
         }
 
         private Task<Manifest> FetchAsync(IImageStore src, string repository, string reference, CancellationToken ct)
         {
-            Task<Manifest> Get() => _gate.RunAsync(() => src.GetManifestAsync(repository, reference, ct), ct);
+            Task<Manifest> Get() => _gate.RunAsync(src, () => src.GetManifestAsync(repository, reference, ct), ct);
             if (!Digest.TryParse(reference, out _)) return Get(); // a tag can move; only digests are cached
             if (_fetched.Count >= MaxCachedManifests) ForgetFetched();
             var key = $"{src.Name}/{repository}@{reference}";
@@ -194,7 +194,7 @@ namespace OciSync.Core.Sync
         private async Task<Platform?> ReadPlatformAsync(IImageStore src, string repository, Manifest manifest, CancellationToken ct)
         {
             if (manifest.Config is null || manifest.Config.Size > _options.MaxConfigBytes) return null;
-            return await _gate.RunAsync(async () =>
+            return await _gate.RunAsync(src, async () =>
             {
                 using var stream = await src.OpenBlobAsync(repository, manifest.Config, null, ct).ConfigureAwait(false);
                 using var buffer = new MemoryStream();

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
+using System.Threading.Channels;
 using System.Threading.Tasks;
 using OciSync.Core.Auth;
 using OciSync.Core.Configuration;
@@ -45,13 +46,14 @@ namespace OciSync.Core.Sync
             _files = new RunFiles(options);
             _observer = new TallyingObserver(observer, _tally, clients.Scrubber);
             _gate = new ConcurrencyGate(options.Concurrency);
-            _blobs = new BlobCopier(_gate, options, _observer, _log, clients.Options.BlobIdleTimeout, clients.Statistics);
+            var requests = new RequestGates(options.RequestConcurrency);
+            _blobs = new BlobCopier(_gate, requests, options, _observer, _log, clients.Options.BlobIdleTimeout, clients.Statistics);
             _stores = new ImageStores(clients);
-            _images = new ImageCopier(_stores, _gate, _blobs, options, _observer);
-            _planner = new SyncPlanner(_stores, options.Concurrency);
+            _images = new ImageCopier(_stores, requests, _blobs, options, _observer);
+            _planner = new SyncPlanner(_stores, requests);
         }
 
-        /// <summary>Most blob and manifest operations that were ever in flight at once.</summary>
+        /// <summary>Most blob transfers that were ever in flight at once.</summary>
         public int PeakConcurrency => _gate.Peak;
 
         /// <summary>Runs the rules (listing, planning, copying, retry passes) and returns the run's totals.</summary>
@@ -97,14 +99,23 @@ namespace OciSync.Core.Sync
                 var toCheck = pendingCopies.Where(c => !c.Planned).Concat(expanded.Copies.Where(run.Claim)).ToList();
                 foreach (var failure in expanded.Errors) Settle(run, failure, pass, passStart, last, next);
 
-                // Planning: HEADs for digests, so unchanged images cost no manifest GET.
-                Report(run, pass, SyncPhase.Planning, 0, toCheck.Count);
-                var check = await _planner.CheckAsync(toCheck, headDestinations: !_options.Force, ct,
-                    (done, total) => Report(run, pass, SyncPhase.Planning, done, total)).ConfigureAwait(false);
-                foreach (var failure in check.Errors) Settle(run, failure, pass, passStart, last, next);
-
-                var ready = prePlanned.Concat(check.Copies).Where(run.Approve(_options.Approve)).ToList();
-                await CopyAllAsync(run, ready, pass, last, next, ct).ConfigureAwait(false);
+                // Planning (HEADs for digests, so unchanged images cost no manifest GET) and copying overlap: an
+                // image is copied as soon as its HEADs are in, not after every image's are.
+                var ready = Channel.CreateUnbounded<ImageCopy>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+                var copying = CopyAllAsync(run, ready.Reader, pass, last, next, ct);
+                try
+                {
+                    foreach (var copy in prePlanned) ready.Writer.TryWrite(copy);
+                    Report(run, pass, SyncPhase.Planning, 0, toCheck.Count);
+                    var check = await _planner.CheckAsync(toCheck, headDestinations: !_options.Force, ct,
+                        (done, total) => Report(run, pass, SyncPhase.Planning, done, total), copy => ready.Writer.TryWrite(copy)).ConfigureAwait(false);
+                    foreach (var failure in check.Errors) Settle(run, failure, pass, passStart, last, next);
+                }
+                finally
+                {
+                    ready.Writer.TryComplete();
+                    await copying.ConfigureAwait(false);
+                }
                 _blobs.ForgetFailures();
                 pendingRules = next.Rules;
                 pendingCopies = next.Copies;
@@ -135,21 +146,27 @@ namespace OciSync.Core.Sync
             };
         }
 
-        /// <summary>Copies images side by side; each result is settled the moment its image is done.</summary>
-        private async Task CopyAllAsync(RunState run, IReadOnlyList<ImageCopy> ready, int pass, bool last, NextPass next, CancellationToken ct)
+        /// <summary>
+        /// Copies images side by side as the planner hands them over, each approved first (ShouldProcess);
+        /// each result is settled the moment its image is done.
+        /// </summary>
+        private async Task CopyAllAsync(RunState run, ChannelReader<ImageCopy> ready, int pass, bool last, NextPass next, CancellationToken ct)
         {
-            // A fixed set of workers takes the images in order: the gate, not this, limits the requests in
-            // flight, and no image waits as a task of its own (100,000 images are 100,000 list entries, no more).
-            var width = Math.Min(ready.Count, Math.Max(_options.Concurrency * 4, 8));
-            var taken = -1;
+            // A fixed set of workers takes the images in order: the gates, not this, limit the requests in
+            // flight, and no image waits as a task of its own (100,000 images are 100,000 queue entries, no more).
+            // Enough images at once to keep both gates busy: an image is a chain of round trips (manifest, blob
+            // checks, blobs, manifest), so across a network many must be under way for the requests to overlap.
+            var width = Math.Max(_options.Concurrency * 4, _options.RequestConcurrency * 2);
+            var approve = run.Approve(_options.Approve);
+            var started = 0;
             var copied = 0;
-            Report(run, pass, SyncPhase.Copying, 0, ready.Count);
             await Task.WhenAll(Enumerable.Range(0, width).Select(_ => Task.Run(async () =>
             {
-                for (int i; (i = Interlocked.Increment(ref taken)) < ready.Count;)
+                while (await ready.WaitToReadAsync(ct).ConfigureAwait(false))
                 {
-                    ct.ThrowIfCancellationRequested();
-                    var copy = ready[i];
+                    if (!ready.TryRead(out var copy)) continue;
+                    if (!approve(copy)) continue;
+                    Report(run, pass, SyncPhase.Copying, Volatile.Read(ref copied), Interlocked.Increment(ref started));
                     var work = new ImageWork(copy, pass, _observer);
                     ImageResult result;
                     try
@@ -161,7 +178,7 @@ namespace OciSync.Core.Sync
                         result = work.Fail(e);
                     }
                     Settle(run, copy, result, last, next);
-                    Report(run, pass, SyncPhase.Copying, Interlocked.Increment(ref copied), ready.Count);
+                    Report(run, pass, SyncPhase.Copying, Interlocked.Increment(ref copied), Volatile.Read(ref started));
                 }
             }, ct))).ConfigureAwait(false);
         }

@@ -6,8 +6,17 @@ namespace OciSync.Core.Sync
     /// <summary>How a <see cref="SyncEngine"/> run copies: its limits, retries, platform filter and output files.</summary>
     public sealed class SyncOptions
     {
-        /// <summary>Blobs and manifests in flight at once across all images (image-syncer --proc).</summary>
+        /// <summary>Blob transfers (a source GET streamed into a destination upload) in flight at once across all images (image-syncer --proc).</summary>
         public int Concurrency { get; set; } = 5;
+        /// <summary>
+        /// Small requests in flight at once at each registry (or layout), besides the transfers: HEADs, tag
+        /// lists, manifests, blob checks, mounts, and blobs up to <see cref="SmallBlobBytes"/>. Across a
+        /// network each costs a round trip and moves next to nothing, so they get their own, higher limit
+        /// instead of queueing behind the blob transfers.
+        /// </summary>
+        public int RequestConcurrency { get; set; } = 32;
+        /// <summary>Blobs this small (configs, tiny layers) are copied as small requests, not in a transfer slot: their time is the round trip, not the bytes.</summary>
+        public long SmallBlobBytes { get; set; } = 1024 * 1024;
         /// <summary>Extra passes over images that failed (image-syncer --retries).</summary>
         public int Retries { get; set; } = 2;
         /// <summary>Attempts per blob transfer, each from a fresh source stream.</summary>
@@ -32,6 +41,7 @@ namespace OciSync.Core.Sync
         public void Validate()
         {
             if (Concurrency < 1 || Concurrency > 256) throw new ArgumentOutOfRangeException(nameof(Concurrency), Concurrency, "Concurrency must be between 1 and 256.");
+            if (RequestConcurrency < 1 || RequestConcurrency > 256) throw new ArgumentOutOfRangeException(nameof(RequestConcurrency), RequestConcurrency, "RequestConcurrency must be between 1 and 256.");
             if (Retries < 0 || Retries > 100) throw new ArgumentOutOfRangeException(nameof(Retries), Retries, "Retries must be between 0 and 100.");
             if (BlobAttempts < 1) throw new ArgumentOutOfRangeException(nameof(BlobAttempts), BlobAttempts, "At least one attempt per blob is needed.");
         }

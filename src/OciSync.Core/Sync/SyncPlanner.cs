@@ -47,19 +47,20 @@ namespace OciSync.Core.Sync
     {
         private readonly ImageStores _stores;
         private readonly RegistryClientFactory _clients;
-        private readonly ConcurrencyGate _gate;
+        private readonly RequestGates _gate;
         private readonly IOciLog _log;
         private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
 
         /// <summary>A planner for the registries of <paramref name="clients"/>, with at most <paramref name="concurrency"/> listings and HEADs in flight.</summary>
-        public SyncPlanner(RegistryClientFactory clients, int concurrency) : this(new ImageStores(clients), concurrency) { }
+        /// <param name="concurrency">Requests (tag lists, HEADs) in flight at once at each registry.</param>
+        public SyncPlanner(RegistryClientFactory clients, int concurrency) : this(new ImageStores(clients), new RequestGates(concurrency)) { }
 
-        internal SyncPlanner(ImageStores stores, int concurrency)
+        internal SyncPlanner(ImageStores stores, RequestGates requests)
         {
             _stores = stores;
             var clients = stores.Registries;
             _clients = clients;
-            _gate = new ConcurrencyGate(concurrency);
+            _gate = requests;
             _log = clients.Log;
         }
 
@@ -107,10 +108,12 @@ namespace OciSync.Core.Sync
         }
 
         /// <summary>HEADs each copy's source (and destination) for its digest; returns the copies that answered, in their order.</summary>
-        public async Task<SyncPlan> CheckAsync(IReadOnlyList<ImageCopy> copies, bool headDestinations, CancellationToken ct, Action<int, int>? progress = null)
+        /// <param name="planned">Told each copy the moment it is planned (the engine starts copying it then).</param>
+        public async Task<SyncPlan> CheckAsync(IReadOnlyList<ImageCopy> copies, bool headDestinations, CancellationToken ct, Action<int, int>? progress = null,
+            Action<ImageCopy>? planned = null)
         {
             var errors = new ConcurrentBag<PlanError>();
-            var planned = new ImageCopy?[copies.Count];
+            var done = new ImageCopy?[copies.Count];
             var checkedCount = 0;
             await Task.WhenAll(copies.Select(async (copy, index) =>
             {
@@ -118,14 +121,15 @@ namespace OciSync.Core.Sync
                 var side = copy.Source;
                 try
                 {
-                    var sourceDigest = await HeadSourceAsync(copy, ct).ConfigureAwait(false);
-                    Digest? destinationDigest = null;
-                    if (headDestinations)
-                    {
-                        side = copy.Destination;
-                        destinationDigest = await HeadDestinationAsync(copy, ct).ConfigureAwait(false);
-                    }
-                    planned[index] = copy.WithPlan(sourceDigest, destinationDigest);
+                    // Both sides at once: across a network that is one round trip per image instead of two.
+                    var source = HeadSourceAsync(copy, ct);
+                    var destination = headDestinations ? HeadDestinationAsync(copy, ct) : Task.FromResult<Digest?>(null);
+                    try { await Task.WhenAll(source, destination).ConfigureAwait(false); }
+                    catch when (source.IsCompleted && !source.IsFaulted && !source.IsCanceled) { side = copy.Destination; }
+                    var sourceDigest = await source.ConfigureAwait(false);
+                    var destinationDigest = await destination.ConfigureAwait(false);
+                    done[index] = copy.WithPlan(sourceDigest, destinationDigest);
+                    planned?.Invoke(done[index]!);
                 }
                 catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
                 {
@@ -134,13 +138,13 @@ namespace OciSync.Core.Sync
                 progress?.Invoke(Interlocked.Increment(ref checkedCount), copies.Count);
             })).ConfigureAwait(false);
 
-            return new SyncPlan(planned.Where(c => c != null).Select(c => c!).ToList(), errors.ToList());
+            return new SyncPlan(done.Where(c => c != null).Select(c => c!).ToList(), errors.ToList());
         }
 
         private async Task<Digest?> HeadSourceAsync(ImageCopy copy, CancellationToken ct)
         {
             var src = _stores.Get(copy.Source);
-            var head = await _gate.RunAsync(() => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
+            var head = await _gate.RunAsync(src, () => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
                 ?? throw RegistryException.ManifestNotFound(copy.Source);
             return head.Digest ?? copy.Source.Digest;
         }
@@ -148,7 +152,7 @@ namespace OciSync.Core.Sync
         private async Task<Digest?> HeadDestinationAsync(ImageCopy copy, CancellationToken ct)
         {
             var dst = _stores.Get(copy.Destination);
-            var head = await _gate.RunAsync(() => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
+            var head = await _gate.RunAsync(dst, () => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
             return head?.Digest;
         }
 
@@ -156,7 +160,7 @@ namespace OciSync.Core.Sync
         private Task<IReadOnlyList<string>> ListTagsOnceAsync(ImageReference repository, CancellationToken ct)
         {
             // Lazy: GetOrAdd may run its factory twice when two rules ask at once, which would mean two listings.
-            return _tags.GetOrAdd(repository.RepositoryName, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(() => ListAsync(repository, ct), ct))).Value;
+            return _tags.GetOrAdd(repository.RepositoryName, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(_stores.Get(repository), () => ListAsync(repository, ct), ct))).Value;
         }
 
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using System.IO;
 using System.Linq;
@@ -32,12 +33,37 @@ public sealed class EngineBehaviourTests
 
         var counter = new InFlightCounter(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
         var harness = new SyncHarness(_registries, _ => counter);
-        var summary = await harness.RunAsync(new SyncOptions { Concurrency = 3 }, copies);
+        // Every blob in a transfer slot (none counts as a small request) so that -Proc is the limit seen at the socket.
+        var summary = await harness.RunAsync(new SyncOptions { Concurrency = 3, SmallBlobBytes = 0 }, copies);
 
         Assert.Equal(4, summary.Synced);
         Assert.Equal(20, summary.BlobsCopied);
-        Assert.InRange(counter.PeakBlobTransfers, 2, 3); // observed at the socket: parallel, yet never above 3
+        Assert.InRange(counter.PeakBlobTransfers, 2, 3); // streams observed at the socket: parallel, yet never above 3
         Assert.InRange(harness.PeakConcurrency, 2, 3);
+    }
+
+    /// <summary>
+    /// Across a network a HEAD is a round trip that moves nothing: small requests get their own limit per
+    /// registry (RequestConcurrency), above -Proc, instead of queueing behind the blob transfers.
+    /// </summary>
+    [Fact]
+    public async Task Small_requests_have_their_own_limit_per_registry_above_Proc()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        var image = ImageFactory.CreateImage(20_900, layerCount: 1, layerSize: 2 * 1024 * 1024);
+        for (int i = 0; i < 24; i++) await http.PushImageAsync("small/req", image, $"t{i}");
+        var counter = new SmallRequestCounter(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+        var harness = new SyncHarness(_registries, _ => counter);
+        var destination = $"{_registries.Basic.Host}/small/req-{Guid.NewGuid():N}";
+
+        var summary = await harness.RunAsync(new SyncOptions { Concurrency = 1, RequestConcurrency = 6 },
+            Enumerable.Range(0, 24).Select(i => ($"{source.Host}/small/req:t{i}", $"{destination}:t{i}")).ToArray());
+
+        Assert.Equal(24, summary.Synced);
+        Assert.Equal(2, summary.BlobsCopied); // the 2 MiB layer in the one transfer slot, and the config as a small blob
+        Assert.InRange(counter.PeakAtOneHost, 2, 6); // parallel beyond -Proc 1, never above 6 at one registry
+        Assert.True(counter.PeakOverall > counter.PeakAtOneHost, $"source and destination each have their own limit (peak {counter.PeakOverall} over both, {counter.PeakAtOneHost} at one)");
     }
 
     [Fact]
@@ -233,7 +259,43 @@ public sealed class EngineBehaviourTests
         public void OnProgress(SyncProgress progress) { }
     }
 
-    /// <summary>Counts blob transfers (GET and upload PUT) in flight at the socket.</summary>
+    /// <summary>Counts manifest HEADs in flight at the socket, per host and over all.</summary>
+    private sealed class SmallRequestCounter : DelegatingHandler
+    {
+        private readonly Dictionary<string, int> _now = new();
+        private int _overall;
+        public SmallRequestCounter(HttpMessageHandler inner) : base(inner) { }
+        public int PeakAtOneHost { get; private set; }
+        public int PeakOverall { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            if (request.Method != HttpMethod.Head || !request.RequestUri!.AbsolutePath.Contains("/manifests/")) return await base.SendAsync(request, ct);
+            var host = request.RequestUri.Authority;
+            lock (this)
+            {
+                _now[host] = _now.GetValueOrDefault(host) + 1;
+                _overall++;
+                PeakAtOneHost = Math.Max(PeakAtOneHost, _now[host]);
+                PeakOverall = Math.Max(PeakOverall, _overall);
+            }
+            try
+            {
+                await Task.Delay(40, ct); // a round trip: the window in which requests overlap
+                return await base.SendAsync(request, ct);
+            }
+            finally
+            {
+                lock (this) { _now[host]--; _overall--; }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Counts blob streams in flight at the socket: a source GET from its request until its body has been
+    /// read to the end (the upload that reads it has then sent its last byte; waiting for the destination's
+    /// answer is not streaming, and the copier's slot is free again by then).
+    /// </summary>
     private sealed class InFlightCounter : DelegatingHandler
     {
         private int _now, _peak;
@@ -242,20 +304,49 @@ public sealed class EngineBehaviourTests
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
         {
-            var path = request.RequestUri!.AbsolutePath;
-            var isTransfer = (request.Method == HttpMethod.Get && path.Contains("/blobs/sha256:")) || (request.Method == HttpMethod.Put && path.Contains("/blobs/uploads/"));
-            if (!isTransfer) return await base.SendAsync(request, ct);
+            if (request.Method != HttpMethod.Get || !request.RequestUri!.AbsolutePath.Contains("/blobs/sha256:")) return await base.SendAsync(request, ct);
             var n = Interlocked.Increment(ref _now);
             lock (this) _peak = Math.Max(_peak, n);
+            var ended = 0;
+            void End() { if (Interlocked.Exchange(ref ended, 1) == 0) Interlocked.Decrement(ref _now); }
             try
             {
-                var response = await base.SendAsync(request, ct);
-                if (request.Method == HttpMethod.Get && response.Content != null) await response.Content.LoadIntoBufferAsync();
                 await Task.Delay(30, ct); // widen the window so overlap is visible
+                var response = await base.SendAsync(request, ct);
+                if (response.Content == null) { End(); return response; }
+                var body = new EndSignallingStream(await response.Content.ReadAsStreamAsync(ct), End);
+                var content = new StreamContent(body);
+                foreach (var header in response.Content.Headers) content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                response.Content = content;
                 return response;
             }
-            finally { Interlocked.Decrement(ref _now); }
+            catch
+            {
+                End();
+                throw;
+            }
         }
+    }
+
+    /// <summary>Tells once when its stream is read to the end or disposed.</summary>
+    private sealed class EndSignallingStream : System.IO.Stream
+    {
+        private readonly System.IO.Stream _inner;
+        private readonly Action _end;
+        public EndSignallingStream(System.IO.Stream inner, Action end) { _inner = inner; _end = end; }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, System.IO.SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(byte[] buffer, int offset, int count) { var n = _inner.Read(buffer, offset, count); if (n == 0) _end(); return n; }
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) { var n = await _inner.ReadAsync(buffer.AsMemory(offset, count), ct); if (n == 0) _end(); return n; }
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) { var n = await _inner.ReadAsync(buffer, ct); if (n == 0) _end(); return n; }
+        protected override void Dispose(bool disposing) { if (disposing) { _end(); _inner.Dispose(); } base.Dispose(disposing); }
     }
 
     /// <summary>Real registry traffic with faults: one 429 with Retry-After, one 503, one blob GET cut off mid-stream.</summary>
