@@ -166,21 +166,22 @@ namespace OciSync.Core.Registry
         }
 
         /// <summary>
-        /// Asks the registry to link a blob from another of its repositories: <paramref name="fromRepository"/>,
-        /// or — when null — any it has (OCI distribution 1.1; a registry without that feature just opens an
-        /// upload). Declined, the answer's upload session is returned for the upload.
+        /// Asks the registry to link a blob from another of its repositories (<paramref name="fromRepository"/>);
+        /// declined — or with null, where nothing is asked — the answer's upload session is returned for the upload.
         /// </summary>
         public Task<MountResult> MountBlobAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct) => _send.Scrubbed(MountBlobCoreAsync(repository, digest, fromRepository, ct));
 
         private async Task<MountResult> MountBlobCoreAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct)
         {
             var scope = RequestScope.PullPush(repository);
-            var path = $"blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}";
+            // Without a repository to mount from, a plain upload start: a mount without from is optional in
+            // OCI distribution 1.1, and a registry that does not know it may refuse the request.
+            var path = "blobs/uploads/";
             if (fromRepository != null)
             {
                 RequestNames.CheckRepository(fromRepository);
                 scope += " " + RequestScope.Pull(fromRepository);
-                path += $"&from={Uri.EscapeDataString(fromRepository)}";
+                path += $"?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(fromRepository)}";
             }
             using var response = await _send.SendAsync(HttpMethod.Post, repository, path, scope, ct, content: new ByteArrayContent(Array.Empty<byte>())).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Created) return new MountResult(true, null);

@@ -41,9 +41,9 @@ namespace OciSync.Core.Stores
         Task<VerifyingStream> OpenBlobAsync(string repository, Descriptor blob, Action<long>? onBytes, CancellationToken ct);
 
         /// <summary>
-        /// Links a blob from another repository of this store (<paramref name="fromRepository"/>, or any the store
-        /// finds when null); false when the store declined (then <see cref="PutBlobAsync"/>, which a registry
-        /// starts with the upload session the declined mount opened).
+        /// Links a blob from another repository of this store (<paramref name="fromRepository"/>); false when the
+        /// store declined or nothing was named (then <see cref="PutBlobAsync"/>, which a registry starts with the
+        /// upload session this request opened).
         /// </summary>
         Task<bool> TryMountBlobAsync(string repository, Digest digest, string? fromRepository, CancellationToken ct);
 

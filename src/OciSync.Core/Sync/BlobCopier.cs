@@ -118,10 +118,13 @@ namespace OciSync.Core.Sync
             var mine = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
             var home = _homes.GetOrAdd(homeKey, mine.Task);
             string? mountFrom = null;
+            var queued = new Queued(watch);
             if (home != mine.Task)
             {
-                // Another repository of this registry is getting the blob: wait, then mount from it.
+                // Another repository of this registry is getting the blob: wait (queued time), then mount from it.
+                queued.Waiting();
                 mountFrom = await home.ConfigureAwait(false);
+                queued.Got();
                 if (mountFrom == destinationRepository) mountFrom = null;
             }
             else if (source.Name == destination.Name && sourceRepository != destinationRepository)
@@ -131,7 +134,6 @@ namespace OciSync.Core.Sync
             if (!destination.CanMount) mountFrom = null; // a layout is one repository: nothing to mount from
 
             // Seconds are the transfer's own; waiting for a slot (or another repository's upload) is queued time.
-            var queued = new Queued(watch);
             try
             {
                 var action = await LadderAsync(source, sourceRepository, destination, destinationRepository, blob, mountFrom, queued, ct).ConfigureAwait(false);
@@ -179,10 +181,14 @@ namespace OciSync.Core.Sync
             {
                 queued.Got();
                 if (await destination.BlobExistsAsync(destinationRepository, blob.Digest, ct).ConfigureAwait(false)) return SyncAction.Present;
-                // A registry mounts from the repository named, or (OCI distribution 1.1) from any it finds when none is;
-                // declined, the same POST opened the upload the stream then uses.
-                if (destination.CanMount && await destination.TryMountBlobAsync(destinationRepository, blob.Digest, mountFrom, ct).ConfigureAwait(false))
-                    return SyncAction.Mounted;
+                // A declined mount's POST opened the upload session the stream then uses.
+                if (!destination.CanMount) return null;
+                if (mountFrom != null)
+                    return await destination.TryMountBlobAsync(destinationRepository, blob.Digest, mountFrom, ct).ConfigureAwait(false) ? SyncAction.Mounted : null;
+                // Nothing to mount from: the upload session is opened here, outside the transfer slot. A failure is
+                // no failure of the blob: the upload then opens its own, inside the retries below.
+                try { await destination.TryMountBlobAsync(destinationRepository, blob.Digest, null, ct).ConfigureAwait(false); }
+                catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested)) { }
                 return null;
             }, ct).ConfigureAwait(false);
             if (prepared != null) return prepared;

@@ -106,7 +106,8 @@ namespace OciSync.PowerShell.Commands
                 // -WhatIf writes no images file.
                 SuccessImagesPath = SuccessImagesPath != null && !whatIf ? Resolve(SuccessImagesPath) : null,
                 FailedImagesPath = FailedImagesPath != null && !whatIf ? Resolve(FailedImagesPath) : null,
-                Approve = copy => Ask(() => ShouldProcess(copy.Destination.ToString(),
+                // Asked only where ShouldProcess can say no or print: otherwise every image would wait on a trip to the pipeline thread.
+                Approve = !MayAsk(whatIf) ? null : copy => Ask(() => ShouldProcess(copy.Destination.ToString(),
                     copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
             };
             var what = _plan.Count > 0 ? $"{_plan.Count} planned image(s)" : $"{Rules.Count} rule(s)";
@@ -159,6 +160,17 @@ namespace OciSync.PowerShell.Commands
                     Errors.CategoryOf(run.FirstFailure.ErrorId ?? ErrorIds.ImageSyncFailed), done));
             }
             base.EndProcessing();
+        }
+
+        /// <summary>True when ShouldProcess may print (-WhatIf) or prompt (-Confirm, or $ConfirmPreference at Medium or below).</summary>
+        private bool MayAsk(bool whatIf)
+        {
+            if (whatIf) return true;
+            if (MyInvocation.BoundParameters.TryGetValue("Confirm", out var bound)) return bound is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(bound);
+            var preference = GetVariableValue("ConfirmPreference");
+            if (preference is PSObject pso) preference = pso.BaseObject;
+            var impact = preference is ConfirmImpact ci ? ci : Enum.TryParse(preference?.ToString(), true, out ConfirmImpact parsed) ? parsed : ConfirmImpact.High;
+            return impact != ConfirmImpact.None && impact <= ConfirmImpact.Medium;
         }
 
         /// <summary>-WhatIf as ShouldProcess sees it: the switch's value when given (-WhatIf:$false too), else $WhatIfPreference.</summary>

@@ -46,11 +46,12 @@ namespace OciSync.PowerShell.Infrastructure
                     (progress.PhaseDone < previous.PhaseDone || progress.ImagesDone < previous.ImagesDone)) return;
                 _phase = progress;
             }
-            // A new phase, and each whole percent of images finished, is shown at once (at most a hundred
-            // records a pass, however many images); everything else is sampled.
+            // A new pass, and each whole percent of images finished, is shown at once (at most a hundred
+            // records a pass, however many images); everything else is sampled. Not a change of phase: planning
+            // and copying overlap and take turns reporting, and forcing each turn would flood the host.
             var percent = Percent(progress.ImagesDone, progress.ImagesKnown);
             var shownPercent = Interlocked.Exchange(ref _percentShown, percent);
-            Report(force: previous == null || previous.Phase != progress.Phase || previous.Pass != progress.Pass || percent != shownPercent);
+            Report(force: previous == null || previous.Pass != progress.Pass || percent != shownPercent);
         }
 
         private static int Percent(int done, int total) => total == 0 ? 0 : (int)Math.Min(100, done * 100L / total);
