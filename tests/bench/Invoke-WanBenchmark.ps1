@@ -29,6 +29,8 @@ param(
     # skopeo syncs one image at a time: on the scale set one run takes many minutes.
     [ValidateRange(0, 9)] [int] $SkopeoScaleRuns = 1,
     [switch] $SkipScale,
+    # Only the scale set (the 1 GB set's figures from another run).
+    [switch] $ScaleOnly,
     # Development loops: OciSync only.
     [switch] $SkipSkopeo
 )
@@ -155,7 +157,8 @@ $script:Bed = $null
 try {
     Import-Module $ModulePath -Force
     $script:Bed = Start-OciTestBedHost $TestBed
-    $sets = @(@{ Name = 'bench'; Seed = '20 3 12'; SkopeoRuns = $(if ($SkipSkopeo) { 0 } else { $Runs }) })
+    $sets = @()
+    if (-not $ScaleOnly) { $sets += @{ Name = 'bench'; Seed = '20 3 12'; SkopeoRuns = $(if ($SkipSkopeo) { 0 } else { $Runs }) } }
     if (-not $SkipScale) { $sets += @{ Name = 'scale'; Seed = '200 10 0 1024 2'; SkopeoRuns = $(if ($SkipSkopeo) { 0 } else { $SkopeoScaleRuns }) } }
     foreach ($s in $sets) {
         Write-Step "$($s.Name) set, $Rtt ms RTT, $Bandwidth Mbit/s"
