@@ -188,7 +188,10 @@ namespace OciSync.Core.Sync
                 // Nothing to mount from: the upload session is opened here, outside the transfer slot. A failure is
                 // no failure of the blob: the upload then opens its own, inside the retries below.
                 try { await destination.TryMountBlobAsync(destinationRepository, blob.Digest, null, ct).ConfigureAwait(false); }
-                catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested)) { }
+                catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+                {
+                    _log.Write(OciLogLevel.Verbose, $"Blob {blob.Digest} to {destination.Name}/{destinationRepository}: starting the upload early failed ({e.Message}); the upload starts its own.");
+                }
                 return null;
             }, ct).ConfigureAwait(false);
             if (prepared != null) return prepared;

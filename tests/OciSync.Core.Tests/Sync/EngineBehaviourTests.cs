@@ -66,6 +66,45 @@ public sealed class EngineBehaviourTests
         Assert.True(counter.PeakOverall > counter.PeakAtOneHost, $"source and destination each have their own limit (peak {counter.PeakOverall} over both, {counter.PeakAtOneHost} at one)");
     }
 
+    /// <summary>
+    /// Planning and copying overlap: an image is copied as soon as its HEADs are in. Image b's source HEAD
+    /// is held until image a's manifest has been pushed (up to 10 s); before, every image was planned
+    /// before any was copied, so a's push could only come after b's HEAD.
+    /// </summary>
+    [Fact]
+    public async Task An_image_is_copied_while_others_are_still_being_planned()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        await http.PushImageAsync("overlap/src", ImageFactory.CreateImage(20_950, layerCount: 1, layerSize: 4096), "a");
+        await http.PushImageAsync("overlap/src", ImageFactory.CreateImage(20_951, layerCount: 1, layerSize: 4096), "b");
+        var gate = new HoldHeadUntilPush(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+        var harness = new SyncHarness(_registries, _ => gate);
+        var destination = $"{_registries.Basic.Host}/overlap/dst-{Guid.NewGuid():N}";
+
+        var summary = await harness.RunAsync(new SyncOptions(), ($"{source.Host}/overlap/src:a", $"{destination}:a"), ($"{source.Host}/overlap/src:b", $"{destination}:b"));
+
+        Assert.Equal(2, summary.Synced);
+        Assert.True(gate.PushedBeforeHeadEnded, "image a was pushed only after image b's HEAD: planning did not overlap copying");
+    }
+
+    private sealed class HoldHeadUntilPush : DelegatingHandler
+    {
+        private readonly TaskCompletionSource<bool> _pushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public HoldHeadUntilPush(HttpMessageHandler inner) : base(inner) { }
+        public bool PushedBeforeHeadEnded { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            if (request.Method == HttpMethod.Head && path == "/v2/overlap/src/manifests/b")
+                PushedBeforeHeadEnded = await Task.WhenAny(_pushed.Task, Task.Delay(TimeSpan.FromSeconds(10), ct)) == _pushed.Task;
+            var response = await base.SendAsync(request, ct);
+            if (request.Method == HttpMethod.Put && path.EndsWith("/manifests/a", StringComparison.Ordinal) && response.IsSuccessStatusCode) _pushed.TrySetResult(true);
+            return response;
+        }
+    }
+
     [Fact]
     public async Task A_shared_layer_moves_once_per_repository_and_is_mounted_into_the_next()
     {
