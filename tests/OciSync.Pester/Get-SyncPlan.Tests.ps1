@@ -31,6 +31,16 @@ Describe 'Get-SyncPlan' {
         Get-SyncPlan -Source "$A/demo/busybox" -Destination "$B/x/busybox" -Auth $auth | ForEach-Object { $declared | Should -Contain $_.GetType() }
     }
 
+    It 'takes -RequestLimit (small requests per registry, 1 to 256) and -Proc from the same splat as Invoke-ImageSync' {
+        $limits = @{ RequestLimit = 1; Proc = 2 }
+        $plan = Get-SyncPlan -Source "$A/demo/alpine" -Destination "$B/x/alpine" -Auth $auth @limits -ErrorAction Stop
+        @($plan).Count | Should -Be 2
+        { Get-SyncPlan -Source "$A/demo/alpine" -Destination "$B/x/alpine" -RequestLimit 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,OciSync.PowerShell.Commands.GetSyncPlanCommand'
+        $log = Join-Path $TestDrive 'limits.log'
+        $null = Invoke-ImageSync -Source "$A/demo/busybox" -Destination "$B/$(New-TestRepositoryName 'limits')/busybox" -Auth $auth @limits -LogPath $log -ErrorAction Stop
+        Get-Content $log -Raw | Should -Match 'concurrency 2 blob\(s\), 1 small request\(s\) per registry'
+    }
+
     It 'expands a regex rule against the tag list' {
         $plan = Get-SyncPlan -Source "$A/demo/alpine:/^3/" -Destination "$B/x/alpine" -Auth $auth
         @($plan.Source | ForEach-Object ToString) | Should -Be @("$A/demo/alpine:3.19")

@@ -246,6 +246,32 @@ namespace OciSync.Core.Registry
             return UploadBlobAsync(repository, blob, content, location, ct);
         }
 
+        /// <summary>
+        /// Cancels the upload sessions that declined mounts opened and no upload used (the blob's copy failed or
+        /// the run was stopped): a registry otherwise keeps each one, with its temporary storage, until it purges
+        /// old uploads (distribution: after a week). Best effort; a failure is logged, not raised.
+        /// </summary>
+        internal async Task AbandonUploadsAsync(CancellationToken ct)
+        {
+            foreach (var key in _declinedMounts.Keys)
+            {
+                if (!_declinedMounts.TryRemove(key, out var location)) continue;
+                var repository = key.Substring(0, key.LastIndexOf('@'));
+                try
+                {
+                    var target = RegistryResponses.CheckUploadLocation(location, await GetBaseUriAsync(ct).ConfigureAwait(false));
+                    using var request = new HttpRequestMessage(HttpMethod.Delete, target);
+                    RequestScope.Set(request, RequestScope.PullPush(repository));
+                    using var response = await _send.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                    _log.Write(OciLogLevel.Verbose, $"{Registry}/{repository}: an unused upload session was cancelled ({(int)response.StatusCode}).");
+                }
+                catch (Exception e)
+                {
+                    _log.Write(OciLogLevel.Verbose, $"{Registry}/{repository}: an unused upload session could not be cancelled ({_send.Scrub(e).Message}).");
+                }
+            }
+        }
+
         IAsyncEnumerable<string> Stores.IImageStore.ListTagsAsync(string repository, CancellationToken ct) => ListTagsAsync(repository, ct);
 
         void Stores.IImageStore.ForgetFailures() => ForgetFailedPing();

@@ -48,6 +48,9 @@ namespace OciSync.Core.Registry
         /// <summary>The client for the registry and repository of <paramref name="reference"/>.</summary>
         public RegistryClient Get(References.ImageReference reference) => Get(reference.Registry, reference.Repository);
 
+        /// <summary>The clients made so far.</summary>
+        internal System.Collections.Generic.ICollection<RegistryClient> Clients => _clients.Values;
+
         /// <summary>Registries whose ping failed get another one on their next request (a retry pass).</summary>
         public void ForgetFailedPings()
         {

@@ -49,11 +49,18 @@ namespace OciSync.Core.Stores
                 throw new Transport.RegistryException(Transport.ErrorIds.Of(failures[0]), string.Join(" ", failures.Select(f => f.Message)), new AggregateException(failures));
         }
 
-        /// <summary>The run is over, written or not (cancelled, failed): stores let go of what they hold (an archive's run lock).</summary>
-        public void ReleaseAll()
+        /// <summary>
+        /// The run is over, written or not (cancelled, failed): stores let go of what they hold — an archive its
+        /// run lock, a registry its unused upload sessions (given at most a few seconds, so a stopped run stops).
+        /// </summary>
+        public async System.Threading.Tasks.Task ReleaseAllAsync()
         {
             foreach (var store in _layouts.Values)
                 if (store is OciArchiveStore archive) archive.ReleaseRun();
+            using var limit = new System.Threading.CancellationTokenSource(AbandonTimeout);
+            await System.Threading.Tasks.Task.WhenAll(Registries.Clients.Select(c => c.AbandonUploadsAsync(limit.Token))).ConfigureAwait(false);
         }
+
+        private static readonly TimeSpan AbandonTimeout = TimeSpan.FromSeconds(5);
     }
 }

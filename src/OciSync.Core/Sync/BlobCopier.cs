@@ -202,10 +202,10 @@ namespace OciSync.Core.Sync
                 try
                 {
                     queued.Waiting();
-                    // A small blob's time is its round trips, not its bytes: it goes as a small request.
+                    // A small blob's time is its round trips, not its bytes: it goes as a small request at both ends.
                     if (blob.Size >= 0 && blob.Size <= _options.SmallBlobBytes)
                     {
-                        await _requests.RunAsync(destination, () =>
+                        await _requests.RunAsync(source, destination, () =>
                         {
                             queued.Got();
                             return StreamAsync(source, sourceRepository, destination, destinationRepository, blob, n => moved += n, null, ct);

@@ -29,9 +29,24 @@ namespace OciSync.Core.Sync
             }
         }
 
-        public Task<T> RunAsync<T>(IImageStore store, Func<Task<T>> work, CancellationToken ct) => Gate(store).RunAsync(work, ct);
+        public Task<T> RunAsync<T>(IImageStore store, Func<Task<T>> work, CancellationToken ct, GatePriority priority = GatePriority.Copying) =>
+            Gate(store).RunAsync(work, ct, priority);
 
-        public Task RunAsync(IImageStore store, Func<Task> work, CancellationToken ct) => Gate(store).RunAsync(work, ct);
+        public Task RunAsync(IImageStore store, Func<Task> work, CancellationToken ct, GatePriority priority = GatePriority.Copying) =>
+            Gate(store).RunAsync(work, ct, priority);
+
+        /// <summary>
+        /// Work that is a small request at two stores at once (a small blob: GET from one, PUT to the other) holds a
+        /// slot at each; one when both are the same store. The slots are taken in the stores' name order, so two
+        /// runs of such work in opposite directions cannot each hold one slot and wait for the other.
+        /// </summary>
+        public Task RunAsync(IImageStore source, IImageStore destination, Func<Task> work, CancellationToken ct)
+        {
+            var order = string.CompareOrdinal(source.Name, destination.Name);
+            if (order == 0) return RunAsync(source, work, ct);
+            var (first, second) = order < 0 ? (source, destination) : (destination, source);
+            return RunAsync(first, () => RunAsync(second, work, ct), ct);
+        }
 
         private ConcurrencyGate Gate(IImageStore store) => _gates.GetOrAdd(store.Name, _ => new ConcurrencyGate(_limit));
     }

@@ -71,7 +71,8 @@ namespace OciSync.Core.Sync
             }
             finally
             {
-                _stores.ReleaseAll(); // an archive's run lock, also when the run is cancelled or fails
+                // Also when the run is cancelled or fails: an archive's run lock, a registry's unused upload sessions.
+                await _stores.ReleaseAllAsync().ConfigureAwait(false);
             }
         }
 
@@ -101,21 +102,31 @@ namespace OciSync.Core.Sync
 
                 // Planning (HEADs for digests, so unchanged images cost no manifest GET) and copying overlap: an
                 // image is copied as soon as its HEADs are in, not after every image's are.
+                // Under -Confirm the user answers one image at a time: the images are handed over in plan order
+                // once planned, not in the order their HEADs came back.
+                var inOrder = _options.Approve != null;
                 var ready = Channel.CreateUnbounded<ImageCopy>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
-                var copying = CopyAllAsync(run, ready.Reader, pass, last, next, ct);
+                using var stopCopying = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var copying = CopyAllAsync(run, ready.Reader, pass, last, next, stopCopying.Token);
                 try
                 {
                     foreach (var copy in prePlanned) ready.Writer.TryWrite(copy);
                     Report(run, pass, SyncPhase.Planning, 0, toCheck.Count);
                     var check = await _planner.CheckAsync(toCheck, headDestinations: !_options.Force, ct,
-                        (done, total) => Report(run, pass, SyncPhase.Planning, done, total), copy => ready.Writer.TryWrite(copy)).ConfigureAwait(false);
+                        (done, total) => Report(run, pass, SyncPhase.Planning, done, total), inOrder ? null : copy => ready.Writer.TryWrite(copy)).ConfigureAwait(false);
+                    if (inOrder) foreach (var copy in check.Copies) ready.Writer.TryWrite(copy);
                     foreach (var failure in check.Errors) Settle(run, failure, pass, passStart, last, next);
                 }
-                finally
+                catch
                 {
+                    // Planning broke (or was cancelled): the copies under way stop too, rather than the error waiting for them.
+                    stopCopying.Cancel();
                     ready.Writer.TryComplete();
-                    await copying.ConfigureAwait(false);
+                    try { await copying.ConfigureAwait(false); } catch (OperationCanceledException) { }
+                    throw;
                 }
+                ready.Writer.TryComplete();
+                await copying.ConfigureAwait(false);
                 _blobs.ForgetFailures();
                 pendingRules = next.Rules;
                 pendingCopies = next.Copies;

@@ -144,7 +144,7 @@ namespace OciSync.Core.Sync
         private async Task<Digest?> HeadSourceAsync(ImageCopy copy, CancellationToken ct)
         {
             var src = _stores.Get(copy.Source);
-            var head = await _gate.RunAsync(src, () => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct).ConfigureAwait(false)
+            var head = await _gate.RunAsync(src, () => src.HeadManifestAsync(copy.Source.Repository, copy.Source.ApiReference!, ct), ct, GatePriority.Planning).ConfigureAwait(false)
                 ?? throw RegistryException.ManifestNotFound(copy.Source);
             return head.Digest ?? copy.Source.Digest;
         }
@@ -152,7 +152,7 @@ namespace OciSync.Core.Sync
         private async Task<Digest?> HeadDestinationAsync(ImageCopy copy, CancellationToken ct)
         {
             var dst = _stores.Get(copy.Destination);
-            var head = await _gate.RunAsync(dst, () => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct).ConfigureAwait(false);
+            var head = await _gate.RunAsync(dst, () => dst.HeadManifestAsync(copy.Destination.Repository, copy.Destination.ApiReference!, ct), ct, GatePriority.Planning).ConfigureAwait(false);
             return head?.Digest;
         }
 
@@ -160,7 +160,7 @@ namespace OciSync.Core.Sync
         private Task<IReadOnlyList<string>> ListTagsOnceAsync(ImageReference repository, CancellationToken ct)
         {
             // Lazy: GetOrAdd may run its factory twice when two rules ask at once, which would mean two listings.
-            return _tags.GetOrAdd(repository.RepositoryName, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(_stores.Get(repository), () => ListAsync(repository, ct), ct))).Value;
+            return _tags.GetOrAdd(repository.RepositoryName, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(_stores.Get(repository), () => ListAsync(repository, ct), ct, GatePriority.Planning))).Value;
         }
 
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)

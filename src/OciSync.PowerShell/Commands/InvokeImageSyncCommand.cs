@@ -99,6 +99,7 @@ namespace OciSync.PowerShell.Commands
             var options = new SyncOptions
             {
                 Concurrency = Proc,
+                RequestConcurrency = RequestLimit,
                 Retries = Retries,
                 Force = Force,
                 Platforms = new PlatformFilter(OS, Arch),
@@ -111,7 +112,7 @@ namespace OciSync.PowerShell.Commands
                     copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
             };
             var what = _plan.Count > 0 ? $"{_plan.Count} planned image(s)" : $"{Rules.Count} rule(s)";
-            Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc}, retries {Retries}, platforms {options.Platforms}.");
+            Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc} blob(s), {RequestLimit} small request(s) per registry, retries {Retries}, platforms {options.Platforms}.");
 
             var run = new RunOutput(this, StopsOnError());
             SyncSummary? summary = null;

@@ -56,11 +56,16 @@ namespace OciSync.PowerShell.Infrastructure
         [Credential]
         public PSCredential? DestinationCredential { get; set; }
 
-        /// <summary>Blobs and manifests in flight at once across all images (image-syncer --proc).</summary>
+        /// <summary>Blob streams in flight at once across all images (image-syncer --proc); Get-SyncPlan streams none.</summary>
         [Parameter]
         [Alias("ThrottleLimit")]
         [ValidateRange(1, 256)]
         public int Proc { get; set; } = 5;
+
+        /// <summary>Small requests (HEADs, tag lists, manifests, blob checks, small blobs) in flight at once per registry.</summary>
+        [Parameter]
+        [ValidateRange(1, 256)]
+        public int RequestLimit { get; set; } = new SyncOptions().RequestConcurrency;
 
         private protected IReadOnlyList<SyncRule> Rules => _rules;
         private protected CredentialStore Credentials { get; private set; } = new CredentialStore();
@@ -150,7 +155,7 @@ namespace OciSync.PowerShell.Infrastructure
             var lastReport = DateTime.MinValue;
             Run(async ct =>
             {
-                plan = await new SyncPlanner(clients, Proc).PlanAsync(_rules, headDestinations, ct, (done, total) =>
+                plan = await new SyncPlanner(clients, RequestLimit).PlanAsync(_rules, headDestinations, ct, (done, total) =>
                 {
                     // Sampled: thousands of quick HEADs must not flood the host with progress records.
                     if (done < total && (DateTime.UtcNow - lastReport).TotalMilliseconds < 250) return;

@@ -67,6 +67,84 @@ public sealed class EngineBehaviourTests
     }
 
     /// <summary>
+    /// A small blob goes as a small request at both ends: its source GET takes a source slot as well as the
+    /// destination's, so a source never sees more than RequestConcurrency requests at once (before, each
+    /// destination slot holder's GET came on top of the planning HEADs at the source).
+    /// </summary>
+    [Fact]
+    public async Task A_source_never_sees_more_small_requests_than_its_limit_small_blob_reads_included()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        for (int i = 0; i < 40; i++) await http.PushImageAsync("small/gets", ImageFactory.CreateImage(20_700 + i * 10, layerCount: 2, layerSize: 8 * 1024), $"t{i}");
+        var counter = new SmallRequestCounter(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false },
+            r => r.RequestUri!.Authority == source.Host && r.RequestUri.AbsolutePath.StartsWith("/v2/small/", StringComparison.Ordinal));
+        var harness = new SyncHarness(_registries, _ => counter);
+        var destination = $"{_registries.Basic.Host}/small/gets-{Guid.NewGuid():N}";
+
+        var summary = await harness.RunAsync(new SyncOptions { Concurrency = 1, RequestConcurrency = 3 },
+            Enumerable.Range(0, 40).Select(i => ($"{source.Host}/small/gets:t{i}", $"{destination}:t{i}")).ToArray());
+
+        Assert.Equal(40, summary.Synced);
+        Assert.Equal(120, summary.BlobsCopied); // 2 layers and a config each, all small
+        Assert.InRange(counter.PeakAt(source.Host), 2, 3); // a slow source: its 40 ms requests are what the copy waits on
+    }
+
+    /// <summary>
+    /// The upload session a blob's copy opened early (outside the transfer slot) is cancelled when the copy never
+    /// used it: here the source refuses the layer, the image fails, and the destination keeps no upload behind.
+    /// </summary>
+    [Fact]
+    public async Task An_upload_session_a_failed_copy_never_used_is_cancelled_at_the_end_of_the_run()
+    {
+        var source = _registries.Anonymous;
+        var http = new RegistryHttp(source);
+        var image = ImageFactory.CreateImage(20_800, layerCount: 1, layerSize: 16 * 1024);
+        await http.PushImageAsync("abandon/src", image, "v1");
+        var refuse = new RefuseBlobReads(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }, "/v2/abandon/src/blobs/");
+        var harness = new SyncHarness(_registries, _ => refuse);
+        var repository = $"abandon/dst-{Guid.NewGuid():N}";
+
+        var summary = await harness.RunAsync(new SyncOptions { Retries = 0 }, ($"{source.Host}/abandon/src:v1", $"{_registries.Basic.Host}/{repository}:v1"));
+
+        Assert.Equal(1, summary.Failed);
+        Assert.True(refuse.Refused > 0);
+        Assert.True(refuse.UploadsStarted > 0, "the copy opened upload sessions at the destination");
+        Assert.Equal(refuse.UploadsStarted, refuse.UploadsCancelled);
+        // distribution keeps an upload's data and start time until it is cancelled or purged; a cancel leaves only its hash state.
+        var uploads = Path.Combine(_registries.Basic.StorageDirectory, "docker", "registry", "v2", "repositories", repository, "_uploads");
+        var left = Directory.Exists(uploads) ? Directory.GetFiles(uploads, "*", SearchOption.AllDirectories).Where(f => !f.Contains("hashstates")).ToList() : new List<string>();
+        Assert.True(left.Count == 0, $"uploads left at the destination: {string.Join(", ", left)}");
+    }
+
+    private sealed class RefuseBlobReads : DelegatingHandler
+    {
+        private readonly string _prefix;
+        private int _refused, _started, _cancelled;
+        public RefuseBlobReads(HttpMessageHandler inner, string prefix) : base(inner) => _prefix = prefix;
+        public int Refused => Volatile.Read(ref _refused);
+        public int UploadsStarted => Volatile.Read(ref _started);
+        public int UploadsCancelled => Volatile.Read(ref _cancelled);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            if (request.Method == HttpMethod.Get && path.StartsWith(_prefix, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _refused);
+                return new HttpResponseMessage(HttpStatusCode.NotFound) { RequestMessage = request, Content = new StringContent("{\"errors\":[{\"code\":\"BLOB_UNKNOWN\"}]}") };
+            }
+            var response = await base.SendAsync(request, ct);
+            if (path.Contains("/blobs/uploads/", StringComparison.Ordinal))
+            {
+                if (request.Method == HttpMethod.Post && response.StatusCode == HttpStatusCode.Accepted) Interlocked.Increment(ref _started);
+                if (request.Method == HttpMethod.Delete && response.StatusCode == HttpStatusCode.NoContent) Interlocked.Increment(ref _cancelled);
+            }
+            return response;
+        }
+    }
+
+    /// <summary>
     /// Planning and copying overlap: an image is copied as soon as its HEADs are in. Image b's source HEAD
     /// is held until image a's manifest has been pushed (up to 10 s); before, every image was planned
     /// before any was copied, so a's push could only come after b's HEAD.
@@ -299,23 +377,29 @@ public sealed class EngineBehaviourTests
     }
 
     /// <summary>Counts manifest HEADs in flight at the socket, per host and over all.</summary>
+    /// <summary>Requests in flight per host, each held a 40 ms round trip: by default manifest HEADs, else those <c>counts</c> picks.</summary>
     private sealed class SmallRequestCounter : DelegatingHandler
     {
         private readonly Dictionary<string, int> _now = new();
+        private readonly Func<HttpRequestMessage, bool> _counts;
         private int _overall;
-        public SmallRequestCounter(HttpMessageHandler inner) : base(inner) { }
+        public SmallRequestCounter(HttpMessageHandler inner, Func<HttpRequestMessage, bool>? counts = null) : base(inner) =>
+            _counts = counts ?? (r => r.Method == HttpMethod.Head && r.RequestUri!.AbsolutePath.Contains("/manifests/"));
         public int PeakAtOneHost { get; private set; }
         public int PeakOverall { get; private set; }
+        public int PeakAt(string host) { lock (this) return _peaks.GetValueOrDefault(host); }
+        private readonly Dictionary<string, int> _peaks = new();
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
         {
-            if (request.Method != HttpMethod.Head || !request.RequestUri!.AbsolutePath.Contains("/manifests/")) return await base.SendAsync(request, ct);
-            var host = request.RequestUri.Authority;
+            if (!_counts(request)) return await base.SendAsync(request, ct);
+            var host = request.RequestUri!.Authority;
             lock (this)
             {
                 _now[host] = _now.GetValueOrDefault(host) + 1;
                 _overall++;
                 PeakAtOneHost = Math.Max(PeakAtOneHost, _now[host]);
+                _peaks[host] = Math.Max(_peaks.GetValueOrDefault(host), _now[host]);
                 PeakOverall = Math.Max(PeakOverall, _overall);
             }
             try
