@@ -44,8 +44,12 @@ function Invoke-Native {
 
 function Invoke-Prerequisites {
     # The tests and the demo run the real distribution registry (Debian package docker-registry),
-    # htpasswd for Basic auth and skopeo as an independent checker and benchmark peer.
-    $needed = @{ 'docker-registry' = '/usr/bin/docker-registry'; 'apache2-utils' = '/usr/bin/htpasswd'; 'skopeo' = '/usr/bin/skopeo' }
+    # htpasswd for Basic auth, skopeo as an independent checker and benchmark peer, and a real docker
+    # credential helper (docker-credential-pass, over pass and gpg) for the docker-credentials tests.
+    $needed = @{
+        'docker-registry' = '/usr/bin/docker-registry'; 'apache2-utils' = '/usr/bin/htpasswd'; 'skopeo' = '/usr/bin/skopeo'
+        'golang-docker-credential-helpers' = '/usr/bin/docker-credential-pass'; 'pass' = '/usr/bin/pass'; 'gnupg' = '/usr/bin/gpg'
+    }
     $missing = @($needed.Keys | Where-Object { -not (Test-Path $needed[$_]) } | Sort-Object)
     if ($missing.Count -eq 0) { return }
     $apt = Get-Command apt-get -ErrorAction SilentlyContinue

@@ -11,6 +11,13 @@ if ([string]::IsNullOrEmpty($env:OCISYNC_MODULE) -or -not (Test-Path $env:OCISYN
 }
 Import-Module $env:OCISYNC_MODULE -Force -ErrorAction Stop
 
+# The module reads docker's and podman's credential files: the tests see none of this machine's (a test that
+# wants some sets DOCKER_CONFIG itself). REGISTRY_AUTH_FILE, which podman's runtime file yields to, names nothing.
+$script:NoDockerConfig = Join-Path ([IO.Path]::GetTempPath()) 'ocisync-pester-no-docker-config'
+New-Item -ItemType Directory -Force $NoDockerConfig | Out-Null
+$env:DOCKER_CONFIG = $NoDockerConfig
+$env:REGISTRY_AUTH_FILE = Join-Path $NoDockerConfig 'no-auth.json'
+
 $script:CommonParameters = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
 $script:OciSyncCmdlets = @(
     'Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync',

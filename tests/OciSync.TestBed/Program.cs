@@ -110,6 +110,7 @@ public static class Program
                 ["baseUri"] = s.BaseUri.ToString().TrimEnd('/'),
                 ["username"] = s.Username,
                 ["password"] = s.Password,
+                ["refreshToken"] = s.Tokens?.RefreshToken,
                 ["kind"] = s.Kind.ToString(),
             }).ToArray();
             string json = JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true });

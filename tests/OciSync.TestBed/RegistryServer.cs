@@ -51,6 +51,21 @@ public sealed class RegistryServer : IAsyncDisposable
         Timeout = TimeSpan.FromSeconds(2),
     };
 
+    // A registry that asks for client certificates is probed with one its CA issued.
+    private HttpClient? _clientProbe;
+
+    private static HttpClient ClientCertificateProbe(TestCertificateAuthority ca)
+    {
+        var (cert, key) = ca.IssueClient("testbed-probe-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key);
+        var usable = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+        return new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true, ClientCertificates = new System.Security.Cryptography.X509Certificates.X509CertificateCollection { usable } },
+        }) { Timeout = TimeSpan.FromSeconds(2) };
+    }
+
     private readonly object _logLock = new();
     private readonly List<string> _log = new();
     private Process? _process;
@@ -93,7 +108,13 @@ public sealed class RegistryServer : IAsyncDisposable
     public static Task<RegistryServer> StartAsync(RegistryAuthKind kind, CancellationToken ct = default) => StartAsync(kind, tls: false, ct);
 
     /// <param name="tls">Serve HTTPS with a fresh self-signed certificate (for tests of certificate checks).</param>
-    public static async Task<RegistryServer> StartAsync(RegistryAuthKind kind, bool tls, CancellationToken ct = default)
+    public static Task<RegistryServer> StartAsync(RegistryAuthKind kind, bool tls, CancellationToken ct = default) => StartAsync(kind, tls, null, false, ct);
+
+    /// <summary>HTTPS with a certificate <paramref name="ca"/> issued; with <paramref name="requireClientCertificate"/>, only clients holding one of its certificates get in.</summary>
+    public static Task<RegistryServer> StartAsync(RegistryAuthKind kind, TestCertificateAuthority ca, bool requireClientCertificate = false, CancellationToken ct = default) =>
+        StartAsync(kind, true, ca, requireClientCertificate, ct);
+
+    private static async Task<RegistryServer> StartAsync(RegistryAuthKind kind, bool tls, TestCertificateAuthority? ca, bool requireClientCertificate, CancellationToken ct)
     {
         string binary = RegistryBinary;
         if (!File.Exists(binary))
@@ -137,8 +158,9 @@ public sealed class RegistryServer : IAsyncDisposable
                            $"    realm: {tokens.Realm}\n    service: {Service}\n    issuer: {Issuer}\n    rootcertbundle: {cert}\n";
             }
 
-            string tlsYaml = tls ? await WriteSelfSignedCertificateAsync(dir, ct).ConfigureAwait(false) : "";
-            var server = new RegistryServer(kind, dir, user, password, tokens) { Tls = tls };
+            string tlsYaml = ca != null ? IssuedCertificateYaml(ca, requireClientCertificate)
+                : tls ? await WriteSelfSignedCertificateAsync(dir, ct).ConfigureAwait(false) : "";
+            var server = new RegistryServer(kind, dir, user, password, tokens) { Tls = tls, _clientProbe = requireClientCertificate && ca != null ? ClientCertificateProbe(ca) : null };
             await server.LaunchAsync(binary, authYaml, tlsYaml, ct).ConfigureAwait(false);
             return server;
         }
@@ -152,6 +174,14 @@ public sealed class RegistryServer : IAsyncDisposable
 
     /// <summary>True when the registry serves HTTPS with a self-signed certificate.</summary>
     public bool Tls { get; private init; }
+
+    private static string IssuedCertificateYaml(TestCertificateAuthority ca, bool requireClientCertificate)
+    {
+        var (certFile, keyFile) = ca.IssueServer("registry-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var yaml = $"  tls:\n    certificate: {certFile}\n    key: {keyFile}\n";
+        if (requireClientCertificate) yaml += $"    clientcas:\n      - {ca.CaFile}\n";
+        return yaml;
+    }
 
     private static async Task<string> WriteSelfSignedCertificateAsync(string dir, CancellationToken ct)
     {
@@ -186,6 +216,10 @@ public sealed class RegistryServer : IAsyncDisposable
                 UseShellExecute = false,
                 WorkingDirectory = Directory,
             };
+            // distribution reads REGISTRY_* variables as configuration (REGISTRY_AUTH_FILE, podman's, would be auth.file):
+            // the registry gets only its config file.
+            foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("REGISTRY_", StringComparison.OrdinalIgnoreCase)).ToList())
+                psi.Environment.Remove(name);
             // The shell is a watchdog: it kills the registry when this process disappears,
             // even by SIGKILL, where ProcessExit would not run.
             psi.ArgumentList.Add("-c");
@@ -229,7 +263,7 @@ public sealed class RegistryServer : IAsyncDisposable
             if (p.HasExited) return false;
             try
             {
-                using var resp = await Probe.GetAsync(new Uri(BaseUri, "/v2/"), ct).ConfigureAwait(false);
+                using var resp = await (_clientProbe ?? Probe).GetAsync(new Uri(BaseUri, "/v2/"), ct).ConfigureAwait(false);
                 if (resp.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized) return true;
             }
             catch (HttpRequestException) { }

@@ -48,6 +48,14 @@ public sealed class TokenServer : IAsyncDisposable
     public int TokensIssued => Volatile.Read(ref _tokensIssued);
     /// <summary>All requests, including refused ones.</summary>
     public int Requests => Volatile.Read(ref _requests);
+    /// <summary>
+    /// The identity (refresh) token this server takes in docker's OAuth2 flow (POST grant_type=refresh_token), as a
+    /// docker login would have stored it: it stands for the user's credentials.
+    /// </summary>
+    public string RefreshToken { get; } = "ocisync-refresh-" + Guid.NewGuid().ToString("N");
+    /// <summary>Tokens handed out for a refresh token.</summary>
+    public int RefreshGrants => Volatile.Read(ref _refreshGrants);
+    private int _refreshGrants;
     /// <summary>Token lifetime in seconds.</summary>
     public int ExpiresIn { get; set; } = 300;
 
@@ -154,7 +162,21 @@ public sealed class TokenServer : IAsyncDisposable
             string subject;
             bool authenticated;
             string? auth = req.Headers["Authorization"];
-            if (string.IsNullOrEmpty(auth))
+            var query = req.QueryString;
+            if (req.HttpMethod == "POST")
+            {
+                // docker's OAuth2 refresh-token grant: a form body, no Authorization header.
+                using var reader = new System.IO.StreamReader(req.InputStream, Encoding.UTF8);
+                query = System.Web.HttpUtility.ParseQueryString(reader.ReadToEnd());
+                if (query["grant_type"] != "refresh_token" || query["refresh_token"] != RefreshToken || !string.IsNullOrEmpty(auth))
+                {
+                    Respond(ctx, 401, "{\"error\":\"invalid_grant\"}");
+                    return;
+                }
+                Interlocked.Increment(ref _refreshGrants);
+                subject = _username; authenticated = true;
+            }
+            else if (string.IsNullOrEmpty(auth))
             {
                 subject = ""; authenticated = false;
             }
@@ -169,7 +191,7 @@ public sealed class TokenServer : IAsyncDisposable
                 return;
             }
 
-            var service = req.QueryString["service"];
+            var service = query["service"];
             if (service != null && service != Service)
             {
                 Respond(ctx, 400, "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"unknown service\"}]}");
@@ -177,7 +199,7 @@ public sealed class TokenServer : IAsyncDisposable
             }
 
             var access = new List<(string type, string name, string[] actions)>();
-            foreach (var raw in req.QueryString.GetValues("scope") ?? Array.Empty<string>())
+            foreach (var raw in query.GetValues("scope") ?? Array.Empty<string>())
                 foreach (var scope in raw.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                     AddScope(access, scope, authenticated);
 

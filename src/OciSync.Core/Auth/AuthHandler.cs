@@ -94,7 +94,8 @@ namespace OciSync.Core.Auth
         {
             if (challenge.IsBasic)
             {
-                if (_credential != null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(_credential));
+                // A refresh token is for a token server, never a Basic header.
+                if (_credential != null && !_credential.IsIdentityToken) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(_credential));
                 return;
             }
             if (!challenge.IsBearer) return;
@@ -117,15 +118,15 @@ namespace OciSync.Core.Auth
             var existing = builder.Query.TrimStart('?');
             builder.Query = string.Join("&", (existing.Length > 0 ? new[] { existing } : Array.Empty<string>()).Concat(query));
 
-            using var request = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
-            if (_credential != null)
-            {
-                if (realm.Scheme != Uri.UriSchemeHttps && !PlainRealmAllowed(realm))
-                    throw new RegistryException(ErrorIds.InsecureTokenRealm,
-                        $"The token server {RegistryException.Redact(realm)} is not HTTPS; credentials for {_credential.Key} are not sent there. " +
-                        "Plain HTTP is allowed only to the host of a registry marked insecure (or a loopback registry), not to another host.");
+            if (_credential != null && realm.Scheme != Uri.UriSchemeHttps && !PlainRealmAllowed(realm))
+                throw new RegistryException(ErrorIds.InsecureTokenRealm,
+                    $"The token server {RegistryException.Redact(realm)} is not HTTPS; credentials for {_credential.Key} are not sent there. " +
+                    "Plain HTTP is allowed only to the host of a registry marked insecure (or a loopback registry), not to another host.");
+            using var request = _credential?.IsIdentityToken == true
+                ? RefreshTokenRequest(realm, challenge.Service, scope, _credential)
+                : new HttpRequestMessage(HttpMethod.Get, builder.Uri);
+            if (_credential != null && !_credential.IsIdentityToken)
                 request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(_credential));
-            }
             _log.Write(OciLogLevel.Debug, $"Requesting a token from {RegistryException.Redact(realm)} for '{scope}' ({(_credential == null ? "anonymous" : "as " + _credential.Username)}).");
 
             using var response = await _tokenClient.SendAsync(request, ct).ConfigureAwait(false);
@@ -177,6 +178,23 @@ namespace OciSync.Core.Auth
         {
             foreach (var c in token) if (c <= ' ' || c > '~') return false;
             return true;
+        }
+
+        /// <summary>
+        /// Docker's OAuth2 flow for an identity token: a POST of the refresh token (form-encoded, in the body, never the
+        /// URL) with the service and scopes, as the docker token-auth spec's "oauth" section describes.
+        /// </summary>
+        private static HttpRequestMessage RefreshTokenRequest(Uri realm, string? service, string? scope, RegistryCredential credential)
+        {
+            var form = new List<KeyValuePair<string, string>>
+            {
+                new KeyValuePair<string, string>("grant_type", "refresh_token"),
+                new KeyValuePair<string, string>("refresh_token", credential.RevealPassword()),
+                new KeyValuePair<string, string>("client_id", "ocisync"),
+            };
+            if (!string.IsNullOrEmpty(service)) form.Add(new KeyValuePair<string, string>("service", service!));
+            if (!string.IsNullOrEmpty(scope)) form.Add(new KeyValuePair<string, string>("scope", scope!));
+            return new HttpRequestMessage(HttpMethod.Post, realm) { Content = new FormUrlEncodedContent(form) };
         }
 
         private static string BasicValue(RegistryCredential credential) =>

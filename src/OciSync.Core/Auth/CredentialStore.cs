@@ -106,6 +106,20 @@ namespace OciSync.Core.Auth
             return false;
         }
 
+        /// <summary>The TLS settings for <paramref name="registry"/>: those of its host's own entry, else of the first of its namespace entries that has some; null when none has.</summary>
+        public Transport.RegistryTls? TlsFor(string registry)
+        {
+            if (registry == null) throw new ArgumentNullException(nameof(registry));
+            var host = LookupKey(registry).Split('/')[0];
+            lock (_gate)
+            {
+                if (_byKey.TryGetValue(host, out var own) && own.Tls != null) return own.Tls;
+                foreach (var key in _order)
+                    if (key.StartsWith(host + "/", StringComparison.Ordinal) && _byKey[key].Tls is { } tls) return tls;
+            }
+            return null;
+        }
+
         /// <summary>A snapshot of the entries, in the order their keys were first added.</summary>
         public IEnumerator<RegistryCredential> GetEnumerator()
         {

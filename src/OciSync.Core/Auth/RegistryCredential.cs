@@ -11,8 +11,10 @@ namespace OciSync.Core.Auth
     public sealed class RegistryCredential
     {
         /// <summary>An entry for <paramref name="key"/> (normalised by <see cref="NormalizeKey"/>); <paramref name="password"/> is made read-only, and an empty user name becomes null.</summary>
-        public RegistryCredential(string key, string? username, SecureString? password, bool insecure = false, string? origin = null)
+        /// <param name="tls">This registry's own CA bundle and client certificate; null: the platform's trust only.</param>
+        public RegistryCredential(string key, string? username, SecureString? password, bool insecure = false, string? origin = null, Transport.RegistryTls? tls = null)
         {
+            Tls = tls != null && tls.IsDefault ? null : tls;
             Key = NormalizeKey(key);
             Username = string.IsNullOrEmpty(username) ? null : username;
             Password = password;
@@ -31,6 +33,29 @@ namespace OciSync.Core.Auth
         public bool Insecure { get; }
         /// <summary>Where the entry came from (file and line, or the cmdlet that made it).</summary>
         public string? Origin { get; }
+        /// <summary>The registry's own TLS trust and client certificate, or null.</summary>
+        public Transport.RegistryTls? Tls { get; }
+
+        /// <summary>This entry with the registry's transport settings (they belong to the host, whichever entry gave them).</summary>
+        internal RegistryCredential WithTransport(bool insecure, Transport.RegistryTls? tls) =>
+            insecure == Insecure && ReferenceEquals(tls, Tls) ? this : new RegistryCredential(Key, Username, Password, insecure, Origin, tls);
+
+        /// <summary>The user and secret of <paramref name="identity"/> with this entry's transport settings (insecure, TLS).</summary>
+        internal RegistryCredential WithIdentityOf(RegistryCredential identity) =>
+            new RegistryCredential(identity.Key, identity.Username, identity.Password, Insecure, identity.Origin, Tls);
+
+        /// <summary>
+        /// An OAuth2 refresh token (docker's <c>identitytoken</c>, a helper's <c>&lt;token&gt;</c> user): exchanged at the
+        /// registry's token server for access tokens (grant_type=refresh_token), never sent as Basic.
+        /// </summary>
+        public static RegistryCredential ForIdentityToken(string key, SecureString token, string? origin = null) =>
+            new RegistryCredential(key, IdentityTokenUser, token, insecure: false, origin);
+
+        /// <summary>The user name docker's credential helpers give for an identity token.</summary>
+        public const string IdentityTokenUser = "<token>";
+
+        /// <summary>True when <see cref="Password"/> is an identity (refresh) token rather than a password.</summary>
+        public bool IsIdentityToken => Username == IdentityTokenUser;
 
         /// <summary>True when requests go out without credentials (no user or no password).</summary>
         public bool IsAnonymous => Username == null || Password == null || Password.Length == 0;

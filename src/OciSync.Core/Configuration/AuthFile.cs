@@ -90,6 +90,7 @@ namespace OciSync.Core.Configuration
                 }
 
                 string? username = null, password = null;
+                var files = new Dictionary<string, string>(StringComparer.Ordinal); // cafile, certfile, keyfile → full path
                 bool insecure = false;
                 bool broken = false;
                 var given = new HashSet<string>(StringComparer.Ordinal);
@@ -152,13 +153,41 @@ namespace OciSync.Core.Configuration
                         continue;
                     }
 
+                    if (lower == "cafile" || lower == "certfile" || lower == "keyfile")
+                    {
+                        var spelled = lower == "cafile" ? "caFile" : lower == "certfile" ? "certFile" : "keyFile";
+                        if (!(field.Value is YScalar pv) || pv.IsNull || pv.Value.Trim().Length == 0 || files.ContainsKey(lower))
+                        {
+                            errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, field.Value,
+                                $"'{spelled}' of the entry for '{key}' must be given once, as a file path; the entry is ignored.", key));
+                            broken = true;
+                            continue;
+                        }
+                        // Relative to the auth file, so a file and its certificates move together.
+                        var full = ResolveBeside(fileName, pv.Value.Trim());
+                        if (!System.IO.File.Exists(full))
+                        {
+                            errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, pv,
+                                $"'{spelled}' of the entry for '{key}' names {full}, which does not exist; the entry is ignored.", key));
+                            broken = true;
+                            continue;
+                        }
+                        files[lower] = full;
+                        continue;
+                    }
+
                     // Unknown keys are warnings; the entry is still used. The key's name is shown
                     // only when it looks like a key name and has a value after it (`name: value`):
                     // in `{username: u, s3cr3t}` the stray word could be a password.
                     var showName = name != null && IdentifierLike.IsMatch(name) && !(field.Value is YScalar fv && fv.IsNull);
                     var detail = (showName ? $"unknown key '{name}'" : "an unknown key")
-                        + $" in the entry for '{key}' (known: username, password, insecure); it is ignored and the entry is still used.";
+                        + $" in the entry for '{key}' (known: username, password, insecure, caFile, certFile, keyFile); it is ignored and the entry is still used.";
                     errors.Add(Error(ConfigErrorIds.ConfigUnknownKey, fileName, field.Key, detail, key, ConfigSeverity.Warning));
+                }
+                if (!broken && files.ContainsKey("keyfile") && !files.ContainsKey("certfile"))
+                {
+                    errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, keyNode, $"the entry for '{key}' has a keyFile without its certFile; the entry is ignored.", key));
+                    broken = true;
                 }
                 if (broken) continue;
 
@@ -167,9 +196,18 @@ namespace OciSync.Core.Configuration
                         $"'{key}' already has an entry at line {first.Line.ToString(CultureInfo.InvariantCulture)}; this later entry replaces it.", key, ConfigSeverity.Warning));
                 else firstSeen[key] = keyNode;
 
-                credentials.Add(new RegistryCredential(key, username, RegistryCredential.ToSecureString(password), insecure, YamlTree.Origin(fileName, keyNode)));
+                var tls = files.Count == 0 ? null : new Transport.RegistryTls(files.TryGetValue("cafile", out var ca) ? ca : null,
+                    files.TryGetValue("certfile", out var cert) ? cert : null, files.TryGetValue("keyfile", out var k) ? k : null);
+                credentials.Add(new RegistryCredential(key, username, RegistryCredential.ToSecureString(password), insecure, YamlTree.Origin(fileName, keyNode), tls));
             }
             return new AuthFileResult(fileName, credentials.AsReadOnly(), errors.AsReadOnly());
+        }
+
+        private static string ResolveBeside(string authFile, string path)
+        {
+            if (System.IO.Path.IsPathRooted(path) || string.IsNullOrEmpty(authFile)) return System.IO.Path.GetFullPath(path);
+            var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(authFile)) ?? string.Empty;
+            return System.IO.Path.GetFullPath(System.IO.Path.Combine(dir, path));
         }
 
         private static string Describe(YNode node) => node is YScalar sc && !sc.IsNull ? "a string" : node.Kind;

@@ -43,6 +43,8 @@ namespace OciSync.Core.Configuration
         public const string AuthDuplicateKey = nameof(AuthDuplicateKey);
         /// <summary>A warning: an auth entry's username or password uses an environment variable that is not set (it expands to empty).</summary>
         public const string AuthVariableUnset = nameof(AuthVariableUnset);
+        /// <summary>A docker or podman credentials file (config.json, auth.json) that cannot be read, or an entry of it that cannot be used; the file or entry is ignored (a warning).</summary>
+        public const string AuthDockerConfigInvalid = nameof(AuthDockerConfigInvalid);
     }
 
     /// <summary>Whether the rule or auth entry a <see cref="ConfigError"/> names was dropped or is still used.</summary>

@@ -13,8 +13,10 @@ namespace OciSync.Core.Registry
         private readonly ConcurrentDictionary<string, RegistryClient> _clients = new ConcurrentDictionary<string, RegistryClient>(StringComparer.Ordinal);
 
         /// <summary>A factory for one run; null <paramref name="options"/> are the defaults, null <paramref name="credentials"/> none. The options are validated here.</summary>
-        public RegistryClientFactory(RegistryClientOptions? options = null, CredentialStore? credentials = null)
+        /// <param name="dockerCredentials">Asked for a registry that <paramref name="credentials"/> leaves anonymous (docker's and podman's files and helpers); null: never.</param>
+        public RegistryClientFactory(RegistryClientOptions? options = null, CredentialStore? credentials = null, DockerCredentials? dockerCredentials = null)
         {
+            DockerCredentials = dockerCredentials;
             Options = options ?? new RegistryClientOptions();
             Options.Validate();
             Credentials = credentials ?? new CredentialStore();
@@ -24,6 +26,8 @@ namespace OciSync.Core.Registry
 
         /// <summary>The settings every client of this factory shares.</summary>
         public RegistryClientOptions Options { get; }
+        /// <summary>Docker's and podman's credentials, asked after <see cref="Credentials"/>; null when not used.</summary>
+        public DockerCredentials? DockerCredentials { get; }
         /// <summary>The credentials clients are given, matched by registry and repository.</summary>
         public CredentialStore Credentials { get; }
         /// <summary>Masks this run's passwords and tokens in anything shown, logged or put in a result.</summary>
@@ -37,11 +41,18 @@ namespace OciSync.Core.Registry
         public RegistryClient Get(string registry, string repository)
         {
             var credential = Credentials.Find(registry, repository);
+            // Explicit credentials first (a -Credential, the auth file); docker's files only for what they leave anonymous.
+            if ((credential == null || credential.IsAnonymous) && DockerCredentials?.Find(registry, repository, Log) is { } docker)
+            {
+                Scrubber.Add(docker.RevealPassword());
+                credential = credential == null ? docker : credential.WithIdentityOf(docker);
+            }
+            // Transport settings are the host's: insecure from any of its entries, TLS files from the nearest entry that has them.
             var insecure = credential?.Insecure == true || Credentials.IsInsecure(registry);
-            if (credential == null && insecure) credential = new RegistryCredential(registry, null, null, insecure: true);
-            else if (credential != null && insecure && !credential.Insecure)
-                credential = new RegistryCredential(credential.Key, credential.Username, credential.Password, insecure: true, credential.Origin);
-            var key = registry + "|" + (credential?.Key ?? string.Empty) + "|" + insecure;
+            var tls = credential?.Tls ?? Credentials.TlsFor(registry);
+            if (credential == null && (insecure || tls != null)) credential = new RegistryCredential(registry, null, null, insecure, tls: tls);
+            else if (credential != null) credential = credential.WithTransport(insecure, tls);
+            var key = registry + "|" + (credential?.Key ?? string.Empty) + "|" + insecure + "|" + credential?.Tls?.PoolKey;
             return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options, Log, Scrubber, Statistics));
         }
 

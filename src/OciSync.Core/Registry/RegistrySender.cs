@@ -35,7 +35,7 @@ namespace OciSync.Core.Registry
             var insecure = credential?.Insecure ?? false;
             var allowPlainHttp = insecure || RegistryPing.IsLoopback(endpointHost);
 
-            var socket = options.SocketHandlerFactory?.Invoke(insecure) ?? SocketHandlers.Get(insecure);
+            var socket = options.SocketHandlerFactory?.Invoke(insecure) ?? SocketHandlers.Get(insecure, credential?.Tls);
             HttpMessageHandler observed = options.RequestObserver != null ? new ObservingHandler(options.RequestObserver, socket) : socket;
             var redirect = new RedirectHandler(observed);
             // The invokers never dispose their chain: the socket handler below is shared process-wide.

@@ -67,6 +67,10 @@ namespace OciSync.Core.Transport
         public const string ManifestInvalid = "ManifestInvalid";
         /// <summary>A token server on plain HTTP that credentials are not sent to.</summary>
         public const string InsecureTokenRealm = "InsecureTokenRealm";
+        /// <summary>A registry's own TLS files (caFile, certFile, keyFile) that cannot be read or used.</summary>
+        public const string RegistryTlsInvalid = "RegistryTlsInvalid";
+        /// <summary>A docker credential helper (credHelpers, credsStore) that is missing, failed, hung or answered nonsense.</summary>
+        public const string CredentialHelperFailed = "CredentialHelperFailed";
         /// <summary>A repository, tag or digest that breaks the grammar was about to become a request (it never does).</summary>
         public const string InvalidReference = "InvalidReference";
         /// <summary>A user's tag regex ran out of time (per match, or its budget for the rule or call).</summary>
@@ -98,6 +102,8 @@ namespace OciSync.Core.Transport
             (RegistryUnauthorized,         "PermissionDenied",     false, false, false),
             (RegistryForbidden,            "PermissionDenied",     false, false, false),
             (InsecureTokenRealm,           "PermissionDenied",     false, false, false),
+            (CredentialHelperFailed,       "AuthenticationError",  false, false, false),
+            (RegistryTlsInvalid,           "SecurityError",        false, false, false),
             (RegistryCertificateUntrusted, "SecurityError",        false, false, false),
             (RegistryRateLimited,          "ResourceUnavailable",  true,  true,  true),
             (RegistryUnavailable,          "ResourceUnavailable",  true,  true,  true),

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http;
 
@@ -6,18 +7,27 @@ namespace OciSync.Core.Transport
 {
     /// <summary>
     /// One connection pool per process (and one more that skips certificate checks, used only for
-    /// registries marked insecure). Every registry client shares them, so connections are reused
-    /// across images, rules and cmdlet calls.
+    /// registries marked insecure), and one per distinct per-registry TLS setting (a CA bundle, a client
+    /// certificate). Every registry client shares them, so connections are reused across images, rules
+    /// and cmdlet calls.
     /// </summary>
     internal static class SocketHandlers
     {
-        private static readonly Lazy<HttpMessageHandler> Verified = new Lazy<HttpMessageHandler>(() => Create(insecure: false));
-        private static readonly Lazy<HttpMessageHandler> Unverified = new Lazy<HttpMessageHandler>(() => Create(insecure: true));
+        private static readonly ConcurrentDictionary<string, Lazy<HttpMessageHandler>> Pools = new ConcurrentDictionary<string, Lazy<HttpMessageHandler>>(StringComparer.Ordinal);
 
-        public static HttpMessageHandler Get(bool insecure) => insecure ? Unverified.Value : Verified.Value;
-
-        private static HttpMessageHandler Create(bool insecure)
+        /// <summary>The pool for these settings; a TLS file that cannot be used throws <see cref="RegistryException"/> (RegistryTlsInvalid), every time.</summary>
+        public static HttpMessageHandler Get(bool insecure, RegistryTls? tls = null)
         {
+            if (tls != null && tls.IsDefault) tls = null;
+            var key = (insecure ? "insecure|" : "verified|") + (tls?.PoolKey ?? string.Empty);
+            return Pools.GetOrAdd(key, _ => new Lazy<HttpMessageHandler>(() => Create(insecure, tls))).Value;
+        }
+
+        private static HttpMessageHandler Create(bool insecure, RegistryTls? tls)
+        {
+            // Read first: a file that cannot be used fails here, before any connection.
+            var bundle = tls?.LoadBundle() ?? new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            var client = tls?.LoadClientCertificate();
             var handler = new HttpClientHandler
             {
                 // Redirects are followed by RedirectHandler, which drops Authorization on a host change.
@@ -26,14 +36,21 @@ namespace OciSync.Core.Transport
                 AutomaticDecompression = DecompressionMethods.None,
                 MaxConnectionsPerServer = 64,
             };
-            // Insecure: accept any certificate. Otherwise the platform's verdict stands; a refusal is
-            // noted on the request so the error can say "untrusted certificate" rather than "unreachable".
+            if (client != null)
+            {
+                handler.ClientCertificateOptions = ClientCertificateOption.Manual;
+                handler.ClientCertificates.Add(client);
+            }
+            // Insecure: accept any certificate. Otherwise the platform's verdict stands, or the registry's own CA
+            // bundle's; a refusal is noted on the request so the error can say "untrusted certificate" rather
+            // than "unreachable".
             handler.ServerCertificateCustomValidationCallback = insecure
                 ? (_, _, _, _) => true
-                : (request, _, _, errors) =>
+                : (request, certificate, _, errors) =>
                 {
-                    if (errors != System.Net.Security.SslPolicyErrors.None) RequestScope.NoteCertificateRejected(request, errors);
-                    return errors == System.Net.Security.SslPolicyErrors.None;
+                    if (RegistryTls.Accepts(certificate, errors, bundle)) return true;
+                    RequestScope.NoteCertificateRejected(request, errors);
+                    return false;
                 };
             return handler;
         }

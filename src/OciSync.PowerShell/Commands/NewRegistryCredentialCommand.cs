@@ -24,11 +24,41 @@ namespace OciSync.PowerShell.Commands
         [Parameter]
         public SwitchParameter Insecure { get; set; }
 
+        /// <summary>A CA bundle (PEM or DER) this registry's certificate may also chain to.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? CaFile { get; set; }
+
+        /// <summary>A client certificate for mutual TLS: PEM with -KeyFile, or a .pfx/.p12 holding its key.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? CertFile { get; set; }
+
+        /// <summary>The private key of a PEM -CertFile.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
         protected override void ProcessRecord()
         {
+            if (KeyFile != null && CertFile == null)
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-KeyFile needs the certificate it belongs to (-CertFile)."),
+                    "KeyFileWithoutCertFile", ErrorCategory.InvalidArgument, KeyFile));
+            var tls = new Core.Transport.RegistryTls(Existing(CaFile, nameof(CaFile)), Existing(CertFile, nameof(CertFile)), Existing(KeyFile, nameof(KeyFile)));
             WriteObject(Credential != null
-                ? Credential.ToRegistryCredential(Registry, "New-RegistryCredential", Insecure)
-                : new RegistryCredential(Registry, null, null, Insecure, "New-RegistryCredential"));
+                ? Credential.ToRegistryCredential(Registry, "New-RegistryCredential", Insecure, tls)
+                : new RegistryCredential(Registry, null, null, Insecure, "New-RegistryCredential", tls));
+        }
+
+        // Resolved against the PowerShell location now: the object may be used from another directory.
+        private string? Existing(string? path, string parameter)
+        {
+            if (path == null) return null;
+            var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+            if (!System.IO.File.Exists(full))
+                ThrowTerminatingError(new ErrorRecord(new System.IO.FileNotFoundException($"-{parameter} names {full}, which does not exist.", full),
+                    "TlsFileNotFound", ErrorCategory.ObjectNotFound, path));
+            return full;
         }
     }
 }

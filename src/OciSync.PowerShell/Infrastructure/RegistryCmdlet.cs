@@ -116,7 +116,11 @@ namespace OciSync.PowerShell.Infrastructure
                 options.RequestObserver = (request, response) => log.Write(OciLogLevel.Debug,
                     $"{request.Method} {RegistryException.Redact(request.RequestUri!)} -> {(response == null ? "no response" : ((int)response.StatusCode).ToString())}");
             }
-            var factory = new RegistryClientFactory(options, credentials);
+            // docker's and podman's files answer for what -Credential and -Auth leave anonymous (as skopeo and crane do).
+            var docker = DockerCredentials.FromEnvironment();
+            Errors.Report(this, docker.Problems, null);
+            foreach (var file in docker.Files) log.Write(OciLogLevel.Verbose, $"Docker credentials file: {file} (used for registries that -Credential and -Auth leave anonymous).");
+            var factory = new RegistryClientFactory(options, credentials, docker);
             Scrubber = factory.Scrubber;
             return factory;
         }

@@ -26,18 +26,22 @@ internal sealed class SyncHarness : ISyncObserver
     public ConcurrentQueue<(string Method, string Path, int Status)> Requests { get; } = new();
     public RegistryClientFactory Clients { get; }
 
-    public SyncHarness(RegistryFixture registries, Func<bool, HttpMessageHandler>? sockets = null, Action<RegistryClientOptions>? configure = null)
+    /// <param name="credentials">The explicit credentials; default: every fixture registry's own.</param>
+    /// <param name="docker">docker's and podman's files, asked for what <paramref name="credentials"/> leave anonymous.</param>
+    public SyncHarness(RegistryFixture registries, Func<bool, HttpMessageHandler>? sockets = null, Action<RegistryClientOptions>? configure = null,
+        CredentialStore? credentials = null, DockerCredentials? docker = null)
     {
-        var store = new CredentialStore();
-        foreach (var server in registries.All.Where(s => s.Username != null))
-            store.Add(new RegistryCredential(server.Host, server.Username, RegistryCredential.ToSecureString(server.Password)));
+        var store = credentials ?? new CredentialStore();
+        if (credentials == null)
+            foreach (var server in registries.All.Where(s => s.Username != null))
+                store.Add(new RegistryCredential(server.Host, server.Username, RegistryCredential.ToSecureString(server.Password)));
         var options = new RegistryClientOptions
         {
             RequestObserver = (req, resp) => Requests.Enqueue((req.Method.Method, req.RequestUri!.PathAndQuery, (int?)resp?.StatusCode ?? 0)),
             SocketHandlerFactory = sockets,
         };
         configure?.Invoke(options);
-        Clients = new RegistryClientFactory(options, store);
+        Clients = new RegistryClientFactory(options, store, docker);
     }
 
     public async Task<SyncSummary> RunAsync(SyncOptions options, params (string Source, string Destination)[] copies)

@@ -1,0 +1,116 @@
+using System;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using OciSync.Core.Transport;
+
+namespace OciSync.Core.Auth
+{
+    /// <summary>
+    /// Runs <c>docker-credential-&lt;name&gt; get</c> by the docker-credential-helpers protocol: the server URL on
+    /// stdin, <c>{"ServerURL","Username","Secret"}</c> on stdout, "credentials not found in native keychain" (and a
+    /// non-zero exit) when it has none. What a helper prints is never shown anywhere: it may hold the secret, so
+    /// failures say only which helper, how it ended and where it was configured.
+    /// </summary>
+    internal static class CredentialHelper
+    {
+        /// <summary>What the protocol's helpers print when they hold nothing for the server.</summary>
+        public const string NotFoundMessage = "credentials not found in native keychain";
+        private const int MaxOutputChars = 1024 * 1024;
+
+        /// <summary>The helper's credential, or null when it has none for <paramref name="serverUrl"/>; a helper that is missing, fails or hangs throws.</summary>
+        /// <param name="configured">Where the helper was named, for messages ("credsStore of /home/u/.docker/config.json").</param>
+        /// <param name="searchPath">Directories to find the helper in (tests); null: PATH, as docker does.</param>
+        public static RegistryCredential? Get(string helper, string serverUrl, string key, string configured, TimeSpan timeout, IReadOnlyList<string>? searchPath = null)
+        {
+            var program = "docker-credential-" + helper;
+            var file = searchPath == null ? program : searchPath.Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists) ?? Path.Combine(searchPath.FirstOrDefault() ?? ".", program);
+            var start = new ProcessStartInfo(file, "get")
+            {
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                CreateNoWindow = true,
+                StandardOutputEncoding = Encoding.UTF8,
+            };
+            Process process;
+            try
+            {
+                process = Process.Start(start) ?? throw new Win32Exception();
+            }
+            catch (Exception e) when (e is Win32Exception || e is FileNotFoundException)
+            {
+                throw Failure($"The credential helper {program} ({configured}) was not found on PATH; install it or remove it from the file.", e);
+            }
+            using (process)
+            {
+                // Both streams drained at once: a helper that fills one pipe while we wait on the other would hang.
+                var output = ReadBoundedAsync(process.StandardOutput);
+                var errors = ReadBoundedAsync(process.StandardError);
+                try
+                {
+                    process.StandardInput.Write(serverUrl);
+                    process.StandardInput.Close();
+                }
+                catch (IOException) { /* it ended before reading: its exit code tells */ }
+                if (!process.WaitForExit((int)timeout.TotalMilliseconds))
+                {
+                    try { process.Kill(); } catch (InvalidOperationException) { }
+                    throw Failure($"The credential helper {program} ({configured}) gave no answer within {timeout.TotalSeconds:0} s and was stopped.");
+                }
+                process.WaitForExit();
+                var text = output.GetAwaiter().GetResult();
+                _ = errors.GetAwaiter().GetResult();
+                if (process.ExitCode != 0)
+                {
+                    if (text.Trim().Equals(NotFoundMessage, StringComparison.OrdinalIgnoreCase)) return null;
+                    throw Failure($"The credential helper {program} ({configured}) failed for {serverUrl} (exit code {process.ExitCode}); its output is not shown, as it may hold secrets.");
+                }
+                return Parse(text, program, configured, serverUrl, key);
+            }
+        }
+
+        private static RegistryCredential? Parse(string text, string program, string configured, string serverUrl, string key)
+        {
+            string? username, secret;
+            try
+            {
+                using var json = JsonDocument.Parse(text);
+                var root = json.RootElement;
+                if (root.ValueKind != JsonValueKind.Object) throw new JsonException();
+                username = root.TryGetProperty("Username", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+                secret = root.TryGetProperty("Secret", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            }
+            catch (JsonException e)
+            {
+                throw Failure($"The credential helper {program} ({configured}) answered for {serverUrl} with something that is not its JSON; the answer is not shown, as it may hold secrets.", e);
+            }
+            if (string.IsNullOrEmpty(secret)) return null;
+            if (secret!.Length > RegistryCredential.MaxLength || (username?.Length ?? 0) > RegistryCredential.MaxLength)
+                throw Failure($"The credential helper {program} ({configured}) answered for {serverUrl} with a value over {RegistryCredential.MaxLength} characters.");
+            var origin = $"{program} ({configured})";
+            return username == RegistryCredential.IdentityTokenUser
+                ? RegistryCredential.ForIdentityToken(key, RegistryCredential.ToSecureString(secret), origin)
+                : new RegistryCredential(key, username, RegistryCredential.ToSecureString(secret), origin: origin);
+        }
+
+        private static async Task<string> ReadBoundedAsync(StreamReader reader)
+        {
+            var text = new StringBuilder();
+            var buffer = new char[4096];
+            int n;
+            while ((n = await reader.ReadAsync(buffer, 0, buffer.Length).ConfigureAwait(false)) > 0)
+                if (text.Length < MaxOutputChars) text.Append(buffer, 0, Math.Min(n, MaxOutputChars - text.Length));
+            return text.ToString();
+        }
+
+        private static RegistryException Failure(string message, Exception? inner = null) =>
+            new RegistryException(ErrorIds.CredentialHelperFailed, message, inner);
+    }
+}
