@@ -10,6 +10,8 @@
         Insecure   = 'Allow plain HTTP and unverified TLS for this registry (image-syncer''s insecure: true). Loopback registries use plain HTTP without it.'
         CaFile     = 'A CA bundle (PEM, one or more certificates, or DER) that this registry''s certificate may also chain to: a private CA for this registry only, without touching the machine''s trust. The name must still match and every date be valid. The auth file''s caFile key does the same.'
         CertFile   = 'A client certificate for registries that require mutual TLS: PEM together with -KeyFile (PowerShell 7), or a .pfx/.p12 file holding its key. The auth file''s certFile key does the same.'
+        MaxConcurrency    = 'At most this many requests awaiting an answer at once at this registry (1 to 256), for registries that ask for gentle clients; on top of -Proc and -RequestLimit. The auth file''s maxConcurrency key does the same.'
+        RequestsPerSecond = 'At most this many requests started per second at this registry. The auth file''s requestsPerSecond key does the same. Without either, a registry that answers 429 or 503 still slows the whole run down (a shared pause, then fewer requests at once, growing back).'
         KeyFile    = 'The private key of a PEM -CertFile (PKCS#8, RSA or EC PEM). The auth file''s keyFile key does the same. The key is never shown.'
     }
     Examples    = @(

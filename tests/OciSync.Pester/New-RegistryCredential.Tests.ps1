@@ -22,6 +22,22 @@ Describe 'New-RegistryCredential' {
         New-RegistryCredential 'r.example.com' | ForEach-Object { $declared | Should -Contain $_.GetType() }
     }
 
+    It 'keeps -CaFile, -CertFile and -KeyFile as full paths and -MaxConcurrency, -RequestsPerSecond as limits' {
+        Push-Location $TestDrive
+        try {
+            'ca', 'cert', 'key' | ForEach-Object { Set-Content "./$_.pem" 'placeholder' }
+            $c = New-RegistryCredential 'harbor.example' -CaFile ./ca.pem -CertFile ./cert.pem -KeyFile ./key.pem -MaxConcurrency 4 -RequestsPerSecond 2.5
+            $c.Tls.CaFile | Should -Be (Join-Path $TestDrive 'ca.pem')
+            $c.Tls.KeyFile | Should -Be (Join-Path $TestDrive 'key.pem')
+            $c.Limits.MaxConcurrency | Should -Be 4
+            $c.Limits.RequestsPerSecond | Should -Be 2.5
+            { New-RegistryCredential 'harbor.example' -CaFile ./missing.pem } | Should -Throw -ErrorId 'TlsFileNotFound,OciSync.PowerShell.Commands.NewRegistryCredentialCommand'
+            { New-RegistryCredential 'harbor.example' -KeyFile ./key.pem } | Should -Throw -ErrorId 'KeyFileWithoutCertFile,OciSync.PowerShell.Commands.NewRegistryCredentialCommand'
+            { New-RegistryCredential 'harbor.example' -MaxConcurrency 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,OciSync.PowerShell.Commands.NewRegistryCredentialCommand'
+        }
+        finally { Pop-Location }
+    }
+
     It 'without -Credential is anonymous; -Insecure is kept' {
         $c = New-RegistryCredential 'localhost:5000' -Insecure
         $c.IsAnonymous | Should -BeTrue

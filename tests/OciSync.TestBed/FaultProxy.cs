@@ -275,8 +275,35 @@ public sealed class FaultProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>One request and its answer. Returns whether the client connection stays open, and the upstream connection to reuse.</summary>
+    /// <summary>A registry's rate limits played in front of it (429s, a pull quota in ratelimit-* headers); null: none.</summary>
+    public RateLimitScript? Limits { get; set; }
+
+    /// <summary>One request and its answer, through <see cref="Limits"/> first when set.</summary>
     private async Task<(bool KeepAlive, Peer? Upstream)> ExchangeAsync(Peer client, Peer? upstream, Head request, CancellationToken ct)
+    {
+        var limits = Limits;
+        if (limits == null) return await ExchangeCoreAsync(client, upstream, request, null, ct).ConfigureAwait(false);
+        var kind = Classify(request.Method, request.Path);
+        var (forward, retryAfter, remaining) = limits.Admit(kind);
+        if (!forward)
+        {
+            Interlocked.Increment(ref _exchanges);
+            await PumpAsync(client, null, Framing.OfRequest(request), null, toClient: false, new List<FaultKind>(), ct).ConfigureAwait(false);
+            await client.WriteAsync(ErrorResponse(429, retryAfter, remaining is { } r ? limits.QuotaHeaders(r) : null), ct).ConfigureAwait(false);
+            return (!request.HasToken("Connection", "close"), upstream);
+        }
+        try
+        {
+            return await ExchangeCoreAsync(client, upstream, request, kind is RequestClass.ManifestGet or RequestClass.ManifestHead ? remaining : null, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            limits.Done(kind);
+        }
+    }
+
+    /// <summary>One request and its answer. Returns whether the client connection stays open, and the upstream connection to reuse.</summary>
+    private async Task<(bool KeepAlive, Peer? Upstream)> ExchangeCoreAsync(Peer client, Peer? upstream, Head request, int? announceRemaining, CancellationToken ct)
     {
         Interlocked.Increment(ref _exchanges);
         var kind = Classify(request.Method, request.Path);
@@ -352,6 +379,11 @@ public sealed class FaultProxy : IAsyncDisposable
             }
 
             foreach (var (from, to) in ResponseHeaderRewrites) response.Replace(from, to);
+            if (announceRemaining is { } left && Limits is { } script)
+            {
+                response.Set("ratelimit-limit", $"{script.PullQuota};w={script.QuotaWindowSeconds}");
+                response.Set("ratelimit-remaining", $"{left};w={script.QuotaWindowSeconds}");
+            }
             BodyFault? bodyFault = null;
             if (fault is FaultKind.ResetMidBody or FaultKind.TruncatedBody or FaultKind.FlippedByte or FaultKind.StallMidBody or FaultKind.LongStallMidBody
                 && response.Status == 200 && responseBody.Length >= Schedule.MinBodyBytes)
@@ -538,13 +570,13 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private static int ServerErrorStatus(Random random) => new[] { 500, 502, 503 }[random.Next(3)];
 
-    private static byte[] ErrorResponse(int status, TimeSpan? retryAfter)
+    private static byte[] ErrorResponse(int status, TimeSpan? retryAfter, string? extraHeaders = null)
     {
         var reason = status switch { 429 => "Too Many Requests", 500 => "Internal Server Error", 502 => "Bad Gateway", _ => "Service Unavailable" };
         var code = status == 429 ? "TOOMANYREQUESTS" : "UNAVAILABLE";
         var body = $"{{\"errors\":[{{\"code\":\"{code}\",\"message\":\"injected by the fault proxy\"}}]}}";
         var head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n" +
-                   (retryAfter is { } r ? $"Retry-After: {(int)Math.Ceiling(r.TotalSeconds)}\r\n" : "") + "\r\n";
+                   (retryAfter is { } r ? $"Retry-After: {(int)Math.Ceiling(r.TotalSeconds)}\r\n" : "") + extraHeaders + "\r\n";
         return Encoding.ASCII.GetBytes(head + body);
     }
 

@@ -107,15 +107,21 @@ namespace OciSync.Core.Auth
         }
 
         /// <summary>The TLS settings for <paramref name="registry"/>: those of its host's own entry, else of the first of its namespace entries that has some; null when none has.</summary>
-        public Transport.RegistryTls? TlsFor(string registry)
+        public Transport.RegistryTls? TlsFor(string registry) => HostSetting(registry, c => c.Tls);
+
+        /// <summary>The request limits for <paramref name="registry"/>, found as <see cref="TlsFor"/> finds TLS settings.</summary>
+        public Transport.RegistryLimits? LimitsFor(string registry) => HostSetting(registry, c => c.Limits);
+
+        // A transport setting belongs to the host, whichever of its entries gave it.
+        private T? HostSetting<T>(string registry, Func<RegistryCredential, T?> setting) where T : class
         {
             if (registry == null) throw new ArgumentNullException(nameof(registry));
             var host = LookupKey(registry).Split('/')[0];
             lock (_gate)
             {
-                if (_byKey.TryGetValue(host, out var own) && own.Tls != null) return own.Tls;
+                if (_byKey.TryGetValue(host, out var own) && setting(own) is { } mine) return mine;
                 foreach (var key in _order)
-                    if (key.StartsWith(host + "/", StringComparison.Ordinal) && _byKey[key].Tls is { } tls) return tls;
+                    if (key.StartsWith(host + "/", StringComparison.Ordinal) && setting(_byKey[key]) is { } found) return found;
             }
             return null;
         }

@@ -12,9 +12,12 @@ namespace OciSync.Core.Auth
     {
         /// <summary>An entry for <paramref name="key"/> (normalised by <see cref="NormalizeKey"/>); <paramref name="password"/> is made read-only, and an empty user name becomes null.</summary>
         /// <param name="tls">This registry's own CA bundle and client certificate; null: the platform's trust only.</param>
-        public RegistryCredential(string key, string? username, SecureString? password, bool insecure = false, string? origin = null, Transport.RegistryTls? tls = null)
+        /// <param name="limits">What this registry asks of clients (requests at once, per second); null: the run's own limits only.</param>
+        public RegistryCredential(string key, string? username, SecureString? password, bool insecure = false, string? origin = null, Transport.RegistryTls? tls = null,
+            Transport.RegistryLimits? limits = null)
         {
             Tls = tls != null && tls.IsDefault ? null : tls;
+            Limits = limits != null && limits.IsDefault ? null : limits;
             Key = NormalizeKey(key);
             Username = string.IsNullOrEmpty(username) ? null : username;
             Password = password;
@@ -35,14 +38,16 @@ namespace OciSync.Core.Auth
         public string? Origin { get; }
         /// <summary>The registry's own TLS trust and client certificate, or null.</summary>
         public Transport.RegistryTls? Tls { get; }
+        /// <summary>The registry's own request limits, or null.</summary>
+        public Transport.RegistryLimits? Limits { get; }
 
         /// <summary>This entry with the registry's transport settings (they belong to the host, whichever entry gave them).</summary>
         internal RegistryCredential WithTransport(bool insecure, Transport.RegistryTls? tls) =>
-            insecure == Insecure && ReferenceEquals(tls, Tls) ? this : new RegistryCredential(Key, Username, Password, insecure, Origin, tls);
+            insecure == Insecure && ReferenceEquals(tls, Tls) ? this : new RegistryCredential(Key, Username, Password, insecure, Origin, tls, Limits);
 
         /// <summary>The user and secret of <paramref name="identity"/> with this entry's transport settings (insecure, TLS).</summary>
         internal RegistryCredential WithIdentityOf(RegistryCredential identity) =>
-            new RegistryCredential(identity.Key, identity.Username, identity.Password, Insecure, identity.Origin, Tls);
+            new RegistryCredential(identity.Key, identity.Username, identity.Password, Insecure, identity.Origin, Tls, Limits);
 
         /// <summary>
         /// An OAuth2 refresh token (docker's <c>identitytoken</c>, a helper's <c>&lt;token&gt;</c> user): exchanged at the

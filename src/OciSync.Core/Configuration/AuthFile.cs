@@ -91,6 +91,8 @@ namespace OciSync.Core.Configuration
 
                 string? username = null, password = null;
                 var files = new Dictionary<string, string>(StringComparer.Ordinal); // cafile, certfile, keyfile → full path
+                int? maxConcurrency = null;
+                double? requestsPerSecond = null;
                 bool insecure = false;
                 bool broken = false;
                 var given = new HashSet<string>(StringComparer.Ordinal);
@@ -176,12 +178,29 @@ namespace OciSync.Core.Configuration
                         continue;
                     }
 
+                    if (lower == "maxconcurrency" || lower == "requestspersecond")
+                    {
+                        var spelled = lower == "maxconcurrency" ? "maxConcurrency" : "requestsPerSecond";
+                        var text = field.Value is YScalar nv && !nv.IsNull ? nv.Value.Trim() : null;
+                        if (lower == "maxconcurrency" && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var c) && c >= 1 && c <= 256 && maxConcurrency == null)
+                            maxConcurrency = c;
+                        else if (lower == "requestspersecond" && double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var r) && r > 0 && r <= 10_000 && requestsPerSecond == null)
+                            requestsPerSecond = r;
+                        else
+                        {
+                            errors.Add(Error(ConfigErrorIds.AuthInvalidEntry, fileName, field.Value,
+                                $"'{spelled}' of the entry for '{key}' must be given once, as {(lower == "maxconcurrency" ? "a whole number from 1 to 256" : "a number above 0 and at most 10000")}; the entry is ignored.", key));
+                            broken = true;
+                        }
+                        continue;
+                    }
+
                     // Unknown keys are warnings; the entry is still used. The key's name is shown
                     // only when it looks like a key name and has a value after it (`name: value`):
                     // in `{username: u, s3cr3t}` the stray word could be a password.
                     var showName = name != null && IdentifierLike.IsMatch(name) && !(field.Value is YScalar fv && fv.IsNull);
                     var detail = (showName ? $"unknown key '{name}'" : "an unknown key")
-                        + $" in the entry for '{key}' (known: username, password, insecure, caFile, certFile, keyFile); it is ignored and the entry is still used.";
+                        + $" in the entry for '{key}' (known: username, password, insecure, caFile, certFile, keyFile, maxConcurrency, requestsPerSecond); it is ignored and the entry is still used.";
                     errors.Add(Error(ConfigErrorIds.ConfigUnknownKey, fileName, field.Key, detail, key, ConfigSeverity.Warning));
                 }
                 if (!broken && files.ContainsKey("keyfile") && !files.ContainsKey("certfile"))
@@ -198,7 +217,8 @@ namespace OciSync.Core.Configuration
 
                 var tls = files.Count == 0 ? null : new Transport.RegistryTls(files.TryGetValue("cafile", out var ca) ? ca : null,
                     files.TryGetValue("certfile", out var cert) ? cert : null, files.TryGetValue("keyfile", out var k) ? k : null);
-                credentials.Add(new RegistryCredential(key, username, RegistryCredential.ToSecureString(password), insecure, YamlTree.Origin(fileName, keyNode), tls));
+                var limits = maxConcurrency == null && requestsPerSecond == null ? null : new Transport.RegistryLimits(maxConcurrency, requestsPerSecond);
+                credentials.Add(new RegistryCredential(key, username, RegistryCredential.ToSecureString(password), insecure, YamlTree.Origin(fileName, keyNode), tls, limits));
             }
             return new AuthFileResult(fileName, credentials.AsReadOnly(), errors.AsReadOnly());
         }

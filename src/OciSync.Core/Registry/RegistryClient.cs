@@ -35,14 +35,16 @@ namespace OciSync.Core.Registry
         private readonly RegistrySender _send;
         private readonly IOciLog _log;
 
-        internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options, IOciLog log, SecretScrubber scrubber, RequestStatistics? statistics = null)
+        internal RegistryClient(string registry, RegistryCredential? credential, RegistryClientOptions options, IOciLog log, SecretScrubber scrubber, RequestStatistics? statistics = null,
+            RegistryThrottle? throttle = null)
         {
             Registry = registry;
             _options = options;
             _log = log;
             _credential = credential;
             Insecure = credential?.Insecure ?? false;
-            _send = new RegistrySender(registry, EndpointHost, credential, CredentialDescription, options, log, scrubber, statistics ?? new RequestStatistics());
+            _send = new RegistrySender(registry, EndpointHost, credential, CredentialDescription, options, log, scrubber, statistics ?? new RequestStatistics(),
+                throttle ?? new RegistryThrottle(registry, credential?.Limits, log));
         }
 
         /// <summary>The registry as users name it (<c>docker.io</c>, <c>127.0.0.1:5000</c>).</summary>

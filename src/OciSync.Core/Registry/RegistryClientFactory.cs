@@ -11,6 +11,7 @@ namespace OciSync.Core.Registry
     public sealed class RegistryClientFactory
     {
         private readonly ConcurrentDictionary<string, RegistryClient> _clients = new ConcurrentDictionary<string, RegistryClient>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Transport.RegistryThrottle> _throttles = new ConcurrentDictionary<string, Transport.RegistryThrottle>(StringComparer.Ordinal);
 
         /// <summary>A factory for one run; null <paramref name="options"/> are the defaults, null <paramref name="credentials"/> none. The options are validated here.</summary>
         /// <param name="dockerCredentials">Asked for a registry that <paramref name="credentials"/> leaves anonymous (docker's and podman's files and helpers); null: never.</param>
@@ -53,7 +54,9 @@ namespace OciSync.Core.Registry
             if (credential == null && (insecure || tls != null)) credential = new RegistryCredential(registry, null, null, insecure, tls: tls);
             else if (credential != null) credential = credential.WithTransport(insecure, tls);
             var key = registry + "|" + (credential?.Key ?? string.Empty) + "|" + insecure + "|" + credential?.Tls?.PoolKey;
-            return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options, Log, Scrubber, Statistics));
+            // One pace per registry, shared by every client of it (each credential has its own client).
+            var throttle = _throttles.GetOrAdd(CredentialStore.LookupKey(registry), _ => new Transport.RegistryThrottle(registry, Credentials.LimitsFor(registry), Log));
+            return _clients.GetOrAdd(key, _ => new RegistryClient(registry, credential, Options, Log, Scrubber, Statistics, throttle));
         }
 
         /// <summary>The client for the registry and repository of <paramref name="reference"/>.</summary>

@@ -26,7 +26,7 @@ namespace OciSync.Core.Registry
         private readonly RequestStatistics _statistics;
 
         internal RegistrySender(string registry, string endpointHost, RegistryCredential? credential, string credentialDescription,
-            RegistryClientOptions options, IOciLog log, SecretScrubber scrubber, RequestStatistics statistics)
+            RegistryClientOptions options, IOciLog log, SecretScrubber scrubber, RequestStatistics statistics, RegistryThrottle throttle)
         {
             _options = options;
             _log = log;
@@ -43,7 +43,8 @@ namespace OciSync.Core.Registry
             var pingClient = new HttpMessageInvoker(new RetryHandler(pingRetry, log, redirect, statistics), disposeHandler: false);
             var probeClient = new HttpMessageInvoker(new RetryHandler(pingRetry.WithoutRetries(), log, redirect), disposeHandler: false);
             var auth = new AuthHandler(credential, pingClient, allowPlainHttp, options.PingTimeout, log, scrubber, redirect);
-            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, auth, statistics), disposeHandler: false);
+            // Each attempt takes the registry's turn: a 429 slows every request to it, not just the one that got it.
+            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, new ThrottleHandler(throttle, auth), statistics), disposeHandler: false);
             Ping = new RegistryPing(registry, endpointHost, allowPlainHttp, pingClient, probeClient, auth, options.UserAgent, credentialDescription, log);
         }
 

@@ -39,15 +39,26 @@ namespace OciSync.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? KeyFile { get; set; }
 
+        /// <summary>Requests awaiting an answer at once at this registry.</summary>
+        [Parameter]
+        [ValidateRange(1, 256)]
+        public int? MaxConcurrency { get; set; }
+
+        /// <summary>Requests started per second at this registry.</summary>
+        [Parameter]
+        [ValidateRange(0.01, 10000.0)]
+        public double? RequestsPerSecond { get; set; }
+
         protected override void ProcessRecord()
         {
             if (KeyFile != null && CertFile == null)
                 ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-KeyFile needs the certificate it belongs to (-CertFile)."),
                     "KeyFileWithoutCertFile", ErrorCategory.InvalidArgument, KeyFile));
             var tls = new Core.Transport.RegistryTls(Existing(CaFile, nameof(CaFile)), Existing(CertFile, nameof(CertFile)), Existing(KeyFile, nameof(KeyFile)));
+            var limits = new Core.Transport.RegistryLimits(MaxConcurrency, RequestsPerSecond);
             WriteObject(Credential != null
-                ? Credential.ToRegistryCredential(Registry, "New-RegistryCredential", Insecure, tls)
-                : new RegistryCredential(Registry, null, null, Insecure, "New-RegistryCredential", tls));
+                ? Credential.ToRegistryCredential(Registry, "New-RegistryCredential", Insecure, tls, limits)
+                : new RegistryCredential(Registry, null, null, Insecure, "New-RegistryCredential", tls, limits));
         }
 
         // Resolved against the PowerShell location now: the object may be used from another directory.

@@ -197,7 +197,7 @@ namespace OciSync.Core.Tests.Configuration
         public void Unknown_key_message_names_the_key()
         {
             var e = AuthFile.Parse("r.io:\n  username: u\n  email: e@x\n", "a.yaml").Errors.Single();
-            Assert.Equal("a.yaml:3:3: unknown key 'email' in the entry for 'r.io' (known: username, password, insecure, caFile, certFile, keyFile); it is ignored and the entry is still used.", e.Message);
+            Assert.Equal("a.yaml:3:3: unknown key 'email' in the entry for 'r.io' (known: username, password, insecure, caFile, certFile, keyFile, maxConcurrency, requestsPerSecond); it is ignored and the entry is still used.", e.Message);
             Assert.Equal("warning ConfigUnknownKey: " + e.Message, e.ToString());
         }
 
