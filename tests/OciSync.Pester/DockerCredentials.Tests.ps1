@@ -106,4 +106,9 @@ Describe 'Docker credentials' {
         "$wv" | Should -Match 'not base64'
         "$wv" | Should -Not -Match '%%%'
     }
+
+    It '-Proxy with a password over http:// is refused before anything is sent, and the password is not shown' {
+        { Get-RegistryTag "$A/demo/busybox" -Proxy 'http://me:pr0xy-pw@127.0.0.1:9' -ErrorAction Stop } | Should -Throw -ErrorId 'InsecureProxy,OciSync.PowerShell.Commands.GetRegistryTagCommand'
+        try { Get-RegistryTag "$A/demo/busybox" -Proxy 'http://me:pr0xy-pw@127.0.0.1:9' -ErrorAction Stop } catch { "$_" | Should -Not -Match 'pr0xy-pw' }
+    }
 }

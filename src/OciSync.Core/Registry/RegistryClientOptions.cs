@@ -13,6 +13,8 @@ namespace OciSync.Core.Registry
         public IOciLog Log { get; set; } = NullOciLog.Instance;
         /// <summary>Called for every request that reaches the network (counting in tests, listing with -Debug).</summary>
         public Action<HttpRequestMessage, HttpResponseMessage?>? RequestObserver { get; set; }
+        /// <summary>The HTTP proxy; null: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY from the environment, read alike on every runtime (none set: the platform's default).</summary>
+        public Transport.ProxySettings? Proxy { get; set; }
         /// <summary>Replaces the shared socket handler; tests use it to script faults.</summary>
         public Func<bool, HttpMessageHandler>? SocketHandlerFactory { get; set; }
         /// <summary>Largest manifest accepted (the OCI spec suggests registries accept at least 4 MiB).</summary>

@@ -35,8 +35,10 @@ namespace OciSync.Core.Registry
             var insecure = credential?.Insecure ?? false;
             var allowPlainHttp = insecure || RegistryPing.IsLoopback(endpointHost);
 
-            var socket = options.SocketHandlerFactory?.Invoke(insecure) ?? SocketHandlers.Get(insecure, credential?.Tls);
+            var proxy = options.Proxy ?? ProxySettings.FromEnvironment();
+            var socket = options.SocketHandlerFactory?.Invoke(insecure) ?? SocketHandlers.Get(insecure, credential?.Tls, proxy);
             HttpMessageHandler observed = options.RequestObserver != null ? new ObservingHandler(options.RequestObserver, socket) : socket;
+            if (proxy != null) observed = new ProxyGuardHandler(proxy, observed);
             var redirect = new RedirectHandler(observed);
             // The invokers never dispose their chain: the socket handler below is shared process-wide.
             var pingRetry = options.Retry.WithResponseTimeout(options.PingTimeout);

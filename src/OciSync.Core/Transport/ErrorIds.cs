@@ -67,6 +67,8 @@ namespace OciSync.Core.Transport
         public const string ManifestInvalid = "ManifestInvalid";
         /// <summary>A token server on plain HTTP that credentials are not sent to.</summary>
         public const string InsecureTokenRealm = "InsecureTokenRealm";
+        /// <summary>A proxy that would see credentials in clear text (its own over http://, or a plain-HTTP registry's), or a proxy setting that is no proxy URL.</summary>
+        public const string InsecureProxy = "InsecureProxy";
         /// <summary>A registry's own TLS files (caFile, certFile, keyFile) that cannot be read or used.</summary>
         public const string RegistryTlsInvalid = "RegistryTlsInvalid";
         /// <summary>A docker credential helper (credHelpers, credsStore) that is missing, failed, hung or answered nonsense.</summary>
@@ -104,6 +106,7 @@ namespace OciSync.Core.Transport
             (InsecureTokenRealm,           "PermissionDenied",     false, false, false),
             (CredentialHelperFailed,       "AuthenticationError",  false, false, false),
             (RegistryTlsInvalid,           "SecurityError",        false, false, false),
+            (InsecureProxy,                "SecurityError",        false, false, false),
             (RegistryCertificateUntrusted, "SecurityError",        false, false, false),
             (RegistryRateLimited,          "ResourceUnavailable",  true,  true,  true),
             (RegistryUnavailable,          "ResourceUnavailable",  true,  true,  true),

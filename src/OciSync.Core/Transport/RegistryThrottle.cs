@@ -230,14 +230,12 @@ namespace OciSync.Core.Transport
     }
 
     /// <summary>
-    /// Sends each request in its registry's turn (<see cref="RegistryThrottle"/>), held until the answer's body has been
-    /// read, since the registry is busy with the request until then. A 429 or 503 to a request that
-    /// can be sent again waits for the registry's shared pause and is sent again, up to a few times, so a registry
-    /// that limits us slows the run down instead of failing its images; what is left goes to the retry handler.
+    /// Sends each attempt in its registry's turn (<see cref="RegistryThrottle"/>), held until the answer's body has been
+    /// read, since the registry is busy with the request until then. Retrying stays the retry handler's (and -Retries'):
+    /// a 429 or 503 here only sets the pause and the lower pace every request to that registry, its retries included, keeps.
     /// </summary>
     internal sealed class ThrottleHandler : DelegatingHandler
     {
-        private const int MaxWaits = 8;
         private readonly RegistryThrottle _throttle;
 
         public ThrottleHandler(RegistryThrottle throttle, HttpMessageHandler inner) : base(inner) => _throttle = throttle;
@@ -246,32 +244,23 @@ namespace OciSync.Core.Transport
         {
             // Docker Hub counts manifest GETs as pulls; HEADs and blobs are free.
             var isPull = request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath.Contains("/manifests/");
-            var attempt = request;
-            for (int wait = 0; ; wait++)
+            var turn = await _throttle.EnterAsync(isPull, ct).ConfigureAwait(false);
+            HttpResponseMessage response;
+            try
             {
-                var turn = await _throttle.EnterAsync(isPull, ct).ConfigureAwait(false);
-                HttpResponseMessage response;
-                try
-                {
-                    response = await base.SendAsync(attempt, ct).ConfigureAwait(false);
-                }
-                catch
-                {
-                    turn.Dispose();
-                    throw;
-                }
-                if (!_throttle.Observe(turn, response) || wait >= MaxWaits || !RequestScope.IsReplayable(request))
-                {
-                    // The registry is busy with a request until its body is sent: the turn ends with the body.
-                    if (request.Method != HttpMethod.Head && response.Content != null && response.Content.Headers.ContentLength != 0)
-                        response.Content = new TurnContent(response.Content, turn);
-                    else turn.Dispose();
-                    return response;
-                }
-                turn.Dispose();
-                response.Dispose();
-                attempt = RequestScope.Clone(request);
+                response = await base.SendAsync(request, ct).ConfigureAwait(false);
             }
+            catch
+            {
+                turn.Dispose();
+                throw;
+            }
+            _throttle.Observe(turn, response);
+            // The registry is busy with a request until its body is sent: the turn ends with the body.
+            if (request.Method != HttpMethod.Head && response.Content != null && response.Content.Headers.ContentLength != 0)
+                response.Content = new TurnContent(response.Content, turn);
+            else turn.Dispose();
+            return response;
         }
 
         /// <summary>A response body that gives its request's turn back when it has been read to the end or disposed.</summary>

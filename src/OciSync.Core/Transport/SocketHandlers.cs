@@ -16,14 +16,14 @@ namespace OciSync.Core.Transport
         private static readonly ConcurrentDictionary<string, Lazy<HttpMessageHandler>> Pools = new ConcurrentDictionary<string, Lazy<HttpMessageHandler>>(StringComparer.Ordinal);
 
         /// <summary>The pool for these settings; a TLS file that cannot be used throws <see cref="RegistryException"/> (RegistryTlsInvalid), every time.</summary>
-        public static HttpMessageHandler Get(bool insecure, RegistryTls? tls = null)
+        public static HttpMessageHandler Get(bool insecure, RegistryTls? tls = null, ProxySettings? proxy = null)
         {
             if (tls != null && tls.IsDefault) tls = null;
-            var key = (insecure ? "insecure|" : "verified|") + (tls?.PoolKey ?? string.Empty);
-            return Pools.GetOrAdd(key, _ => new Lazy<HttpMessageHandler>(() => Create(insecure, tls))).Value;
+            var key = (insecure ? "insecure|" : "verified|") + (tls?.PoolKey ?? string.Empty) + "|" + (proxy?.PoolKey ?? "default");
+            return Pools.GetOrAdd(key, _ => new Lazy<HttpMessageHandler>(() => Create(insecure, tls, proxy))).Value;
         }
 
-        private static HttpMessageHandler Create(bool insecure, RegistryTls? tls)
+        private static HttpMessageHandler Create(bool insecure, RegistryTls? tls, ProxySettings? proxy)
         {
             // Read first: a file that cannot be used fails here, before any connection.
             var bundle = tls?.LoadBundle() ?? new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
@@ -36,6 +36,11 @@ namespace OciSync.Core.Transport
                 AutomaticDecompression = DecompressionMethods.None,
                 MaxConnectionsPerServer = 64,
             };
+            if (proxy != null)
+            {
+                handler.UseProxy = true;
+                handler.Proxy = proxy;
+            }
             if (client != null)
             {
                 handler.ClientCertificateOptions = ClientCertificateOption.Manual;

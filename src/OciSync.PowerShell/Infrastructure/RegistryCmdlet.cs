@@ -28,6 +28,11 @@ namespace OciSync.PowerShell.Infrastructure
         [ValidateNotNullOrEmpty]
         public string? Auth { get; set; }
 
+        /// <summary>An HTTP proxy for every registry of the call (NO_PROXY still sends hosts direct); default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY.</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? Proxy { get; set; }
+
         private protected CmdletLog? Log { get; private set; }
 
         private protected CmdletLog OpenLog(string? logPath = null)
@@ -109,6 +114,15 @@ namespace OciSync.PowerShell.Infrastructure
         {
             var log = OpenLog(logPath);
             var options = new RegistryClientOptions { Log = log };
+            try
+            {
+                options.Proxy = Proxy != null ? ProxySettings.ForAll(Proxy) : ProxySettings.FromEnvironment();
+            }
+            catch (RegistryException e)
+            {
+                ThrowTerminatingError(Errors.Record(e, e.ErrorId, Proxy));
+            }
+            if (options.Proxy != null) log.Write(OciLogLevel.Verbose, $"Proxy: {options.Proxy}.");
             configure?.Invoke(options);
             if (MyInvocation.BoundParameters.ContainsKey("Debug"))
             {

@@ -64,6 +64,25 @@ public sealed class PrivateCaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_https_registry_is_reached_through_a_proxy_tunnel_with_its_certificate_still_checked()
+    {
+        await using var proxy = new ForwardProxy();
+        var options = new RegistryClientOptions { Proxy = ProxySettings.ForAll(proxy.Uri, _ => null) };
+        var trusted = new RegistryCredential(_registry!.Host, null, null, tls: new RegistryTls(_ca.CaFile));
+        var clients = new RegistryClientFactory(options, new CredentialStore(new[] { trusted }));
+
+        var summary = await new SyncEngine(clients, new SyncOptions { Retries = 0 }, new NullObserver())
+            .RunAsync(new[] { new ImageCopy(ImageReference.Parse($"{_registry.Host}/ca/app:v1"), ImageReference.Parse($"{_registry.Host}/ca/tunnelled:v1")) }, System.Threading.CancellationToken.None);
+
+        Assert.Equal(1, summary.Synced);
+        Assert.True(proxy.Tunnels > 0);
+        Assert.Equal(0, proxy.Relayed); // nothing in clear text
+        var untrusted = new RegistryClientFactory(new RegistryClientOptions { Proxy = ProxySettings.ForAll(proxy.Uri, _ => null) });
+        var e = await Assert.ThrowsAsync<RegistryException>(() => untrusted.Get(_registry.Host, "ca/app").HeadManifestAsync("ca/app", "v1", System.Threading.CancellationToken.None));
+        Assert.Equal(ErrorIds.RegistryCertificateUntrusted, e.ErrorId);
+    }
+
+    [Fact]
     public async Task Another_CA_does_not_vouch_for_it()
     {
         var wrong = new RegistryCredential(_registry!.Host, null, null, tls: new RegistryTls(_otherCa.CaFile));
