@@ -153,13 +153,4 @@ public sealed class PrivateCaTests : IAsyncLifetime
         Assert.Equal(2, result.Errors[0].Line);
         Assert.Contains("keyFile without its certFile", result.Errors[1].Message);
     }
-
-    private sealed class NullObserver : ISyncObserver
-    {
-        public void OnLayer(LayerResult result) { }
-        public void OnManifest(ManifestResult result) { }
-        public void OnBytes(long count) { }
-        public void OnImage(ImageResult result) { }
-        public void OnProgress(SyncProgress progress) { }
-    }
 }

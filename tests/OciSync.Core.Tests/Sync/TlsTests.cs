@@ -52,13 +52,4 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.Equal(1, summary.Synced);
         Assert.Equal(_image!.Digest, await new RegistryHttp(_tls).GetManifestDigestAsync("tls/copy", "v1"));
     }
-
-    private sealed class NullObserver : ISyncObserver
-    {
-        public void OnLayer(LayerResult result) { }
-        public void OnManifest(ManifestResult result) { }
-        public void OnBytes(long count) { }
-        public void OnImage(ImageResult result) { }
-        public void OnProgress(SyncProgress progress) { }
-    }
 }
