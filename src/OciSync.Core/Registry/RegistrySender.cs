@@ -46,7 +46,7 @@ namespace OciSync.Core.Registry
             var probeClient = new HttpMessageInvoker(new RetryHandler(pingRetry.WithoutRetries(), log, redirect), disposeHandler: false);
             var auth = new AuthHandler(credential, pingClient, allowPlainHttp, options.PingTimeout, log, scrubber, redirect);
             // Each attempt takes the registry's turn: a 429 slows every request to it, not just the one that got it.
-            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, new ThrottleHandler(throttle, auth), statistics), disposeHandler: false);
+            _client = new HttpMessageInvoker(new RetryHandler(options.Retry, log, new ThrottleHandler(throttle, auth), statistics, deadlineStartsBelow: true), disposeHandler: false);
             Ping = new RegistryPing(registry, endpointHost, allowPlainHttp, pingClient, probeClient, auth, options.UserAgent, credentialDescription, log);
         }
 

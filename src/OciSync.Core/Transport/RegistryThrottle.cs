@@ -65,7 +65,8 @@ namespace OciSync.Core.Transport
                 lock (_lock)
                 {
                     var now = DateTime.UtcNow;
-                    if (isPull && _quotaRemaining is { } remaining && remaining - _pullsInFlight <= 0)
+                    // A count older than StaleQuota is not trusted to refuse: the next pull goes out and brings a fresh one.
+                    if (isPull && _quotaRemaining is { } remaining && remaining - _pullsInFlight <= 0 && now - _quotaSeen < StaleQuota)
                     {
                         _quotaRefusals++;
                         throw new RegistryException(ErrorIds.RegistryRateLimited,
@@ -112,6 +113,8 @@ namespace OciSync.Core.Transport
         public bool Observe(Turn turn, HttpResponseMessage response)
         {
             ReadQuota(response);
+            // The answer's ratelimit-remaining has counted this pull: it is no longer one in flight.
+            if (turn.EndPull()) lock (_lock) _pullsInFlight--;
             var status = (int)response.StatusCode;
             if (status != 429 && status != 503)
             {
@@ -151,7 +154,7 @@ namespace OciSync.Core.Transport
             lock (_lock)
             {
                 _inFlight--;
-                if (turn.IsPull) _pullsInFlight--;
+                if (turn.EndPull()) _pullsInFlight--;
                 WakeLocked();
             }
         }
@@ -159,7 +162,9 @@ namespace OciSync.Core.Transport
         private void WakeLocked()
         {
             var free = double.IsPositiveInfinity(_limit) ? int.MaxValue : (int)_limit - _inFlight;
-            while (free-- > 0 && _waiting.Count > 0) _waiting.Dequeue().TrySetResult(true);
+            // A waiter that was cancelled meanwhile takes no slot: the wake goes to the next one.
+            while (free > 0 && _waiting.Count > 0)
+                if (_waiting.Dequeue().TrySetResult(true)) free--;
         }
 
         private void ReadQuota(HttpResponseMessage response)
@@ -222,9 +227,11 @@ namespace OciSync.Core.Transport
         internal sealed class Turn : IDisposable
         {
             private RegistryThrottle? _throttle;
-            public Turn(RegistryThrottle throttle, int episode, bool isPull) { _throttle = throttle; Episode = episode; IsPull = isPull; }
+            private int _pull;
+            public Turn(RegistryThrottle throttle, int episode, bool isPull) { _throttle = throttle; Episode = episode; _pull = isPull ? 1 : 0; }
             public int Episode { get; }
-            public bool IsPull { get; }
+            /// <summary>True the one time a pull's count in flight is ended (at its answer, or at the turn's end if none came).</summary>
+            public bool EndPull() => Interlocked.Exchange(ref _pull, 0) == 1;
             public void Dispose() => Interlocked.Exchange(ref _throttle, null)?.Exit(this);
         }
     }
@@ -245,6 +252,7 @@ namespace OciSync.Core.Transport
             // Docker Hub counts manifest GETs as pulls; HEADs and blobs are free.
             var isPull = request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath.Contains("/manifests/");
             var turn = await _throttle.EnterAsync(isPull, ct).ConfigureAwait(false);
+            RequestScope.StartDeadline(request);
             HttpResponseMessage response;
             try
             {
@@ -256,8 +264,11 @@ namespace OciSync.Core.Transport
                 throw;
             }
             _throttle.Observe(turn, response);
-            // The registry is busy with a request until its body is sent: the turn ends with the body.
-            if (request.Method != HttpMethod.Head && response.Content != null && response.Content.Headers.ContentLength != 0)
+            // The registry is busy with a request until its body is sent: the turn ends with the body. Not a blob's: its
+            // body feeds an upload that needs a turn of its own (at this registry too, in a copy within it), and a
+            // stream holding one turn while it waits for another could wait forever; -Proc bounds blob streams.
+            if (request.Method != HttpMethod.Head && !request.RequestUri!.AbsolutePath.Contains("/blobs/")
+                && response.Content != null && response.Content.Headers.ContentLength != 0)
                 response.Content = new TurnContent(response.Content, turn);
             else turn.Dispose();
             return response;

@@ -19,6 +19,17 @@ namespace OciSync.Core.Transport
         public static System.Net.Security.SslPolicyErrors? CertificateRejection(HttpRequestMessage request) =>
             request.Properties.TryGetValue(CertificateKey, out var e) ? e as System.Net.Security.SslPolicyErrors? : null;
 
+        /// <summary>
+        /// An attempt's response deadline that starts only when a handler below says so: the registry's throttle starts
+        /// it once the request has its turn, so time queued behind other requests or a shared pause is not "no answer".
+        /// </summary>
+        public static void DeferDeadline(HttpRequestMessage request, System.Action start) => request.Properties[DeadlineKey] = start;
+        public static void StartDeadline(HttpRequestMessage request)
+        {
+            if (request.Properties.TryGetValue(DeadlineKey, out var start) && start is System.Action go) go();
+        }
+        private const string DeadlineKey = "OciSync.Deadline";
+
         /// <summary>A copy for a replay: same method, URL, headers, properties and (replayable) content.</summary>
         public static HttpRequestMessage Clone(HttpRequestMessage request, System.Uri? uri = null)
         {

@@ -63,8 +63,12 @@ namespace OciSync.Core.Transport
         private readonly IOciLog _log;
         private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
 
-        public RetryHandler(RetryPolicy policy, IOciLog log, HttpMessageHandler inner, RequestStatistics? statistics = null) : base(inner)
+        private readonly bool _deadlineStartsBelow;
+
+        /// <param name="deadlineStartsBelow">A handler below (the registry's throttle) starts each attempt's response deadline when the request gets its turn.</param>
+        public RetryHandler(RetryPolicy policy, IOciLog log, HttpMessageHandler inner, RequestStatistics? statistics = null, bool deadlineStartsBelow = false) : base(inner)
         {
+            _deadlineStartsBelow = deadlineStartsBelow;
             _policy = policy;
             _log = log;
             _pipeline = _policy.MaxAttempts == 0 ? ResiliencePipeline<HttpResponseMessage>.Empty : new ResiliencePipelineBuilder<HttpResponseMessage>()
@@ -154,7 +158,8 @@ namespace OciSync.Core.Transport
         private async Task<HttpResponseMessage> AttemptAsync(HttpRequestMessage attempt, CancellationToken ct)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(_policy.ResponseTimeout);
+            if (_deadlineStartsBelow) RequestScope.DeferDeadline(attempt, () => timeout.CancelAfter(_policy.ResponseTimeout));
+            else timeout.CancelAfter(_policy.ResponseTimeout);
             try
             {
                 return await base.SendAsync(attempt, timeout.Token).ConfigureAwait(false);

@@ -121,4 +121,36 @@ public sealed class RateLimitTests
         else if (requestsPerSecond == null) Assert.True(script.PeakInFlight > 2, $"without limits requests overlap (peak {script.PeakInFlight}): the limit of 2 above holds something back");
         if (requestsPerSecond is { } rate) Assert.InRange(script.MaxAttemptsInWindow, 1, (int)rate + 1); // a window's edges may hold one more
     }
+
+    /// <summary>
+    /// Two registries held to one request at a time, copied into each other at once: a blob's download must not keep
+    /// its registry's turn while its upload waits for the other's (each side's upload waited on the other side's
+    /// download, forever; the run is given 60 s here).
+    /// </summary>
+    [Fact]
+    public async Task Copies_both_ways_between_registries_limited_to_one_request_at_a_time_do_not_wait_on_each_other()
+    {
+        var a = _registries.Anonymous;
+        var b = _registries.Basic;
+        for (int i = 0; i < 3; i++)
+        {
+            await new RegistryHttp(a).PushImageAsync("limit/ab", ImageFactory.CreateImage(86_000 + i * 10, layerCount: 2, layerSize: 64 * 1024), $"t{i}");
+            await new RegistryHttp(b).PushImageAsync("limit/ba", ImageFactory.CreateImage(86_500 + i * 10, layerCount: 2, layerSize: 64 * 1024), $"t{i}");
+        }
+        var one = new RegistryLimits(maxConcurrency: 1);
+        var store = new CredentialStore(new[]
+        {
+            new RegistryCredential(a.Host, null, null, limits: one),
+            new RegistryCredential(b.Host, b.Username, RegistryCredential.ToSecureString(b.Password), limits: one),
+        });
+        var harness = new SyncHarness(_registries, credentials: store);
+        var id = Guid.NewGuid().ToString("N");
+
+        // Every blob streamed (none as a small request), as large layers are.
+        var run = harness.RunAsync(new SyncOptions { SmallBlobBytes = 0, Retries = 0 },
+            Copies(a.Host, "limit/ab", 3, $"{b.Host}/limit/ab-{id}").Concat(Copies(b.Host, "limit/ba", 3, $"{a.Host}/limit/ba-{id}")).ToArray());
+        var summary = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(6, summary.Synced);
+    }
 }
