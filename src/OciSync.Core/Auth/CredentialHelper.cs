@@ -29,7 +29,8 @@ namespace OciSync.Core.Auth
         public static RegistryCredential? Get(string helper, string serverUrl, string key, string configured, TimeSpan timeout, IReadOnlyList<string>? searchPath = null)
         {
             var program = "docker-credential-" + helper;
-            var file = searchPath == null ? program : searchPath.Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists) ?? Path.Combine(searchPath.FirstOrDefault() ?? ".", program);
+            var file = Locate(program, searchPath ?? PathDirectories(Environment.GetEnvironmentVariable("PATH")))
+                ?? throw Failure($"The credential helper {program} ({configured}) was not found on PATH; install it or remove it from the file.");
             var start = new ProcessStartInfo(file, "get")
             {
                 UseShellExecute = false,
@@ -46,7 +47,7 @@ namespace OciSync.Core.Auth
             }
             catch (Exception e) when (e is Win32Exception || e is FileNotFoundException)
             {
-                throw Failure($"The credential helper {program} ({configured}) was not found on PATH; install it or remove it from the file.", e);
+                throw Failure($"The credential helper {file} ({configured}) could not be started ({e.GetType().Name}).", e);
             }
             using (process)
             {
@@ -64,9 +65,10 @@ namespace OciSync.Core.Auth
                     try { process.Kill(); } catch (InvalidOperationException) { }
                     throw Failure($"The credential helper {program} ({configured}) gave no answer within {timeout.TotalSeconds:0} s and was stopped.");
                 }
-                process.WaitForExit();
-                var text = output.GetAwaiter().GetResult();
-                _ = errors.GetAwaiter().GetResult();
+                // A child of the helper may still hold its pipes after it exited: its output gets a short grace, no more.
+                if (!Task.WaitAll(new Task[] { output, errors }, OutputGrace))
+                    throw Failure($"The credential helper {program} ({configured}) exited, but something it started still holds its output; the answer is not used.");
+                var text = output.Result;
                 if (process.ExitCode != 0)
                 {
                     if (text.Trim().Equals(NotFoundMessage, StringComparison.OrdinalIgnoreCase)) return null;
@@ -87,9 +89,10 @@ namespace OciSync.Core.Auth
                 username = root.TryGetProperty("Username", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
                 secret = root.TryGetProperty("Secret", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
             }
-            catch (JsonException e)
+            catch (JsonException)
             {
-                throw Failure($"The credential helper {program} ({configured}) answered for {serverUrl} with something that is not its JSON; the answer is not shown, as it may hold secrets.", e);
+                // No inner exception: the parser's message quotes pieces of the answer.
+                throw Failure($"The credential helper {program} ({configured}) answered for {serverUrl} with something that is not its JSON; the answer is not shown, as it may hold secrets.");
             }
             if (string.IsNullOrEmpty(secret)) return null;
             if (secret!.Length > RegistryCredential.MaxLength || (username?.Length ?? 0) > RegistryCredential.MaxLength)
@@ -99,6 +102,35 @@ namespace OciSync.Core.Auth
                 ? RegistryCredential.ForIdentityToken(key, RegistryCredential.ToSecureString(secret), origin)
                 : new RegistryCredential(key, username, RegistryCredential.ToSecureString(secret), origin: origin);
         }
+
+        private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(2);
+
+        /// <summary>
+        /// The helper's full path, found in <paramref name="directories"/> only: never the current or the program's own
+        /// directory (which a bare name given to Process.Start would try first), so a docker-credential-* file in the
+        /// folder a sync runs from is not run. Relative PATH entries are skipped for the same reason; on Windows the
+        /// PATHEXT extensions are tried.
+        /// </summary>
+        internal static string? Locate(string program, IEnumerable<string> directories)
+        {
+            var windows = Path.DirectorySeparatorChar == '\\';
+            var extensions = windows
+                ? (Environment.GetEnvironmentVariable("PATHEXT") ?? ".COM;.EXE;.BAT;.CMD").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries)
+                : new[] { string.Empty };
+            foreach (var directory in directories)
+            {
+                if (string.IsNullOrWhiteSpace(directory) || !Path.IsPathRooted(directory)) continue;
+                foreach (var extension in extensions)
+                {
+                    var candidate = Path.Combine(directory, program + extension);
+                    if (File.Exists(candidate)) return candidate;
+                }
+            }
+            return null;
+        }
+
+        internal static IEnumerable<string> PathDirectories(string? path) =>
+            (path ?? string.Empty).Split(new[] { Path.PathSeparator }, StringSplitOptions.RemoveEmptyEntries).Select(d => d.Trim('"'));
 
         private static async Task<string> ReadBoundedAsync(StreamReader reader)
         {

@@ -89,16 +89,7 @@ namespace OciSync.Core.Auth
                 {
                     var forms = new Dictionary<string, bool>(StringComparer.Ordinal);
                     if (_store != null)
-                        foreach (var credential in _store)
-                        {
-                            var password = credential.RevealPassword();
-                            if (password.Length == 0) continue;
-                            var pair = (credential.Username ?? string.Empty) + ":" + password;
-                            AddForms(forms, password, MinAnywhereLength);
-                            AddForms(forms, pair, MinAnywhereLength);
-                            AddForms(forms, Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)), MinAnywhereLength);
-                            AddForms(forms, Convert.ToBase64String(Encoding.UTF8.GetBytes(password)), MinAnywhereLength);
-                        }
+                        foreach (var credential in _store) AddCredentialForms(forms, credential);
                     _storeForms = forms;
                     _storeVersion = storeVersion;
                     _secrets = null;
@@ -113,6 +104,30 @@ namespace OciSync.Core.Auth
                 }
                 return _secrets;
             }
+        }
+
+        /// <summary>A password learned during the run (docker's files and helpers), masked as the store's are: with its user:password and base64 forms.</summary>
+        internal void Add(RegistryCredential credential)
+        {
+            var password = credential.RevealPassword();
+            lock (_gate)
+            {
+                // Asked for each image of the registry: the forms are made, and the list rebuilt, once.
+                if (password.Length == 0 || _tokenForms.ContainsKey((credential.Username ?? string.Empty) + ":" + password)) return;
+                AddCredentialForms(_tokenForms, credential);
+                _secrets = null;
+            }
+        }
+
+        private static void AddCredentialForms(Dictionary<string, bool> forms, RegistryCredential credential)
+        {
+            var password = credential.RevealPassword();
+            if (password.Length == 0) return;
+            var pair = (credential.Username ?? string.Empty) + ":" + password;
+            AddForms(forms, password, MinAnywhereLength);
+            AddForms(forms, pair, MinAnywhereLength);
+            AddForms(forms, Convert.ToBase64String(Encoding.UTF8.GetBytes(pair)), MinAnywhereLength);
+            AddForms(forms, Convert.ToBase64String(Encoding.UTF8.GetBytes(password)), MinAnywhereLength);
         }
 
         private static void AddForms(Dictionary<string, bool> forms, string secret, int minAnywhere)

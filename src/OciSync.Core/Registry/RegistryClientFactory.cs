@@ -45,7 +45,7 @@ namespace OciSync.Core.Registry
             // Explicit credentials first (a -Credential, the auth file); docker's files only for what they leave anonymous.
             if ((credential == null || credential.IsAnonymous) && DockerCredentials?.Find(registry, repository, Log) is { } docker)
             {
-                Scrubber.Add(docker.RevealPassword());
+                Scrubber.Add(docker); // as the store's passwords are masked: the secret, user:secret and their base64
                 credential = credential == null ? docker : credential.WithIdentityOf(docker);
             }
             // Transport settings are the host's: insecure from any of its entries, TLS files from the nearest entry that has them.

@@ -122,7 +122,10 @@ namespace OciSync.Core.Sync
                     // Planning broke (or was cancelled): the copies under way stop too, rather than the error waiting for them.
                     stopCopying.Cancel();
                     ready.Writer.TryComplete();
-                    try { await copying.ConfigureAwait(false); } catch (OperationCanceledException) { }
+                    // The planning error is the one to report: whatever the stopped copies threw is not.
+                    try { await copying.ConfigureAwait(false); }
+                    catch (OperationCanceledException) { }
+                    catch (Exception e) { _log.Write(OciLogLevel.Warning, $"Copying also failed as planning stopped: {_clients.Scrubber.Scrub(e.Message)}"); }
                     throw;
                 }
                 ready.Writer.TryComplete();

@@ -94,14 +94,19 @@ namespace OciSync.Core.Transport
         /// The platform's verdict, or else the bundle's: a chain the platform does not trust is accepted when it ends
         /// at one of the bundle's certificates and has nothing else wrong (the name matches, every date is valid).
         /// </summary>
-        internal static bool Accepts(X509Certificate2? certificate, SslPolicyErrors errors, X509Certificate2Collection bundle)
+        /// <param name="presented">The chain the handshake built, whose intermediates the server sent (a bundle may hold only the root).</param>
+        internal static bool Accepts(X509Certificate2? certificate, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection bundle)
         {
             if (errors == SslPolicyErrors.None) return true;
             if (certificate == null || bundle.Count == 0 || errors != SslPolicyErrors.RemoteCertificateChainErrors) return false;
             using var chain = new X509Chain();
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
+            // A server certificate: one the private CA issued for clients does not pass for a registry.
+            chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1"));
             chain.ChainPolicy.ExtraStore.AddRange(bundle);
+            if (presented != null)
+                foreach (var element in presented.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
             if (!chain.Build(certificate)) return false;
             // Only an unknown root may be excused, and only when the chain reaches a certificate of the bundle.
             if (chain.ChainElements.Cast<X509ChainElement>().Any(e => e.ChainElementStatus.Any(s => s.Status != X509ChainStatusFlags.NoError && s.Status != X509ChainStatusFlags.UntrustedRoot)))

@@ -20,7 +20,17 @@ namespace OciSync.Core.Transport
         {
             if (tls != null && tls.IsDefault) tls = null;
             var key = (insecure ? "insecure|" : "verified|") + (tls?.PoolKey ?? string.Empty) + "|" + (proxy?.PoolKey ?? "default");
-            return Pools.GetOrAdd(key, _ => new Lazy<HttpMessageHandler>(() => Create(insecure, tls, proxy))).Value;
+            var pool = Pools.GetOrAdd(key, _ => new Lazy<HttpMessageHandler>(() => Create(insecure, tls, proxy)));
+            try
+            {
+                return pool.Value;
+            }
+            catch
+            {
+                // A TLS file that could not be used is read again next time (the user may have fixed it), not remembered for the session.
+                ((System.Collections.Generic.ICollection<System.Collections.Generic.KeyValuePair<string, Lazy<HttpMessageHandler>>>)Pools).Remove(new System.Collections.Generic.KeyValuePair<string, Lazy<HttpMessageHandler>>(key, pool));
+                throw;
+            }
         }
 
         private static HttpMessageHandler Create(bool insecure, RegistryTls? tls, ProxySettings? proxy)
@@ -51,9 +61,9 @@ namespace OciSync.Core.Transport
             // than "unreachable".
             handler.ServerCertificateCustomValidationCallback = insecure
                 ? (_, _, _, _) => true
-                : (request, certificate, _, errors) =>
+                : (request, certificate, chain, errors) =>
                 {
-                    if (RegistryTls.Accepts(certificate, errors, bundle)) return true;
+                    if (RegistryTls.Accepts(certificate, chain, errors, bundle)) return true;
                     RequestScope.NoteCertificateRejected(request, errors);
                     return false;
                 };

@@ -211,4 +211,34 @@ public sealed class DockerCredentialsTests : IDisposable
         Assert.DoesNotContain(Secret, e.ToString());
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "a hanging helper is stopped at its timeout");
     }
+
+    [Fact]
+    public void A_helper_is_found_only_in_absolute_PATH_directories_never_the_current_one()
+    {
+        Helper("here", "exit 0");
+        var bin = Path.Combine(_dir, "bin");
+        var program = "docker-credential-here";
+
+        Assert.Equal(Path.Combine(bin, program), CredentialHelper.Locate(program, new[] { "/nonexistent", bin }));
+        // A relative entry (".", "bin") is the current directory's business: skipped, as a bare name given to
+        // Process.Start would have run a docker-credential-* file lying in the folder a sync runs from.
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), bin);
+        Assert.Null(CredentialHelper.Locate(program, new[] { relative, ".", "" }));
+        Assert.Equal(new[] { "/a", "/b c", "/d" }, CredentialHelper.PathDirectories($"/a{Path.PathSeparator}\"/b c\"{Path.PathSeparator}{Path.PathSeparator}/d"));
+    }
+
+    [Fact]
+    public void A_password_learned_from_dockers_files_is_masked_in_every_form_the_stores_are_even_short()
+    {
+        var scrubber = new SecretScrubber(new CredentialStore());
+        var learned = new RegistryCredential("reg.example", "bob", RegistryCredential.ToSecureString("pw2"));
+        scrubber.Add(learned);
+        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes("bob:pw2"));
+
+        var text = scrubber.Scrub($"the registry echoed Basic {basic} and bob:pw2 and the password pw2 was refused");
+
+        Assert.DoesNotContain(basic, text);
+        Assert.DoesNotContain("bob:pw2", text);
+        Assert.DoesNotContain(" pw2 ", text);
+    }
 }
