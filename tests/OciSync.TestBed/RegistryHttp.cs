@@ -116,6 +116,20 @@ public sealed class RegistryHttp
             await PushManifestAsync(repository, tag, bytes, mediaType).ConfigureAwait(false);
     }
 
+    /// <summary>DELETE a manifest by digest (the registry must have deletes enabled); every tag pointing to it goes too.</summary>
+    public async Task DeleteManifestAsync(string repository, string digest)
+    {
+        using var resp = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, Url($"/v2/{repository}/manifests/{digest}")), $"repository:{repository}:delete").ConfigureAwait(false);
+        await EnsureAsync(resp, HttpStatusCode.Accepted, $"DELETE manifest {repository}@{digest}").ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the manifest a tag points to (and so every tag with the same digest).</summary>
+    public async Task DeleteTagByDigestAsync(string repository, string tag)
+    {
+        var digest = await GetManifestDigestAsync(repository, tag).ConfigureAwait(false) ?? throw new InvalidOperationException($"{repository}:{tag} does not exist");
+        await DeleteManifestAsync(repository, digest).ConfigureAwait(false);
+    }
+
     // ---- read ----
 
     /// <summary>HEAD with every manifest type accepted; the Docker-Content-Digest, or null on 404.</summary>

@@ -110,11 +110,14 @@ public sealed class RegistryServer : IAsyncDisposable
     /// <param name="tls">Serve HTTPS with a fresh self-signed certificate (for tests of certificate checks).</param>
     public static Task<RegistryServer> StartAsync(RegistryAuthKind kind, bool tls, CancellationToken ct = default) => StartAsync(kind, tls, null, false, ct);
 
+    /// <summary>A registry with <c>storage.delete.enabled: false</c> (distribution's default): every DELETE is 405 UNSUPPORTED.</summary>
+    public static Task<RegistryServer> StartWithoutDeletesAsync(RegistryAuthKind kind, CancellationToken ct = default) => StartAsync(kind, false, null, false, ct, deletes: false);
+
     /// <summary>HTTPS with a certificate <paramref name="ca"/> issued; with <paramref name="requireClientCertificate"/>, only clients holding one of its certificates get in.</summary>
     public static Task<RegistryServer> StartAsync(RegistryAuthKind kind, TestCertificateAuthority ca, bool requireClientCertificate = false, CancellationToken ct = default) =>
         StartAsync(kind, true, ca, requireClientCertificate, ct);
 
-    private static async Task<RegistryServer> StartAsync(RegistryAuthKind kind, bool tls, TestCertificateAuthority? ca, bool requireClientCertificate, CancellationToken ct)
+    private static async Task<RegistryServer> StartAsync(RegistryAuthKind kind, bool tls, TestCertificateAuthority? ca, bool requireClientCertificate, CancellationToken ct, bool deletes = true)
     {
         string binary = RegistryBinary;
         if (!File.Exists(binary))
@@ -160,7 +163,7 @@ public sealed class RegistryServer : IAsyncDisposable
 
             string tlsYaml = ca != null ? IssuedCertificateYaml(ca, requireClientCertificate)
                 : tls ? await WriteSelfSignedCertificateAsync(dir, ct).ConfigureAwait(false) : "";
-            var server = new RegistryServer(kind, dir, user, password, tokens) { Tls = tls, _clientProbe = requireClientCertificate && ca != null ? ClientCertificateProbe(ca) : null };
+            var server = new RegistryServer(kind, dir, user, password, tokens) { Tls = tls, DeletesEnabled = deletes, _clientProbe = requireClientCertificate && ca != null ? ClientCertificateProbe(ca) : null };
             await server.LaunchAsync(binary, authYaml, tlsYaml, ct).ConfigureAwait(false);
             return server;
         }
@@ -174,6 +177,9 @@ public sealed class RegistryServer : IAsyncDisposable
 
     /// <summary>True when the registry serves HTTPS with a self-signed certificate.</summary>
     public bool Tls { get; private init; }
+
+    /// <summary>True (the test bed's default) when the registry deletes manifests by digest.</summary>
+    public bool DeletesEnabled { get; private init; } = true;
 
     private static string IssuedCertificateYaml(TestCertificateAuthority ca, bool requireClientCertificate)
     {
@@ -278,7 +284,7 @@ public sealed class RegistryServer : IAsyncDisposable
         "log:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: false\n" +
         "storage:\n" +
         $"  filesystem:\n    rootdirectory: {StorageDirectory}\n" +
-        "  delete:\n    enabled: true\n" +
+        $"  delete:\n    enabled: {(DeletesEnabled ? "true" : "false")}\n" +
         // No blob descriptor cache: tests wipe or delete content and must see it at once.
         "  maintenance:\n    uploadpurging:\n      enabled: false\n" +
         "http:\n" +

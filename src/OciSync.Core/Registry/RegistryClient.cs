@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Net;
 using System.Net.Http;
+using System.Linq;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -23,7 +24,7 @@ namespace OciSync.Core.Registry
     /// This class is the API only: <see cref="RegistryPing"/> settles the origin and auth challenge,
     /// <see cref="RegistrySender"/> sends, buffers, retries damaged answers and translates errors.
     /// </summary>
-    public sealed class RegistryClient : Stores.IImageStore
+    public sealed class RegistryClient : Stores.IImageStore, Stores.IManifestDeleter
     {
         /// <summary>
         /// Copy buffer of one blob upload (rented from the shared pool per transfer, so memory stays at
@@ -121,6 +122,29 @@ namespace OciSync.Core.Registry
             await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.ManifestInvalid).ConfigureAwait(false);
             if (Digest.TryParse(RegistryResponses.HeaderValue(response, "Docker-Content-Digest"), out var stored) && stored != manifest.Digest)
                 throw new DigestMismatchException(manifest.Digest, $"{Registry} stored the manifest as {stored}");
+        }
+
+        /// <summary>
+        /// DELETE a manifest by tag or digest (-Prune). By digest the registry removes the manifest and every tag
+        /// pointing to it; by tag, where supported (OCI distribution 1.1), only the tag — distribution 2.8 refuses a
+        /// tag with 400 DIGEST_INVALID. 405 or UNSUPPORTED (deletes disabled) is <see cref="ErrorIds.RegistryDeleteUnsupported"/>.
+        /// </summary>
+        public Task DeleteManifestAsync(string repository, string reference, CancellationToken ct) => _send.Scrubbed(DeleteManifestCoreAsync(repository, reference, ct));
+
+        private async Task DeleteManifestCoreAsync(string repository, string reference, CancellationToken ct)
+        {
+            RequestNames.CheckReference(reference);
+            using var response = await _send.SendAsync(HttpMethod.Delete, repository, $"manifests/{reference}", RequestScope.Delete(repository), ct).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode) return;
+            var error = await RegistryResponses.ErrorAsync(response, ErrorIds.ManifestNotFound).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.MethodNotAllowed || error.Codes.Contains("UNSUPPORTED"))
+                throw new RegistryException(ErrorIds.RegistryDeleteUnsupported, HttpMethod.Delete, response.RequestMessage!.RequestUri!, response.StatusCode, error.Codes,
+                    $"{Registry} does not delete manifests (with distribution, set storage.delete.enabled: true)");
+            // 400 DIGEST_INVALID for a tag is "tags are deleted by digest here", not a damaged digest.
+            if (response.StatusCode == HttpStatusCode.BadRequest)
+                throw new RegistryException(ErrorIds.RegistryProtocolError, HttpMethod.Delete, response.RequestMessage!.RequestUri!, response.StatusCode, error.Codes,
+                    $"{Registry} refused to delete {repository}:{reference}");
+            throw error;
         }
 
         // ---- blobs -----------------------------------------------------------------------

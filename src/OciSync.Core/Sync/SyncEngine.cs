@@ -35,6 +35,7 @@ namespace OciSync.Core.Sync
         private readonly ImageStores _stores;
         private readonly LayerTally _tally = new LayerTally();
         private readonly RunFiles _files;
+        private readonly RequestGates _requests;
 
         /// <summary>An engine copying through <paramref name="clients"/>; <paramref name="options"/> are validated here and <paramref name="observer"/> receives every result.</summary>
         public SyncEngine(RegistryClientFactory clients, SyncOptions options, ISyncObserver observer)
@@ -47,6 +48,7 @@ namespace OciSync.Core.Sync
             _observer = new TallyingObserver(observer, _tally, clients.Scrubber);
             _gate = new ConcurrencyGate(options.Concurrency);
             var requests = new RequestGates(options.RequestConcurrency);
+            _requests = requests;
             _blobs = new BlobCopier(_gate, requests, options, _observer, _log, clients.Options.BlobIdleTimeout, clients.Statistics);
             _stores = new ImageStores(clients);
             _images = new ImageCopier(_stores, requests, _blobs, options, _observer);
@@ -78,7 +80,7 @@ namespace OciSync.Core.Sync
 
         private async Task<SyncSummary> RunPassesAsync(IReadOnlyList<SyncRule> rules, IReadOnlyList<ImageCopy> copies, CancellationToken ct)
         {
-            var run = new RunState();
+            var run = new RunState(_options.Prune);
             IReadOnlyList<SyncRule> pendingRules = rules;
             IReadOnlyList<ImageCopy> pendingCopies = copies.Where(run.Claim).ToList();
             var pass = 0;
@@ -135,6 +137,9 @@ namespace OciSync.Core.Sync
                 pendingCopies = next.Copies;
             }
 
+            // -Prune: only after every pass, so a rule's copies are final (a rule with a failed one prunes nothing).
+            if (_options.Prune && rules.Count > 0) await PruneAsync(run, rules, pass, ct).ConfigureAwait(false);
+
             // Stores that write as a whole (an archive) write now; a failure here fails the run, as the copies are
             // not there: no images file then, since a success file would list what did not arrive.
             await _stores.FlushAsync(ct).ConfigureAwait(false);
@@ -148,6 +153,8 @@ namespace OciSync.Core.Sync
                 Filtered = run.Filtered,
                 Failed = run.Failed,
                 Declined = run.Declined,
+                Deleted = run.Deleted,
+                Kept = run.Kept,
                 BlobsCopied = _tally.Copied,
                 BlobsMounted = _tally.Mounted,
                 BlobsPresent = _tally.Present,
@@ -224,11 +231,30 @@ namespace OciSync.Core.Sync
 
         private void Emit(RunState run, ImageResult result, ImageCopy? copy, SyncRule? rule)
         {
+            if (_options.Prune && result.Action == SyncAction.Failed) run.NoteFailure(result, copy);
             run.Count(result.Action);
             if (rule != null) run.RuleFailed();
             _observer.OnImage(result); // scrubs result.Error first
             _files.Record(result, copy, rule);
             _log.Write(result.Action == SyncAction.Failed ? OciLogLevel.Error : OciLogLevel.Information, LogLine(result));
+        }
+
+        /// <summary>Deletes the rules' stale destination tags (<see cref="Pruner"/>), each result settled as it comes.</summary>
+        private async Task PruneAsync(RunState run, IReadOnlyList<SyncRule> rules, int pass, CancellationToken ct)
+        {
+            var recorded = new HashSet<SyncRule>();
+            var pruner = new Pruner(_stores, _requests, _clients.Scrubber, _options.ApproveDelete, pass, (result, rule) =>
+            {
+                run.Count(result.Action);
+                _observer.OnImage(result); // scrubs result.Error first
+                // A failed deletion puts its rule in the failed images file (once): a re-run with -Prune tries it again.
+                var failed = result.Action == SyncAction.Failed;
+                lock (recorded) if (failed && recorded.Add(rule)) _files.Record(result, null, rule);
+                _log.Write(failed ? OciLogLevel.Error : result.Action == SyncAction.Kept ? OciLogLevel.Warning : OciLogLevel.Information, LogLine(result));
+            });
+            var produced = run.Produced;
+            foreach (var rule in rules.Distinct()) await pruner.PruneAsync(rule, run.RuleFailed, produced, ct).ConfigureAwait(false);
+            run.Decline(pruner.Declined);
         }
 
         /// <summary>The -LogPath line of a finished image: what happened, where, which digest, how much, how long, and why not.</summary>
@@ -239,6 +265,7 @@ namespace OciSync.Core.Sync
             if (r.Digest != null) line += " " + r.Digest;
             line += $" ({SyncSummary.Size(r.BytesCopied)}, {r.Seconds.ToString("0.00", inv)} s, pass {r.Pass})";
             if (r.Action == SyncAction.Failed) line += $" [{r.ErrorId}] {r.Phase.ToLowerInvariant()}: {r.Error}";
+            else if (r.Action == SyncAction.Kept) line += $" [{r.ErrorId}] {r.Error}";
             return line;
         }
 
@@ -250,7 +277,14 @@ namespace OciSync.Core.Sync
         {
             private readonly HashSet<string> _claimed = new HashSet<string>(StringComparer.Ordinal);
             private readonly Dictionary<string, bool> _approved = new Dictionary<string, bool>(StringComparer.Ordinal);
-            private int _synced, _unchanged, _filtered, _failed, _declined, _ruleFailures;
+            private int _synced, _unchanged, _filtered, _failed, _declined, _ruleFailures, _deleted, _kept;
+            // -Prune only: every destination the run's copies name, and what failed (copy keys, rule texts).
+            private readonly HashSet<string> _produced = new HashSet<string>(StringComparer.Ordinal);
+            private readonly HashSet<string> _failedKeys = new HashSet<string>(StringComparer.Ordinal);
+            private readonly HashSet<string> _failedRules = new HashSet<string>(StringComparer.Ordinal);
+
+            private readonly bool _prune;
+            public RunState(bool prune) => _prune = prune;
 
             public DateTime Start { get; } = DateTime.UtcNow;
             public int Synced => Volatile.Read(ref _synced);
@@ -258,11 +292,40 @@ namespace OciSync.Core.Sync
             public int Filtered => Volatile.Read(ref _filtered);
             public int Failed => Volatile.Read(ref _failed);
             public int Declined => Volatile.Read(ref _declined);
+            public int Deleted => Volatile.Read(ref _deleted);
+            public int Kept => Volatile.Read(ref _kept);
+            public ISet<string> Produced { get { lock (_claimed) return new HashSet<string>(_produced, StringComparer.Ordinal); } }
+
+            /// <summary>A copy or rule listing that failed for good: its rule prunes nothing.</summary>
+            public void NoteFailure(ImageResult result, ImageCopy? copy)
+            {
+                lock (_failedKeys)
+                {
+                    if (copy != null) _failedKeys.Add(copy.Key);
+                    if (result.Rule != null) _failedRules.Add(result.Rule);
+                }
+            }
+
+            /// <summary>True when the rule, or one of <paramref name="copies"/> (its copies, when known), failed in this run.</summary>
+            public bool RuleFailed(SyncRule rule, IReadOnlyList<ImageCopy>? copies)
+            {
+                lock (_failedKeys)
+                    return _failedRules.Contains(rule.ToString()) || (copies != null && copies.Any(c => _failedKeys.Contains(c.Key)));
+            }
+
+            public void Decline(int count) => Interlocked.Add(ref _declined, count);
             public int Done => Synced + Unchanged + Filtered + Failed;
             public int Known { get { lock (_claimed) return _claimed.Count - _declined + _ruleFailures; } }
 
             /// <summary>True the first time a source → destination is seen in this run.</summary>
-            public bool Claim(ImageCopy copy) { lock (_claimed) return _claimed.Add(copy.Key); }
+            public bool Claim(ImageCopy copy)
+            {
+                lock (_claimed)
+                {
+                    if (_prune) _produced.Add(copy.Destination.ToString());
+                    return _claimed.Add(copy.Key);
+                }
+            }
 
             /// <summary>Asks once per copy; a retried copy is not asked again.</summary>
             public Func<ImageCopy, bool> Approve(Func<ImageCopy, bool>? ask) => copy =>
@@ -283,6 +346,8 @@ namespace OciSync.Core.Sync
                     case SyncAction.Synced: Interlocked.Increment(ref _synced); break;
                     case SyncAction.Unchanged: Interlocked.Increment(ref _unchanged); break;
                     case SyncAction.Filtered: Interlocked.Increment(ref _filtered); break;
+                    case SyncAction.Deleted: Interlocked.Increment(ref _deleted); break;
+                    case SyncAction.Kept: Interlocked.Increment(ref _kept); break;
                     default: Interlocked.Increment(ref _failed); break;
                 }
             }

@@ -32,6 +32,13 @@ namespace OciSync.Core.Sync
         /// Null approves everything.
         /// </summary>
         public Func<ImageCopy, bool>? Approve { get; set; }
+        /// <summary>
+        /// Mirror pruning: once a rule's copies all succeeded, delete the destination tags the rule would produce from
+        /// a tag its source no longer lists (only for rules that list their source: all tags, or a regex).
+        /// </summary>
+        public bool Prune { get; set; }
+        /// <summary>Asked once per stale destination tag before it is deleted (the cmdlet's ShouldProcess at High impact); false keeps it. Null approves every deletion.</summary>
+        public Func<References.ImageReference, bool>? ApproveDelete { get; set; }
         /// <summary>An images file (YAML, or JSON by extension) of the images now in sync, written at the end; null: none.</summary>
         public string? SuccessImagesPath { get; set; }
         /// <summary>An images file of what failed (a rule whose listing failed as the rule), to feed back in; null: none.</summary>

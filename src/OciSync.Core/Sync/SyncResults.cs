@@ -24,8 +24,16 @@ namespace OciSync.Core.Sync
         public const string Mounted = "Mounted";
         /// <summary>The destination repository already had the blob.</summary>
         public const string Present = "Present";
+        // Destination tags (-Prune)
+        /// <summary>A destination tag the rule produces from a tag its source no longer has was deleted (-Prune).</summary>
+        public const string Deleted = "Deleted";
+        /// <summary>
+        /// A stale destination tag -Prune did not delete: the registry deletes only by digest, and that digest is
+        /// also another kept tag's (or a child of a kept index), which would have gone with it; Error says which.
+        /// </summary>
+        public const string Kept = "Kept";
         // All three
-        /// <summary>It could not be copied; <see cref="SyncResult.Error"/> says why.</summary>
+        /// <summary>It could not be copied (or, in the Pruning phase, deleted); <see cref="SyncResult.Error"/> says why.</summary>
         public const string Failed = "Failed";
     }
 
@@ -38,6 +46,8 @@ namespace OciSync.Core.Sync
         public const string Planning = "Planning";
         /// <summary>Copying blobs and manifests to the destination.</summary>
         public const string Copying = "Copying";
+        /// <summary>Deleting the destination tags whose source tags are gone (-Prune), after the rule's copies.</summary>
+        public const string Pruning = "Pruning";
     }
 
     /// <summary>
@@ -139,8 +149,12 @@ namespace OciSync.Core.Sync
         public int Filtered { get; init; }
         /// <summary>Images that failed after every pass, a rule whose listing failed counting as one.</summary>
         public int Failed { get; init; }
-        /// <summary>Copies -Confirm or -WhatIf declined: not copied, no result.</summary>
+        /// <summary>Copies -Confirm or -WhatIf declined: not copied, no result (stale tags not deleted for the same reason count here too).</summary>
         public int Declined { get; init; }
+        /// <summary>Stale destination tags -Prune deleted (each also an image result with Action Deleted; not in <see cref="Images"/>).</summary>
+        public int Deleted { get; init; }
+        /// <summary>Stale destination tags -Prune kept because deleting them by digest would have removed a kept tag (Action Kept).</summary>
+        public int Kept { get; init; }
         /// <summary>Blobs uploaded, once per destination repository and digest.</summary>
         public int BlobsCopied { get; init; }
         /// <summary>Blobs mounted from another repository of the destination registry instead of uploaded.</summary>
@@ -163,7 +177,9 @@ namespace OciSync.Core.Sync
         public bool Succeeded => Failed == 0;
         /// <inheritdoc/>
         public override string ToString() =>
-            $"{Images} image{(Images == 1 ? "" : "s")}: {Synced} synced, {Unchanged} unchanged, {Filtered} filtered, {Failed} failed; {Size(BytesCopied)} sent in {Seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s";
+            $"{Images} image{(Images == 1 ? "" : "s")}: {Synced} synced, {Unchanged} unchanged, {Filtered} filtered, {Failed} failed; " +
+            (Deleted + Kept > 0 ? $"{Deleted} stale tag{(Deleted == 1 ? "" : "s")} deleted{(Kept > 0 ? $", {Kept} kept" : "")}; " : "") +
+            $"{Size(BytesCopied)} sent in {Seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s";
 
         internal static string Size(long bytes)
         {

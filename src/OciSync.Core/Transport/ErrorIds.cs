@@ -81,6 +81,10 @@ namespace OciSync.Core.Transport
         public const string LayoutInvalid = "LayoutInvalid";
         /// <summary>Another process holds an OCI layout's lock longer than a write waits for it; transient, retried in the next pass.</summary>
         public const string LayoutBusy = "LayoutBusy";
+        /// <summary>A destination that does not delete manifests (a registry answering 405 / UNSUPPORTED, as distribution does with deletes disabled, or an OCI layout): -Prune cannot remove its stale tags.</summary>
+        public const string RegistryDeleteUnsupported = "RegistryDeleteUnsupported";
+        /// <summary>A stale tag -Prune kept: the registry deletes only by digest, and that digest is also a kept tag's or a child of a kept index.</summary>
+        public const string PruneWouldRemoveKept = "PruneWouldRemoveKept";
         /// <summary>A failure nothing else classifies.</summary>
         public const string ImageSyncFailed = "ImageSyncFailed";
         /// <summary>The one terminating error of a run under ErrorAction Stop.</summary>
@@ -120,6 +124,8 @@ namespace OciSync.Core.Transport
             (LayoutInvalid,                "InvalidData",          false, false, false),
             (LayoutBusy,                   "ResourceBusy",         true,  false, true),
             (TagRegexTimeout,              "OperationTimeout",     false, false, false),
+            (RegistryDeleteUnsupported,    "NotImplemented",       false, false, false),
+            (PruneWouldRemoveKept,         "InvalidOperation",     false, false, false),
             (ImageSyncFailed,              "NotSpecified",         false, false, true),
             (ImagesFailed,                 "NotSpecified",         false, false, false),
             (InvalidOutputPath,            "InvalidArgument",      false, false, false),

@@ -10,6 +10,8 @@ namespace OciSync.Core.Transport
 
         public static string Pull(string repository) => $"repository:{repository}:pull";
         public static string PullPush(string repository) => $"repository:{repository}:pull,push";
+        /// <summary>What a manifest DELETE needs (distribution asks for the <c>delete</c> action).</summary>
+        public static string Delete(string repository) => $"repository:{repository}:delete";
 
 #pragma warning disable CS0618 // Properties is the netstandard2.0 spelling of Options.
         public static void Set(HttpRequestMessage request, string scope) => request.Properties[Key] = scope;
