@@ -46,6 +46,8 @@ namespace OciSync.PowerShell.Commands
                 {
                     if (failed && _holdErrors && FirstFailure == null) FirstFailure = result;
                 }
+                // A stale tag -Prune had to keep (a delete by digest would take a kept tag along) is no failure, but said.
+                if (result.Action == SyncAction.Kept && result.Error != null) _cmdlet.PostWarning(result.Error);
                 if (failed && !_holdErrors)
                     _cmdlet.PostError(Errors.Record(new SyncFailedException(result), result.ErrorId ?? ErrorIds.ImageSyncFailed, result));
             }

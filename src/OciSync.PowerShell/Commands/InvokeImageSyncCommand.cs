@@ -110,6 +110,8 @@ namespace OciSync.PowerShell.Commands
                 // Asked only where ShouldProcess can say no or print: otherwise every image would wait on a trip to the pipeline thread.
                 Approve = !MayAsk(whatIf) ? null : copy => Ask(() => ShouldProcess(copy.Destination.ToString(),
                     copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
+                Prune = Prune,
+                ApproveDelete = DeleteApproval(whatIf),
             };
             var what = _plan.Count > 0 ? $"{_plan.Count} planned image(s)" : $"{Rules.Count} rule(s)";
             Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc} blob(s), {RequestLimit} small request(s) per registry, retries {Retries}, platforms {options.Platforms}.");
