@@ -23,7 +23,7 @@ namespace OciSync.Core.Registry
     /// This class is the API only: <see cref="RegistryPing"/> settles the origin and auth challenge,
     /// <see cref="RegistrySender"/> sends, buffers, retries damaged answers and translates errors.
     /// </summary>
-    public sealed class RegistryClient : Stores.IImageStore
+    public sealed partial class RegistryClient : Stores.IImageStore
     {
         /// <summary>
         /// Copy buffer of one blob upload (rented from the shared pool per transfer, so memory stays at

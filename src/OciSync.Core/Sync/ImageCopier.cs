@@ -150,7 +150,17 @@ namespace OciSync.Core.Sync
             work.Add(Child(SyncAction.Synced, manifest));
         }
 
-        private Task<Manifest> FetchAsync(IImageStore src, string repository, string reference, CancellationToken ct)
+        /// <summary>Copies every child of an index (no platform filter: a referrer's index is copied whole), not the index itself.</summary>
+        internal Task CopyChildrenAsync(ImageCopy copy, Manifest index, ImageWork work, CancellationToken ct)
+        {
+            var src = _stores.Get(copy.Source);
+            var dst = _stores.Get(copy.Destination);
+            var walk = new IndexWalk();
+            return Task.WhenAll(index.Children.Select(child => CopyChildAsync(copy, src, dst, child, work, 1, walk, ct)));
+        }
+
+        /// <summary>A manifest by tag or digest; by digest it is fetched once however many images ask at once.</summary>
+        internal Task<Manifest> FetchAsync(IImageStore src, string repository, string reference, CancellationToken ct)
         {
             Task<Manifest> Get() => _gate.RunAsync(src, () => src.GetManifestAsync(repository, reference, ct), ct);
             if (!Digest.TryParse(reference, out _)) return Get(); // a tag can move; only digests are cached
@@ -172,7 +182,7 @@ namespace OciSync.Core.Sync
                 if (pair.Value.IsValueCreated && pair.Value.Value.IsCompleted) _fetched.TryRemove(pair.Key, out _);
         }
 
-        private async Task CopyBlobsAsync(IImageStore src, string srcRepo, IImageStore dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
+        internal async Task CopyBlobsAsync(IImageStore src, string srcRepo, IImageStore dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
         {
             var transfers = manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, work.Copy, ct)).ToList();
             try

@@ -49,14 +49,19 @@ namespace OciSync.Core.Sync
         private readonly RegistryClientFactory _clients;
         private readonly RequestGates _gate;
         private readonly IOciLog _log;
+        private readonly ReferrerTags? _referrerTags;
         private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
 
         /// <summary>A planner for the registries of <paramref name="clients"/>, with at most <paramref name="concurrency"/> listings and HEADs in flight.</summary>
         /// <param name="concurrency">Requests (tag lists, HEADs) in flight at once at each registry.</param>
-        public SyncPlanner(RegistryClientFactory clients, int concurrency) : this(new ImageStores(clients), new RequestGates(concurrency)) { }
+        /// <param name="followReferrers">As the engine with referrers on: tags that only name referrers (<c>sha256-…</c>, <c>….sig</c>) are not planned as images.</param>
+        public SyncPlanner(RegistryClientFactory clients, int concurrency, bool followReferrers = true)
+            : this(new ImageStores(clients), new RequestGates(concurrency), followReferrers ? new ReferrerTags() : null) { }
 
-        internal SyncPlanner(ImageStores stores, RequestGates requests)
+        /// <param name="referrerTags">Null with -NoReferrers; otherwise a rule listing tags leaves the referrer tags (<c>sha256-…</c>) to the referrers of its images, and what the listings showed of them is kept there.</param>
+        internal SyncPlanner(ImageStores stores, RequestGates requests, ReferrerTags? referrerTags = null)
         {
+            _referrerTags = referrerTags;
             _stores = stores;
             var clients = stores.Registries;
             _clients = clients;
@@ -88,6 +93,8 @@ namespace OciSync.Core.Sync
                 {
                     var tags = rule.NeedsTagList ? await ListTagsOnceAsync(rule.SourceRepository, ct).ConfigureAwait(false) : null;
                     var pairs = rule.Expand(tags).ToList();
+                    // Referrer tags of a listing go with their images, not as images of their own.
+                    if (_referrerTags != null && rule.NeedsTagList) pairs.RemoveAll(p => ReferrerTags.IsSchemaTag(p.Source.Tag));
                     if (pairs.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no tag.");
                     return pairs;
                 }
@@ -168,6 +175,7 @@ namespace OciSync.Core.Sync
             var client = _stores.Get(repository);
             var tags = new List<string>();
             await foreach (var tag in client.ListTagsAsync(repository.Repository, ct).ConfigureAwait(false)) tags.Add(tag);
+            _referrerTags?.Remember(client.Name, repository.Repository, tags);
             _log.Write(OciLogLevel.Verbose, $"{repository.RepositoryName}: {tags.Count} tag(s).");
             return tags;
         }

@@ -92,6 +92,10 @@ namespace OciSync.Core.Sync
         public string? SourceDigest { get; init; }
         /// <summary>The index entry's platform (<c>linux/arm64/v8</c>, say); null for an entry without one (an attestation).</summary>
         public string? Platform { get; init; }
+        /// <summary>For a referrer (a signature, SBOM or attestation): the digest of the manifest it refers to; null for an index's child.</summary>
+        public string? Subject { get; init; }
+        /// <summary>For a referrer: its artifact type (for cosign's tags, the media type of their first layer); null when it has none.</summary>
+        public string? ArtifactType { get; init; }
     }
 
     /// <summary>
@@ -124,6 +128,8 @@ namespace OciSync.Core.Sync
         public IReadOnlyList<ManifestResult> Manifests { get; init; } = Array.Empty<ManifestResult>();
         /// <summary>Every blob (config and layers) the image needed at its destination, whichever image sent it.</summary>
         public IReadOnlyList<LayerResult> Layers { get; init; } = Array.Empty<LayerResult>();
+        /// <summary>The image's referrers (signatures, SBOMs, attestations, and theirs), copied or found present; empty with -NoReferrers.</summary>
+        public IReadOnlyList<ManifestResult> Referrers { get; internal set; } = Array.Empty<ManifestResult>();
     }
 
     /// <summary>The totals of a run, returned when it ends.</summary>
@@ -141,6 +147,10 @@ namespace OciSync.Core.Sync
         public int Failed { get; init; }
         /// <summary>Copies -Confirm or -WhatIf declined: not copied, no result.</summary>
         public int Declined { get; init; }
+        /// <summary>Referrers (signatures, SBOMs, attestations) pushed to a destination.</summary>
+        public int ReferrersSynced { get; init; }
+        /// <summary>Referrers the destination already had.</summary>
+        public int ReferrersUnchanged { get; init; }
         /// <summary>Blobs uploaded, once per destination repository and digest.</summary>
         public int BlobsCopied { get; init; }
         /// <summary>Blobs mounted from another repository of the destination registry instead of uploaded.</summary>
@@ -163,7 +173,7 @@ namespace OciSync.Core.Sync
         public bool Succeeded => Failed == 0;
         /// <inheritdoc/>
         public override string ToString() =>
-            $"{Images} image{(Images == 1 ? "" : "s")}: {Synced} synced, {Unchanged} unchanged, {Filtered} filtered, {Failed} failed; {Size(BytesCopied)} sent in {Seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s";
+            $"{Images} image{(Images == 1 ? "" : "s")}: {Synced} synced, {Unchanged} unchanged, {Filtered} filtered, {Failed} failed; {(ReferrersSynced > 0 ? ReferrersSynced + " referrer" + (ReferrersSynced == 1 ? "" : "s") + " synced; " : "")}{Size(BytesCopied)} sent in {Seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s";
 
         internal static string Size(long bytes)
         {

@@ -67,6 +67,10 @@ namespace OciSync.PowerShell.Infrastructure
         [ValidateRange(1, 256)]
         public int RequestLimit { get; set; } = new SyncOptions().RequestConcurrency;
 
+        /// <summary>Images only: their signatures, SBOMs and attestations stay behind, and tags that name referrers (<c>sha256-…</c>, <c>….sig</c>) are copied as images.</summary>
+        [Parameter]
+        public SwitchParameter NoReferrers { get; set; }
+
         private protected IReadOnlyList<SyncRule> Rules => _rules;
         private protected CredentialStore Credentials { get; private set; } = new CredentialStore();
 
@@ -155,7 +159,7 @@ namespace OciSync.PowerShell.Infrastructure
             var lastReport = DateTime.MinValue;
             Run(async ct =>
             {
-                plan = await new SyncPlanner(clients, RequestLimit).PlanAsync(_rules, headDestinations, ct, (done, total) =>
+                plan = await new SyncPlanner(clients, RequestLimit, followReferrers: !NoReferrers).PlanAsync(_rules, headDestinations, ct, (done, total) =>
                 {
                     // Sampled: thousands of quick HEADs must not flood the host with progress records.
                     if (done < total && (DateTime.UtcNow - lastReport).TotalMilliseconds < 250) return;
