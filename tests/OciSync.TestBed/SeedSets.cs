@@ -54,7 +54,24 @@ public static class SeedSets
         acc.Index("demo/app", DemoApp, "1.0");
         await http.PushIndexAsync("demo/legacy", DemoLegacy, "1.0").ConfigureAwait(false);
         acc.Index("demo/legacy", DemoLegacy, "1.0");
+        await SeedSignedAsync(http, "demo/signed").ConfigureAwait(false);
+        acc.Image("demo/signed", DemoSigned, "1.0");
         return acc.Report();
+    }
+
+    private static readonly Lazy<TestImage> Signed = new(() => ImageFactory.CreateImage(5, layerCount: 1, layerSize: 16 * 1024));
+    /// <summary>demo/signed:1.0 (OCI image) with a cosign signature (tag sha256-&lt;hex&gt;.sig), an SBOM attached by the referrers tag schema, and the SBOM's own cosign signature.</summary>
+    public static TestImage DemoSigned => Signed.Value;
+
+    /// <summary>Pushes <see cref="DemoSigned"/> with its three referrers: what a signed mirror must carry along.</summary>
+    public static async Task SeedSignedAsync(RegistryHttp http, string repository)
+    {
+        var image = DemoSigned;
+        await http.PushImageAsync(repository, image, "1.0").ConfigureAwait(false);
+        await ReferrerFactory.PushAsync(http, repository, ReferrerFactory.CosignSignature(image.Digest, "demo"), ReferrerFactory.CosignTag(image.Digest)).ConfigureAwait(false);
+        var sbom = ReferrerFactory.Artifact(image.Digest, image.ManifestBytes.Length, image.ManifestMediaType, ReferrerFactory.SbomType, "{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"demo-signed\"}");
+        await ReferrerFactory.AttachByTagSchemaAsync(http, repository, image.Digest, sbom).ConfigureAwait(false);
+        await ReferrerFactory.PushAsync(http, repository, ReferrerFactory.CosignSignature(sbom.Digest, "demo-sbom"), ReferrerFactory.CosignTag(sbom.Digest)).ConfigureAwait(false);
     }
 
     /// <summary>
