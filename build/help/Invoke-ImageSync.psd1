@@ -35,6 +35,7 @@ Invoke-ImageSync -Source docker.io/library/nginx:1.27 -Destination mirror.exampl
         @{ Code = 'Invoke-ImageSync -Images ./images.yaml -Auth ./auth.yaml -WhatIf'; Remarks = 'Shows what would be copied and writes nothing.' }
         @{ Code = 'Invoke-ImageSync -Source ghcr.io/example/app:v1 -Destination mirror.example.com/app -ReferrerArtifactType application/vnd.dev.cosign.simplesigning.v1+json |
     Select-Object -ExpandProperty Referrers | Format-Table Action, ArtifactType, Subject, Destination'; Remarks = 'Copies an image with its cosign signatures only (no SBOMs or attestations) and lists the referrers that came along.' }
+        @{ Code = 'Invoke-ImageSync -Source ''harbor.example.com/*'' -Destination ''mirror.example.com/harbor/*'' -Auth ./auth.yaml -WhatIf'; Remarks = 'Every repository of a registry, through its catalog, shown as the copies it would make (harbor.example.com/a/b:t to mirror.example.com/harbor/a/b:t); nothing is written. A registry that refuses the catalog is one failed result, RegistryCatalogRefused.' }
         @{ Code = 'Get-SyncPlan -Images ./images.yaml -Auth ./auth.yaml | Where-Object { -not $_.UpToDate } | Invoke-ImageSync -Auth ./auth.yaml'; Remarks = 'Plans first, then syncs exactly the copies whose destination differs.' }
         @{ Code = '$ErrorActionPreference = ''Stop''
 try { Invoke-ImageSync -Images ./images.yaml -Auth ./auth.yaml -Summary -FailedImagesPath ./failed.yaml -LogPath ./sync.log }

@@ -128,6 +128,35 @@ public static class SeedSets
         return report;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> repositories <c>{prefix}/repo-000</c>… each tagged <paramref name="tag"/> with one small
+    /// image, cheaply: its blobs are pushed once and mounted into the other repositories, several at a time.
+    /// </summary>
+    public static async Task<SeedReport> SeedNamespaceAsync(RegistryServer target, string prefix, int count, string tag = "1.0", int parallel = 8)
+    {
+        var http = new RegistryHttp(target);
+        var image = ImageFactory.CreateImage(5_000_000, layerCount: 1, layerSize: 1024);
+        var acc = new Accumulator();
+        var first = $"{prefix}/repo-000";
+        await http.PushImageAsync(first, image, tag).ConfigureAwait(false);
+        var names = Enumerable.Range(1, Math.Max(0, count - 1)).Select(i => $"{prefix}/repo-{i:D3}").ToList();
+        using var slots = new System.Threading.SemaphoreSlim(parallel);
+        await Task.WhenAll(names.Select(async repo =>
+        {
+            await slots.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                foreach (var digest in image.Layers.Select(l => l.Digest).Append(image.ConfigDigest))
+                    if (!await http.MountBlobAsync(repo, digest, first).ConfigureAwait(false))
+                        throw new InvalidOperationException($"{target}: mounting {digest} from {first} into {repo} was declined.");
+                await http.PushManifestAsync(repo, tag, image.ManifestBytes, image.ManifestMediaType).ConfigureAwait(false);
+            }
+            finally { slots.Release(); }
+        })).ConfigureAwait(false);
+        foreach (var repo in names.Prepend(first)) acc.Image(repo, image, tag);
+        return acc.Report();
+    }
+
     // Mean ≈ smallLayerSize, spread from half to one and a half times it, fixed per slot.
     private static int VariedSize(int mean, int repo, int slot)
     {

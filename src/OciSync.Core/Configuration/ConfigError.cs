@@ -35,6 +35,10 @@ namespace OciSync.Core.Configuration
         public const string RuleDestinationTagsNeedSourceTags = nameof(RuleDestinationTagsNeedSourceTags);
         /// <summary>The destination is empty and no default registry or namespace is set to make one.</summary>
         public const string RuleNoDefaultDestination = nameof(RuleNoDefaultDestination);
+        /// <summary>A catalog rule (<c>registry/namespace/*</c>) breaks its grammar: a tag list or digest on the source, tags or a digest on its destination prefix, an OCI layout on either side, a '*' anywhere but a trailing <c>/*</c>, or a <c>/*</c> destination for a source that is not a catalog.</summary>
+        public const string RuleCatalogInvalid = nameof(RuleCatalogInvalid);
+        /// <summary>A catalog rule on a registry known to offer no catalog (Docker Hub).</summary>
+        public const string RuleCatalogUnsupported = nameof(RuleCatalogUnsupported);
         /// <summary>A source is a key of an images file more than once; the later entry is dropped.</summary>
         public const string RuleDuplicateKey = nameof(RuleDuplicateKey);
         /// <summary>An auth entry is not a map, has a bad key, or has a bad, repeated or too long username, password or insecure value; the entry is dropped.</summary>

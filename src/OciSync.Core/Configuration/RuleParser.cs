@@ -34,6 +34,7 @@ namespace OciSync.Core.Configuration
             rule = null;
             var written = source ?? string.Empty;
             if (string.IsNullOrWhiteSpace(written)) { problem = new Problem(ConfigErrorIds.RuleEmptySide, "the source is empty."); return false; }
+            if (CatalogGrammar.IsCatalogSource(written)) return CatalogGrammar.TryBuild(written, destinations, options, origin, out rule, out problem);
             if (!TryParseSide(written, true, options, out var src, out var id, out var detail)) { problem = new Problem(id, "source: " + detail); return false; }
 
             var kind = src.Regex != null ? SourceSelectorKind.Regex
@@ -65,6 +66,7 @@ namespace OciSync.Core.Configuration
                         return false;
                     }
                     var shown = expanded == raw!.Trim() ? $"'{expanded}'" : $"'{expanded}' (from '{raw}')";
+                    if (CatalogGrammar.IsPrefixDestination(expanded, out detail)) { problem = new Problem(ConfigErrorIds.RuleCatalogInvalid, $"{label} {shown}: {detail}", i); return false; }
                     if (!TryParseSide(expanded, false, options, out var dst, out id, out detail)) { problem = new Problem(id, $"{label} {shown}: {detail}", i); return false; }
                     if (!CheckTarget(kind, src, dst, out id, out detail)) { problem = new Problem(id, $"{label} {shown}: {detail}", i); return false; }
                     var target = new SyncTarget(dst.Repository, dst.Tags, dst.Digest);
@@ -154,7 +156,7 @@ namespace OciSync.Core.Configuration
             return true;
         }
 
-        private sealed class Side
+        internal sealed class Side
         {
             public Side(ImageReference repository, IReadOnlyList<string> tags, Digest? digest, Regex? regex)
             {
@@ -171,7 +173,7 @@ namespace OciSync.Core.Configuration
         }
 
         /// <summary>Parses <c>name[:t1,t2|:/regex/][@digest]</c> (regex only when <paramref name="isSource"/>).</summary>
-        private static bool TryParseSide(string written, bool isSource, RuleOptions options, out Side side, out string id, out string detail)
+        internal static bool TryParseSide(string written, bool isSource, RuleOptions options, out Side side, out string id, out string detail)
         {
             side = null!;
             id = ConfigErrorIds.RuleInvalidReference;

@@ -22,12 +22,19 @@ namespace OciSync.Core.Configuration
     /// <summary>One destination of a rule: a repository, and either the tags to write (mapped left to right onto the source tags) or nothing (keep the source tag/digest).</summary>
     public sealed class SyncTarget
     {
-        internal SyncTarget(ImageReference repository, IReadOnlyList<string> tags, Digest? digest)
+        internal SyncTarget(ImageReference repository, IReadOnlyList<string> tags, Digest? digest, bool isPrefix = false)
         {
             Repository = repository;
             Tags = tags;
             Digest = digest;
+            IsPrefix = isPrefix;
         }
+
+        /// <summary>
+        /// The destination of a catalog rule: <see cref="Repository"/> is a repository prefix (empty: the
+        /// registry's root), and each source repository goes under it with the source prefix replaced.
+        /// </summary>
+        public bool IsPrefix { get; }
 
         /// <summary>The destination repository, without tag or digest.</summary>
         public ImageReference Repository { get; }
@@ -39,6 +46,7 @@ namespace OciSync.Core.Configuration
         /// <summary>The normalised destination as a rule would spell it.</summary>
         public override string ToString()
         {
+            if (IsPrefix) return CatalogGrammar.PrefixText(Repository);
             var s = Repository.RepositoryName;
             if (Tags.Count > 0) s += ":" + string.Join(",", Tags);
             if (Digest is not null) s += "@" + Digest;
@@ -51,7 +59,7 @@ namespace OciSync.Core.Configuration
     /// SPEC §2.2. Immutable. <see cref="Expand"/> turns it into concrete image copies once the
     /// engine has listed the source repository's tags (only needed when <see cref="NeedsTagList"/>).
     /// </summary>
-    public sealed class SyncRule
+    public sealed partial class SyncRule
     {
         /// <summary>Built by <see cref="RuleParser"/> only, which has validated every part.</summary>
         internal SyncRule(string source, IReadOnlyList<string> destinations, ImageReference sourceRepository, SourceSelectorKind kind,
@@ -101,6 +109,8 @@ namespace OciSync.Core.Configuration
         /// </summary>
         public IEnumerable<ImageCopy> Expand(IReadOnlyList<string>? listedTags)
         {
+            if (IsCatalog)
+                throw new InvalidOperationException($"Rule '{Source}' selects repositories from the registry's catalog; expand it per repository with ExpandCatalog first.");
             if (NeedsTagList && listedTags == null)
                 throw new ArgumentNullException(nameof(listedTags), $"Rule '{Source}' selects tags from the registry's tag list; pass the listed tags.");
             return ExpandCore(listedTags);

@@ -123,7 +123,7 @@ namespace OciSync.Core.Sync
             return new ImageResult
             {
                 // A rule that could not be listed names its repository and the destinations it had.
-                Source = copy?.Source.ToString() ?? failure.Rule!.SourceRepository.RepositoryName,
+                Source = copy?.Source.ToString() ?? failure.Rule!.ListedName,
                 Destination = copy?.Destination.ToString() ?? string.Join(", ", failure.Rule!.Targets.Select(t => t.ToString())),
                 Rule = copy?.Rule ?? failure.Rule?.ToString(),
                 SourceDigest = copy?.SourceDigest?.ToString(),
@@ -134,7 +134,9 @@ namespace OciSync.Core.Sync
                 EndTime = now,
                 Seconds = (now - start).TotalSeconds,
                 ErrorId = ErrorIds.Of(failure.Error),
-                Error = failure.Copy == null ? $"listing the tags of {failure.Rule!.SourceRepository.RepositoryName} failed: {failure.Error.Message}" : failure.Error.Message,
+                Error = failure.Copy != null ? failure.Error.Message
+                    : failure.Rule!.IsCatalog ? $"listing the repositories of {failure.Rule.SourceRepository.Registry} (its catalog) failed: {failure.Error.Message}"
+                    : $"listing the tags of {failure.Rule!.SourceRepository.RepositoryName} failed: {failure.Error.Message}",
             };
         }
     }

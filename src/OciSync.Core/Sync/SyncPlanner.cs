@@ -51,6 +51,8 @@ namespace OciSync.Core.Sync
         private readonly IOciLog _log;
         private readonly ReferrerTags? _referrerTags;
         private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
+        // By client (a registry and the credential its rules use): one catalog listing a pass however many rules share it.
+        private readonly ConcurrentDictionary<IImageStore, Lazy<Task<IReadOnlyList<string>>>> _catalogs = new ConcurrentDictionary<IImageStore, Lazy<Task<IReadOnlyList<string>>>>();
 
         /// <summary>A planner for the registries of <paramref name="clients"/>, with at most <paramref name="concurrency"/> listings and HEADs in flight.</summary>
         /// <param name="concurrency">Requests (tag lists, HEADs) in flight at once at each registry.</param>
@@ -87,10 +89,19 @@ namespace OciSync.Core.Sync
         public async Task<SyncPlan> ExpandAsync(IEnumerable<SyncRule> rules, CancellationToken ct)
         {
             var errors = new ConcurrentBag<PlanError>();
-            var expanded = await Task.WhenAll(rules.Select(async rule =>
+            async Task<List<ImageCopy>> ExpandRuleAsync(SyncRule rule)
             {
                 try
                 {
+                    if (rule.IsCatalog)
+                    {
+                        // A '/*' rule: the registry's catalog (listed once a pass), one ordinary rule per repository under the prefix.
+                        var children = rule.ExpandCatalog(await ListCatalogOnceAsync(rule, ct).ConfigureAwait(false));
+                        _log.Write(OciLogLevel.Verbose, $"Rule '{rule}': {children.Count} repositor{(children.Count == 1 ? "y" : "ies")} under {rule.ListedName}.");
+                        if (children.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no repository in the catalog of {rule.SourceRepository.Registry}.");
+                        var each = await Task.WhenAll(children.Select(ExpandRuleAsync)).ConfigureAwait(false);
+                        return each.SelectMany(c => c).ToList();
+                    }
                     var tags = rule.NeedsTagList ? await ListTagsOnceAsync(rule.SourceRepository, ct).ConfigureAwait(false) : null;
                     var pairs = rule.Expand(tags).ToList();
                     // Referrer tags of a listing go with their images, not as images of their own.
@@ -103,10 +114,12 @@ namespace OciSync.Core.Sync
                     errors.Add(new PlanError(rule.ToString(), _clients.Scrubber.Scrub(e), rule: rule));
                     return new List<ImageCopy>();
                 }
-            })).ConfigureAwait(false);
+            }
+            var expanded = await Task.WhenAll(rules.Select(ExpandRuleAsync)).ConfigureAwait(false);
 
             // Each rule is expanded once a pass: the lists are let go (a run holds no repository's tags).
             _tags.Clear();
+            _catalogs.Clear();
             var copies = expanded.SelectMany(p => p)
                 .GroupBy(p => p.Source + " -> " + p.Destination, StringComparer.Ordinal)
                 .Select(g => g.First())
@@ -168,6 +181,20 @@ namespace OciSync.Core.Sync
         {
             // Lazy: GetOrAdd may run its factory twice when two rules ask at once, which would mean two listings.
             return _tags.GetOrAdd(repository.RepositoryName, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(_stores.Get(repository), () => ListAsync(repository, ct), ct, GatePriority.Planning))).Value;
+        }
+
+        private Task<IReadOnlyList<string>> ListCatalogOnceAsync(SyncRule rule, CancellationToken ct)
+        {
+            // The credential is the one the prefix's repositories use (an auth key registry/namespace applies to registry/namespace/*).
+            var store = _clients.Get(rule.SourceRepository.Registry, rule.CatalogPrefix!);
+            return _catalogs.GetOrAdd(store, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(store, () => ListCatalogAsync(store, ct), ct, GatePriority.Planning))).Value;
+        }
+
+        private static async Task<IReadOnlyList<string>> ListCatalogAsync(IRepositoryLister store, CancellationToken ct)
+        {
+            var repositories = new List<string>();
+            await foreach (var name in store.ListRepositoriesAsync(ct).ConfigureAwait(false)) repositories.Add(name);
+            return repositories;
         }
 
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)

@@ -32,7 +32,7 @@ namespace OciSync.Core.Sync
     /// <summary>Where a run was with an image when it finished (or failed).</summary>
     public static class SyncPhase
     {
-        /// <summary>Listing the tags of the rule's source repository.</summary>
+        /// <summary>Listing the tags of the rule's source repository (or, for a <c>registry/namespace/*</c> rule, the registry's catalog).</summary>
         public const string Listing = "Listing";
         /// <summary>Asking source and destination for their digests (HEAD).</summary>
         public const string Planning = "Planning";

@@ -81,6 +81,10 @@ namespace OciSync.Core.Transport
         public const string LayoutInvalid = "LayoutInvalid";
         /// <summary>Another process holds an OCI layout's lock longer than a write waits for it; transient, retried in the next pass.</summary>
         public const string LayoutBusy = "LayoutBusy";
+        /// <summary>The registry refused its repository catalog (<c>/v2/_catalog</c> answered 401/403 after authentication), which a <c>registry/namespace/*</c> rule needs.</summary>
+        public const string RegistryCatalogRefused = "RegistryCatalogRefused";
+        /// <summary>The registry offers no repository catalog (404, 405, <c>UNSUPPORTED</c>, or Docker Hub), which a <c>registry/namespace/*</c> rule needs.</summary>
+        public const string RegistryCatalogUnsupported = "RegistryCatalogUnsupported";
         /// <summary>A failure nothing else classifies.</summary>
         public const string ImageSyncFailed = "ImageSyncFailed";
         /// <summary>The one terminating error of a run under ErrorAction Stop.</summary>
@@ -103,6 +107,8 @@ namespace OciSync.Core.Transport
             (RepositoryNotFound,           "ObjectNotFound",       false, false, false),
             (RegistryUnauthorized,         "PermissionDenied",     false, false, false),
             (RegistryForbidden,            "PermissionDenied",     false, false, false),
+            (RegistryCatalogRefused,       "PermissionDenied",     false, false, false),
+            (RegistryCatalogUnsupported,   "NotImplemented",       false, false, false),
             (InsecureTokenRealm,           "PermissionDenied",     false, false, false),
             (CredentialHelperFailed,       "AuthenticationError",  false, false, false),
             (RegistryTlsInvalid,           "SecurityError",        false, false, false),

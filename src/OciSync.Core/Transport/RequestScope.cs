@@ -10,6 +10,8 @@ namespace OciSync.Core.Transport
 
         public static string Pull(string repository) => $"repository:{repository}:pull";
         public static string PullPush(string repository) => $"repository:{repository}:pull,push";
+        /// <summary>The registry's repository list (<c>/v2/_catalog</c>), as distribution's token auth names it.</summary>
+        public const string Catalog = "registry:catalog:*";
 
 #pragma warning disable CS0618 // Properties is the netstandard2.0 spelling of Options.
         public static void Set(HttpRequestMessage request, string scope) => request.Properties[Key] = scope;
