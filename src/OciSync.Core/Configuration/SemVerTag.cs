@@ -67,8 +67,8 @@ namespace OciSync.Core.Configuration
         {
             if (version == null) return false;
             if (version.IsPrerelease && !IncludesPrerelease) return false;
-            if (_interval != null) return _interval.Satisfies(version, VersionComparer.Version);
-            return _sets.Any(set => set.All(c => Holds(c.Op, VersionComparer.Version.Compare(version, c.Version))));
+            if (_interval != null) return _interval.Satisfies(version, VersionComparer.VersionRelease);
+            return _sets.Any(set => set.All(c => Holds(c.Op, VersionComparer.VersionRelease.Compare(version, c.Version))));
         }
 
         private static bool Holds(Op op, int cmp) => op switch

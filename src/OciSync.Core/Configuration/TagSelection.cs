@@ -109,8 +109,8 @@ namespace OciSync.Core.Configuration
             }
             if (Latest == null) return versions.Select(x => x.Tag);
 
-            var top = new HashSet<NuGetVersion>(versions.Select(x => x.Version).Distinct<NuGetVersion>(VersionComparer.Version)
-                .OrderByDescending(v => v, VersionComparer.Version).Take(Latest.Value), VersionComparer.Version);
+            var top = new HashSet<NuGetVersion>(versions.Select(x => x.Version).Distinct<NuGetVersion>(VersionComparer.VersionRelease)
+                .OrderByDescending(v => v, VersionComparer.VersionRelease).Take(Latest.Value), VersionComparer.VersionRelease);
             return versions.Where(x => top.Contains(x.Version)).Select(x => x.Tag);
         }
 
