@@ -29,6 +29,10 @@ namespace OciSync.Core.Configuration
             spec = new TagSelectionSpec();
             var rule = source.Length == 0 ? null : source;
             ConfigError Error(string id, YNode at, string detail) => new ConfigError(id, fileName, at.Line, at.Column, rule, detail);
+            // A map with none of a rule map's keys is no rule map at all: the destination has the wrong shape, as before rule maps.
+            if (!map.Entries.Any(e => e.Key is YScalar named && Keys.Contains(named.Value)))
+                return Error(ConfigErrorIds.RuleInvalidReference, map,
+                    $"the destination must be a string, a list of strings, or a rule map (with {string.Join(", ", Keys)}), not a map without any of those keys.");
             var seen = new HashSet<string>(System.StringComparer.Ordinal);
             foreach (var entry in map.Entries)
             {

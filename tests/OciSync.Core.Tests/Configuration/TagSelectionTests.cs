@@ -223,6 +223,7 @@ namespace OciSync.Core.Tests.Configuration
         [Theory]
         [InlineData("\"q.io/a/b\":\n  destinations: \"r.io/x/b\"\n  tags: [v1]\n", ConfigErrorIds.RuleUnknownKey, 3, "'tags' is not a key of a rule's map")]
         [InlineData("\"q.io/a/b\":\n  latest: 1\n  latest: 2\n", ConfigErrorIds.RuleUnknownKey, 3, "'latest' appears twice")]
+        [InlineData("\"q.io/a/b\":\n  tags: [v1]\n", ConfigErrorIds.RuleInvalidReference, 2, "not a map without any of those keys")]
         [InlineData("\"q.io/a/b\":\n  destinations: \"r.io/x/b\"\n  latest: 1.5\n", ConfigErrorIds.RuleBadLatest, 3, "not 1.5")]
         [InlineData("\"q.io/a/b\":\n  destinations: \"r.io/x/b\"\n  latest: \"3\"\n", ConfigErrorIds.RuleBadLatest, 3, "not a string")]
         [InlineData("\"q.io/a/b\":\n  destinations: \"r.io/x/b\"\n  latest: true\n", ConfigErrorIds.RuleBadLatest, 3, "not a boolean")]
