@@ -29,7 +29,7 @@ namespace OciSync.Core.Configuration
         }
 
         internal static bool TryBuild(string? source, IReadOnlyList<string?> destinations, RuleOptions options, string? origin,
-            out SyncRule? rule, out Problem? problem)
+            out SyncRule? rule, out Problem? problem, TagSelectionSpec? selection = null)
         {
             rule = null;
             var written = source ?? string.Empty;
@@ -76,8 +76,16 @@ namespace OciSync.Core.Configuration
                 }
             }
 
+            if (!TagSelection.TryCreate(selection, out var chosen, out id, out detail)) { problem = new Problem(id, detail); return false; }
+            if (chosen.FiltersTags && kind != SourceSelectorKind.AllTags && kind != SourceSelectorKind.Regex)
+            {
+                problem = new Problem(ConfigErrorIds.RuleSelectionNeedsTagList,
+                    $"exclude, semver and latest filter the tags a repository lists, but the source names {(kind == SourceSelectorKind.Digest ? "a digest" : "its tags")}; select all tags (repo) or a /regex/ (repo:/regex/), or drop them.");
+                return false;
+            }
+
             rule = new SyncRule(written, spelled.AsReadOnly(), src.Repository, kind,
-                kind == SourceSelectorKind.Tags ? src.Tags : Array.Empty<string>(), src.Digest, src.Regex, targets.AsReadOnly(), origin);
+                kind == SourceSelectorKind.Tags ? src.Tags : Array.Empty<string>(), src.Digest, src.Regex, targets.AsReadOnly(), origin, chosen);
             problem = null;
             return true;
         }

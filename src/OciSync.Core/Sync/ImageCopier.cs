@@ -81,7 +81,7 @@ namespace OciSync.Core.Sync
 
             if (manifest.IsIndex)
             {
-                var kept = manifest.Children.Where(c => _options.Platforms.Matches(c.Platform)).ToList();
+                var kept = manifest.Children.Where(c => KeepsPlatform(copy, c.Platform)).ToList();
                 if (kept.Count == 0)
                     return work.Finish(SyncAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType);
                 work.Platforms(kept.Select(k => k.Platform?.ToString()));
@@ -97,11 +97,11 @@ namespace OciSync.Core.Sync
                 return work.Finish(SyncAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType);
             }
 
-            if (!_options.Platforms.IsEmpty)
+            if (!_options.Platforms.IsEmpty || copy.Platforms != null)
             {
                 var p = await ReadPlatformAsync(src, srcRepo, manifest, ct).ConfigureAwait(false);
                 work.Platforms(new[] { p?.ToString() });
-                if (!_options.Platforms.Matches(p))
+                if (!KeepsPlatform(copy, p))
                     return work.Finish(SyncAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType);
             }
 
@@ -109,6 +109,10 @@ namespace OciSync.Core.Sync
             await _gate.RunAsync(dst, () => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, child: false, ct), ct).ConfigureAwait(false);
             return work.Finish(SyncAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType);
         }
+
+        /// <summary>The run's -OS/-Arch filter and the copy's rule platform list (when it has one) must both keep a platform.</summary>
+        private bool KeepsPlatform(ImageCopy copy, Platform? platform) =>
+            _options.Platforms.Matches(platform) && (copy.Platforms == null || copy.Platforms.Matches(platform));
 
         /// <summary>An index entry: pushed by digest, after its own blobs (or grandchildren).</summary>
         private Task CopyChildAsync(ImageCopy copy, IImageStore src, IImageStore dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct) =>

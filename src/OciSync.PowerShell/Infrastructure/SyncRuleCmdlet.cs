@@ -56,6 +56,24 @@ namespace OciSync.PowerShell.Infrastructure
         [Credential]
         public PSCredential? DestinationCredential { get; set; }
 
+        /// <summary>With -Source: a regex (unanchored); listed tags it matches are left out.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        [ValidateNotNullOrEmpty]
+        public string? ExcludeTag { get; set; }
+
+        /// <summary>With -Source: a semver range (<c>&gt;=1.20 &lt;2</c>); only tags that are versions in it.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        [ValidateNotNullOrEmpty]
+        public string? SemVer { get; set; }
+
+        /// <summary>With -Source: keep the tags of the N highest versions left after -ExcludeTag and -SemVer.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        public int? Latest { get; set; }
+
+        /// <summary>With -Source: platforms to copy of the rule's images (<c>os/arch[/variant]</c>); with -OS/-Arch a platform must pass both.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        public string[]? Platform { get; set; }
+
         /// <summary>Blob streams in flight at once across all images (image-syncer --proc); Get-SyncPlan streams none.</summary>
         [Parameter]
         [Alias("ThrottleLimit")]
@@ -116,7 +134,7 @@ namespace OciSync.PowerShell.Infrastructure
         {
             try
             {
-                _rules.Add(SyncRule.Create(Source!, Destination, RuleOptions));
+                _rules.Add(SyncRule.Create(Source!, Destination, RuleOptions, TagSelectionParameters.Spec(ExcludeTag, SemVer, Latest, Platform)));
             }
             catch (RuleException e)
             {
