@@ -11,5 +11,6 @@
     Examples    = @(
         @{ Code = 'Import-SyncRule ./images.yaml | Invoke-ImageSync -Auth ./auth.yaml'; Remarks = 'Reads the rules and syncs them.' }
         @{ Code = 'Get-ChildItem ./rules -Filter *.yaml | Import-SyncRule | Where-Object Kind -EQ Regex'; Remarks = 'Lists the regex rules of several files.' }
+        @{ Code = 'Import-SyncRule ./mirror.yaml | Where-Object IsCatalog | Get-SyncPlan -Auth ./auth.yaml'; Remarks = 'The namespace rules of a file (keys such as "harbor.example.com/team/*": "mirror.example.com/team/*"), planned: the catalog of each registry is listed and every tag of every repository under the prefix is shown as a copy.' }
     )
 }

@@ -46,6 +46,31 @@ Describe 'Get-SyncPlan' {
         @($plan.Source | ForEach-Object ToString) | Should -Be @("$A/demo/alpine:3.19")
     }
 
+    It 'expands a namespace rule reg/ns/* through the catalog, and -WhatIf shows the same copies writing nothing' {
+        $repo = New-TestRepositoryName 'catalog'
+        $plan = Get-SyncPlan -Source "$A/demo/*" -Destination "$B/$repo/*" -Auth $auth -ErrorAction Stop
+        $expected = "$B/$repo/alpine:3.19", "$B/$repo/alpine:latest", "$B/$repo/busybox:1.36", "$B/$repo/app:1.0", "$B/$repo/legacy:1.0"
+        $shown = @($plan.Destination | ForEach-Object ToString)
+        foreach ($e in $expected) { $shown | Should -Contain $e }
+        $plan | ForEach-Object { "$($_.Source.Repository)" | Should -BeLike 'demo/*' }
+
+        # What -WhatIf prints goes to the host: read it from a child pwsh.
+        $run = Invoke-ChildPwsh "Invoke-ImageSync -Source '$A/demo/*' -Destination '$B/$repo/*' -Auth '$auth' -WhatIf -ErrorAction Stop"
+        $run.ExitCode | Should -Be 0
+        foreach ($e in $expected) { ($run.Lines -join "`n") | Should -Match ('What if: .*' + [regex]::Escape("on target ""$e""")) }
+        $null = Get-RegistryTag "$B/$repo/alpine" -Auth $auth -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev | Should -Not -BeNullOrEmpty   # nothing written
+    }
+
+    It 'a registry that refuses its catalog fails the rule with RegistryCatalogRefused, naming the registry' {
+        # Anonymous against the Bearer registry: the token server grants no registry:catalog:*.
+        $plan = Get-SyncPlan -Source "$T/demo/*" -Destination "$B/x/*" -ErrorVariable ev -ErrorAction SilentlyContinue
+        $plan | Should -BeNullOrEmpty
+        $ev | Should -HaveCount 1
+        $ev[0].FullyQualifiedErrorId | Should -Be "RegistryCatalogRefused,$cmd"
+        $ev[0].Exception.Message | Should -BeLike "*$T refused to list its repositories*"
+    }
+
     It 'maps source tags to destination tags left to right' {
         $plan = Get-SyncPlan -Source "$A/demo/alpine:3.19,latest" -Destination "$B/x/alpine:a,b" -Auth $auth
         @($plan.Destination | ForEach-Object ToString) | Should -Be @("$B/x/alpine:a", "$B/x/alpine:b")

@@ -111,6 +111,29 @@ Describe 'New-SyncRule' {
         $ev[0].Exception.Message | Should -BeLike "*$Source*"
     }
 
+    It 'accepts a namespace source reg/ns/* with a prefix destination' {
+        $r = New-SyncRule -Source 'registry.example.com/team/*:/^v/' -Destination 'mirror.example.com/team-mirror/*', 'mirror.example.com/team-mirror'
+        $r.IsCatalog | Should -BeTrue
+        $r.CatalogPrefix | Should -Be 'team'
+        "$($r.Kind)" | Should -Be 'Regex'
+        @($r.Targets | ForEach-Object ToString) | Should -Be @('mirror.example.com/team-mirror/*')   # the same prefix, written twice
+        @($r.ExpandCatalog([string[]]@('team/a/b', 'other/c')).Targets | ForEach-Object ToString) | Should -Be @('mirror.example.com/team-mirror/a/b')
+        (New-SyncRule 'localhost:5000/*' '' -Registry 'r.example.com' -Namespace 'all').Targets[0].ToString() | Should -Be 'r.example.com/all/*'
+    }
+
+    It 'refuses a broken namespace rule: <ErrorId> for <Source>' -ForEach @(
+        @{ Source = 'docker.io/library/*'; Destination = @('b.io/x'); ErrorId = 'RuleCatalogUnsupported' }
+        @{ Source = 'a.io/team/*:v1'; Destination = @('b.io/x'); ErrorId = 'RuleCatalogInvalid' }
+        @{ Source = 'a.io/team/*'; Destination = @('b.io/x:v1'); ErrorId = 'RuleCatalogInvalid' }
+        @{ Source = 'a.io/team/app'; Destination = @('b.io/x/*'); ErrorId = 'RuleCatalogInvalid' }
+    ) {
+        $r = New-SyncRule -Source $Source -Destination $Destination -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev | Should -HaveCount 1
+        $ev[0].FullyQualifiedErrorId | Should -Be "$ErrorId,OciSync.PowerShell.Commands.NewSyncRuleCommand"
+        $ev[0].CategoryInfo.Category | Should -Be 'InvalidData'
+    }
+
     It 'a bad rule in the pipeline does not stop the others' {
         $rules = @(
             [pscustomobject]@{ Source = 'a.io/x:1'; Destination = 'b.io/x' }

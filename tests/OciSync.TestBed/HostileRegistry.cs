@@ -117,7 +117,7 @@ public sealed class HostileReply
 public sealed class HostileRegistry : IAsyncDisposable
 {
     public const string TokenPath = "/token";
-    private static readonly Regex ApiPath = new("^/v2/(?<repo>.+?)/(?<kind>manifests|blobs|tags)/(?<rest>.*)$", RegexOptions.CultureInvariant);
+    private static readonly Regex ApiPath = new("^/v2/(?<repo>.+?)/(?<kind>manifests|blobs|tags|referrers)/(?<rest>.*)$", RegexOptions.CultureInvariant);
 
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
@@ -160,6 +160,12 @@ public sealed class HostileRegistry : IAsyncDisposable
     /// <summary>The token realm announced in Bearer challenges; by default this server's own <see cref="TokenPath"/>.</summary>
     public string? Realm { get; set; }
     public string Service { get; set; } = "hostile";
+    /// <summary>
+    /// Serve the OCI 1.1 referrers API (<c>GET /v2/&lt;name&gt;/referrers/&lt;digest&gt;</c>, the artifactType filter
+    /// with <c>OCI-Filters-Applied</c>) and answer a manifest PUT that has a subject with <c>OCI-Subject</c>.
+    /// Off: referrers requests get 404, as from a registry that predates the API.
+    /// </summary>
+    public bool ReferrersApi { get; set; }
 
     /// <summary>Every request received so far, in order.</summary>
     public IReadOnlyList<HostileRequest> Requests => _requests.ToArray();
@@ -183,6 +189,12 @@ public sealed class HostileRegistry : IAsyncDisposable
         foreach (var layer in image.Layers) AddBlob(repository, layer.Data);
         AddBlob(repository, image.ConfigBytes);
         AddManifest(repository, image.ManifestBytes, image.ManifestMediaType, tags);
+    }
+
+    public void AddArtifact(string repository, TestArtifact artifact, params string[] tags)
+    {
+        foreach (var (_, data) in artifact.Blobs) AddBlob(repository, data);
+        AddManifest(repository, artifact.ManifestBytes, artifact.MediaType, tags);
     }
 
     public void AddIndex(string repository, TestIndex index, params string[] tags)
@@ -266,6 +278,40 @@ public sealed class HostileRegistry : IAsyncDisposable
         return reply.With("WWW-Authenticate", challenge);
     }
 
+    private static string? SubjectOf(byte[] manifest)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(manifest);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("subject", out var s)
+                && s.ValueKind == JsonValueKind.Object && s.TryGetProperty("digest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The referrers API's answer: an index of every stored manifest whose subject is the digest, filtered by artifact type.</summary>
+    private HostileReply ListReferrers(Repo? repo, string digest, string? artifactType)
+    {
+        var entries = new List<object>();
+        if (repo != null)
+            foreach (var pair in repo.Manifests.Where(p => p.Key.StartsWith("sha256:", StringComparison.Ordinal)).OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                if (SubjectOf(pair.Value.Bytes) != digest) continue;
+                using var doc = JsonDocument.Parse(pair.Value.Bytes);
+                var root = doc.RootElement;
+                var type = root.TryGetProperty("artifactType", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()
+                    : root.TryGetProperty("config", out var c) && c.TryGetProperty("mediaType", out var cm) ? cm.GetString() : null;
+                if (artifactType != null && type != artifactType) continue;
+                entries.Add(new { mediaType = pair.Value.MediaType, digest = pair.Key, size = pair.Value.Bytes.Length, artifactType = type });
+            }
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { schemaVersion = 2, mediaType = MediaTypes.OciIndex, manifests = entries });
+        var reply = new HostileReply { Body = body }.With("Content-Type", MediaTypes.OciIndex);
+        return artifactType != null ? reply.With("OCI-Filters-Applied", "artifactType") : reply;
+    }
+
     /// <summary>A token this registry accepts, for routes that answer the token endpoint their own way.</summary>
     public string NewToken()
     {
@@ -307,12 +353,19 @@ public sealed class HostileRegistry : IAsyncDisposable
             case "manifests" when request.Method == "PUT":
                 AddManifest(name, request.Body, request.Headers.TryGetValue("Content-Type", out var type) ? type : "application/octet-stream",
                     rest.StartsWith("sha256:", StringComparison.Ordinal) ? Array.Empty<string>() : new[] { rest });
-                return HostileReply.Empty(201).With("Docker-Content-Digest", ImageFactory.Sha256Digest(request.Body))
+                var put = HostileReply.Empty(201).With("Docker-Content-Digest", ImageFactory.Sha256Digest(request.Body))
                     .With("Location", $"/v2/{name}/manifests/{ImageFactory.Sha256Digest(request.Body)}");
+                return ReferrersApi && SubjectOf(request.Body) is { } subject ? put.With("OCI-Subject", subject) : put;
+
+            case "referrers" when ReferrersApi && request.Method == "GET":
+                return ListReferrers(repo, rest, request.QueryValue("artifactType"));
 
             case "blobs" when rest == "uploads/" && request.Method == "POST":
                 var id = Guid.NewGuid().ToString("N");
-                RepoOf(name).Uploads[id] = new MemoryStream(request.Body);
+                // Expandable: the upload's PATCHes and PUT append to what the POST brought.
+                var session = new MemoryStream();
+                session.Write(request.Body);
+                RepoOf(name).Uploads[id] = session;
                 return HostileReply.Empty(202).With("Location", $"/v2/{name}/blobs/uploads/{id}").With("Range", "0-0").With("Docker-Upload-UUID", id);
 
             case "blobs" when rest.StartsWith("uploads/", StringComparison.Ordinal) && request.Method is "PATCH" or "PUT":

@@ -86,6 +86,15 @@ public sealed class RegistryHttp
         await EnsureAsync(done, HttpStatusCode.Created, $"upload of {digest} to {repository}").ConfigureAwait(false);
     }
 
+    /// <summary>Links a blob of <paramref name="from"/> into <paramref name="repository"/> (POST ?mount=&amp;from=); false when the registry declined.</summary>
+    public async Task<bool> MountBlobAsync(string repository, string digest, string from)
+    {
+        string scope = PushScope(repository) + " " + PullScope(from);
+        using var resp = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post,
+            Url($"/v2/{repository}/blobs/uploads/?mount={Uri.EscapeDataString(digest)}&from={Uri.EscapeDataString(from)}")), scope).ConfigureAwait(false);
+        return resp.StatusCode == HttpStatusCode.Created;
+    }
+
     public async Task PushManifestAsync(string repository, string reference, byte[] manifest, string mediaType)
     {
         using var resp = await SendAsync(() =>

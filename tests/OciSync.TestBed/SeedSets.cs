@@ -54,7 +54,24 @@ public static class SeedSets
         acc.Index("demo/app", DemoApp, "1.0");
         await http.PushIndexAsync("demo/legacy", DemoLegacy, "1.0").ConfigureAwait(false);
         acc.Index("demo/legacy", DemoLegacy, "1.0");
+        await SeedSignedAsync(http, "demo/signed").ConfigureAwait(false);
+        acc.Image("demo/signed", DemoSigned, "1.0");
         return acc.Report();
+    }
+
+    private static readonly Lazy<TestImage> Signed = new(() => ImageFactory.CreateImage(5, layerCount: 1, layerSize: 16 * 1024));
+    /// <summary>demo/signed:1.0 (OCI image) with a cosign signature (tag sha256-&lt;hex&gt;.sig), an SBOM attached by the referrers tag schema, and the SBOM's own cosign signature.</summary>
+    public static TestImage DemoSigned => Signed.Value;
+
+    /// <summary>Pushes <see cref="DemoSigned"/> with its three referrers: what a signed mirror must carry along.</summary>
+    public static async Task SeedSignedAsync(RegistryHttp http, string repository)
+    {
+        var image = DemoSigned;
+        await http.PushImageAsync(repository, image, "1.0").ConfigureAwait(false);
+        await ReferrerFactory.PushAsync(http, repository, ReferrerFactory.CosignSignature(image.Digest, "demo"), ReferrerFactory.CosignTag(image.Digest)).ConfigureAwait(false);
+        var sbom = ReferrerFactory.Artifact(image.Digest, image.ManifestBytes.Length, image.ManifestMediaType, ReferrerFactory.SbomType, "{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"demo-signed\"}");
+        await ReferrerFactory.AttachByTagSchemaAsync(http, repository, image.Digest, sbom).ConfigureAwait(false);
+        await ReferrerFactory.PushAsync(http, repository, ReferrerFactory.CosignSignature(sbom.Digest, "demo-sbom"), ReferrerFactory.CosignTag(sbom.Digest)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -109,6 +126,35 @@ public static class SeedSets
         var report = acc.Report();
         progress?.Invoke($"bench seed done: {report}");
         return report;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> repositories <c>{prefix}/repo-000</c>… each tagged <paramref name="tag"/> with one small
+    /// image, cheaply: its blobs are pushed once and mounted into the other repositories, several at a time.
+    /// </summary>
+    public static async Task<SeedReport> SeedNamespaceAsync(RegistryServer target, string prefix, int count, string tag = "1.0", int parallel = 8)
+    {
+        var http = new RegistryHttp(target);
+        var image = ImageFactory.CreateImage(5_000_000, layerCount: 1, layerSize: 1024);
+        var acc = new Accumulator();
+        var first = $"{prefix}/repo-000";
+        await http.PushImageAsync(first, image, tag).ConfigureAwait(false);
+        var names = Enumerable.Range(1, Math.Max(0, count - 1)).Select(i => $"{prefix}/repo-{i:D3}").ToList();
+        using var slots = new System.Threading.SemaphoreSlim(parallel);
+        await Task.WhenAll(names.Select(async repo =>
+        {
+            await slots.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                foreach (var digest in image.Layers.Select(l => l.Digest).Append(image.ConfigDigest))
+                    if (!await http.MountBlobAsync(repo, digest, first).ConfigureAwait(false))
+                        throw new InvalidOperationException($"{target}: mounting {digest} from {first} into {repo} was declined.");
+                await http.PushManifestAsync(repo, tag, image.ManifestBytes, image.ManifestMediaType).ConfigureAwait(false);
+            }
+            finally { slots.Release(); }
+        })).ConfigureAwait(false);
+        foreach (var repo in names.Prepend(first)) acc.Image(repo, image, tag);
+        return acc.Report();
     }
 
     // Mean ≈ smallLayerSize, spread from half to one and a half times it, fixed per slot.

@@ -35,8 +35,22 @@ namespace OciSync.Core.Configuration
         public const string RuleDestinationTagsNeedSourceTags = nameof(RuleDestinationTagsNeedSourceTags);
         /// <summary>The destination is empty and no default registry or namespace is set to make one.</summary>
         public const string RuleNoDefaultDestination = nameof(RuleNoDefaultDestination);
+        /// <summary>A catalog rule (<c>registry/namespace/*</c>) breaks its grammar: a tag list or digest on the source, tags or a digest on its destination prefix, an OCI layout on either side, a '*' anywhere but a trailing <c>/*</c>, or a <c>/*</c> destination for a source that is not a catalog.</summary>
+        public const string RuleCatalogInvalid = nameof(RuleCatalogInvalid);
+        /// <summary>A catalog rule on a registry known to offer no catalog (Docker Hub).</summary>
+        public const string RuleCatalogUnsupported = nameof(RuleCatalogUnsupported);
         /// <summary>A source is a key of an images file more than once; the later entry is dropped.</summary>
         public const string RuleDuplicateKey = nameof(RuleDuplicateKey);
+        /// <summary>A rule's semver range is not a valid range (or not a string).</summary>
+        public const string RuleBadSemVerRange = nameof(RuleBadSemVerRange);
+        /// <summary>A rule's latest is not a whole number of at least 1.</summary>
+        public const string RuleBadLatest = nameof(RuleBadLatest);
+        /// <summary>A rule's platform entry is not <c>os/arch[/variant]</c> (or the list is not strings).</summary>
+        public const string RuleBadPlatform = nameof(RuleBadPlatform);
+        /// <summary>Exclude, semver or latest on a rule that names its tags or a digest: they filter a listed repository's tags, so they need all tags or a /regex/.</summary>
+        public const string RuleSelectionNeedsTagList = nameof(RuleSelectionNeedsTagList);
+        /// <summary>A rule written as a map in an images file has a key it does not know, or a key twice; the rule is dropped.</summary>
+        public const string RuleUnknownKey = nameof(RuleUnknownKey);
         /// <summary>An auth entry is not a map, has a bad key, or has a bad, repeated or too long username, password or insecure value; the entry is dropped.</summary>
         public const string AuthInvalidEntry = nameof(AuthInvalidEntry);
         /// <summary>A warning: a key has a second auth entry, which replaces the first.</summary>

@@ -13,7 +13,10 @@ namespace OciSync.Core.Configuration
     {
         /// <param name="destination">Without a tag or digest, the destination takes the source's.</param>
         /// <param name="rule">The rule text the copy came from, for results, errors and output files.</param>
-        public ImageCopy(ImageReference source, ImageReference destination, string? rule = null)
+        public ImageCopy(ImageReference source, ImageReference destination, string? rule = null) : this(source, destination, rule, null) { }
+
+        /// <param name="selection">The rule's selection: shown by the plan, and its platform list applies to this copy.</param>
+        public ImageCopy(ImageReference source, ImageReference destination, string? rule, TagSelection? selection)
         {
             if (source == null) throw new ArgumentNullException(nameof(source));
             if (destination == null) throw new ArgumentNullException(nameof(destination));
@@ -22,6 +25,7 @@ namespace OciSync.Core.Configuration
             Destination = destination.ApiReference != null ? destination
                 : source.Tag != null ? destination.WithTag(source.Tag) : destination.WithDigest(source.Digest);
             Rule = rule;
+            Selection = selection ?? TagSelection.None;
             Key = Source + " -> " + Destination;
         }
 
@@ -30,6 +34,7 @@ namespace OciSync.Core.Configuration
             Source = copy.Source;
             Destination = copy.Destination;
             Rule = copy.Rule;
+            Selection = copy.Selection;
             Key = copy.Key;
             SourceDigest = sourceDigest;
             DestinationDigest = destinationDigest;
@@ -42,6 +47,10 @@ namespace OciSync.Core.Configuration
         public ImageReference Destination { get; }
         /// <summary>The rule text this copy came from (null when made directly).</summary>
         public string? Rule { get; }
+        /// <summary>How the rule chose this image (exclude, semver, latest, platforms); <see cref="TagSelection.None"/> for a plain rule.</summary>
+        public TagSelection Selection { get; }
+        /// <summary>The rule's platform list for this copy (with the run's -OS/-Arch, both must keep a platform); null for none.</summary>
+        public RulePlatforms? Platforms => Selection.Platforms;
         /// <summary>The source's digest as the planner's HEAD found it.</summary>
         public Digest? SourceDigest { get; }
         /// <summary>The destination's digest as the planner's HEAD found it; null when it has no such image (or it was not asked).</summary>

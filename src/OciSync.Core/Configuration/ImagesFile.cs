@@ -89,6 +89,7 @@ namespace OciSync.Core.Configuration
                 var positions = new List<YNode>();
                 var value = entry.Value;
                 ConfigError? shapeError = null;
+                TagSelectionSpec? selection = null;
                 switch (value)
                 {
                     case YScalar scalar when scalar.IsNull:
@@ -123,6 +124,11 @@ namespace OciSync.Core.Configuration
                             }
                         }
                         break;
+                    case YMapping ruleMap:
+                        // The extended form: destinations with exclude/semver/latest/platforms (RuleMapping).
+                        shapeError = RuleMapping.Read(ruleMap, fileName, source, destinations, positions, out var spec);
+                        selection = spec;
+                        break;
                     default:
                         shapeError = new ConfigError(ConfigErrorIds.RuleInvalidReference, fileName, value.Line, value.Column, source,
                             $"the destination must be a string or a list of strings, not {value.Kind}.");
@@ -130,7 +136,7 @@ namespace OciSync.Core.Configuration
                 }
                 if (shapeError != null) { errors.Add(shapeError); continue; }
 
-                if (RuleParser.TryBuild(source, destinations, options, YamlTree.Origin(fileName, key), out var rule, out var problem))
+                if (RuleParser.TryBuild(source, destinations, options, YamlTree.Origin(fileName, key), out var rule, out var problem, selection))
                 {
                     rules.Add(rule!);
                     continue;

@@ -36,14 +36,20 @@ namespace OciSync.Core.Configuration
                 if (!groups.TryGetValue(source, out var set)) groups[source] = set = new SortedSet<string>(StringComparer.Ordinal);
                 set.Add(destination);
             }
+            var selections = new RuleSelections();
             foreach (var pair in pairs)
             {
                 if (pair == null) continue;
                 var (source, byDigest) = SourceText(pair.Source);
                 Add(source, DestinationText(pair.Destination, byDigest ? pair.Source.Digest : null));
+                // A pair names its tag or digest: of its rule's selection only the platform list still applies.
+                selections.Add(source, pair.Platforms == null ? null : new TagSelectionSpec { Platforms = pair.Platforms.Spelled.ToList() });
             }
             foreach (var rule in rules ?? Enumerable.Empty<SyncRule>())
+            {
                 foreach (var target in rule.Targets) Add(rule.Source, target.ToString());
+                selections.Add(rule.Source, rule.Selection.IsEmpty ? null : rule.Selection.ToSpec());
+            }
 
             var sb = new StringBuilder();
             if (groups.Count == 0) return "{}\n";
@@ -54,7 +60,8 @@ namespace OciSync.Core.Configuration
                 foreach (var g in groups)
                 {
                     sb.Append("  ").Append(Quote(g.Key)).Append(": ");
-                    if (g.Value.Count == 1) sb.Append(Quote(g.Value.Min!));
+                    if (selections.For(g.Key) is { } spec) sb.Append(RuleMap(g.Value, spec));
+                    else if (g.Value.Count == 1) sb.Append(Quote(g.Value.Min!));
                     else sb.Append("[\n").Append(string.Join(",\n", g.Value.Select(d => "    " + Quote(d)))).Append("\n  ]");
                     sb.Append(++i < groups.Count ? ",\n" : "\n");
                 }
@@ -65,7 +72,8 @@ namespace OciSync.Core.Configuration
                 foreach (var g in groups)
                 {
                     sb.Append(Quote(g.Key)).Append(':');
-                    if (g.Value.Count == 1) sb.Append(' ').Append(Quote(g.Value.Min!)).Append('\n');
+                    if (selections.For(g.Key) is { } spec) sb.Append(' ').Append(RuleMap(g.Value, spec)).Append('\n');
+                    else if (g.Value.Count == 1) sb.Append(' ').Append(Quote(g.Value.Min!)).Append('\n');
                     else
                     {
                         sb.Append('\n');
@@ -74,6 +82,45 @@ namespace OciSync.Core.Configuration
                 }
             }
             return sb.ToString();
+        }
+
+        /// <summary>A rule's extended value (<see cref="RuleMapping"/>) on one line, in flow style: valid YAML and JSON alike.</summary>
+        private static string RuleMap(IEnumerable<string> destinations, TagSelectionSpec spec)
+        {
+            var parts = new List<string> { Quote(RuleMapping.Destinations) + ": [" + string.Join(", ", destinations.Select(Quote)) + "]" };
+            if (spec.ExcludeTag != null) parts.Add(Quote(RuleMapping.Exclude) + ": " + Quote(spec.ExcludeTag));
+            if (spec.SemVer != null) parts.Add(Quote(RuleMapping.SemVer) + ": " + Quote(spec.SemVer));
+            if (spec.Latest != null) parts.Add(Quote(RuleMapping.Latest) + ": " + spec.Latest.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (spec.Platforms != null && spec.Platforms.Count > 0) parts.Add(Quote(RuleMapping.Platforms) + ": [" + string.Join(", ", spec.Platforms.Select(Quote)) + "]");
+            return "{" + string.Join(", ", parts) + "}";
+        }
+
+        /// <summary>
+        /// The selection written with each source. One source key holds one selection: when copies or
+        /// rules of the same source bring different ones, the first exclude/semver/latest is kept and the
+        /// platform lists are joined (any copy without a list means every platform), so a re-run copies
+        /// at least what was asked, never less.
+        /// </summary>
+        private sealed class RuleSelections
+        {
+            private readonly Dictionary<string, TagSelectionSpec?> _specs = new Dictionary<string, TagSelectionSpec?>(StringComparer.Ordinal);
+
+            public void Add(string source, TagSelectionSpec? spec)
+            {
+                if (!_specs.TryGetValue(source, out var had)) { _specs[source] = spec; return; }
+                if (had == null) return;
+                var merged = new TagSelectionSpec
+                {
+                    ExcludeTag = had.ExcludeTag, SemVer = had.SemVer, Latest = had.Latest,
+                    // Every platform (null) wins over a list: a plain copy of the same source takes them all.
+                    Platforms = had.Platforms == null || spec?.Platforms == null ? null : had.Platforms.Union(spec.Platforms, StringComparer.Ordinal).ToList(),
+                };
+                _specs[source] = spec == null && merged.ExcludeTag == null && merged.SemVer == null && merged.Latest == null ? null : merged;
+            }
+
+            /// <summary>The selection to write with the source; null for the plain form.</summary>
+            public TagSelectionSpec? For(string source) =>
+                _specs.TryGetValue(source, out var spec) && spec != null && (spec.ExcludeTag != null || spec.SemVer != null || spec.Latest != null || (spec.Platforms?.Count ?? 0) > 0) ? spec : null;
         }
 
         /// <summary>A tag wins over a digest: a source that was selected by tag is written by tag.</summary>

@@ -29,11 +29,12 @@ namespace OciSync.Core.Configuration
         }
 
         internal static bool TryBuild(string? source, IReadOnlyList<string?> destinations, RuleOptions options, string? origin,
-            out SyncRule? rule, out Problem? problem)
+            out SyncRule? rule, out Problem? problem, TagSelectionSpec? selection = null)
         {
             rule = null;
             var written = source ?? string.Empty;
             if (string.IsNullOrWhiteSpace(written)) { problem = new Problem(ConfigErrorIds.RuleEmptySide, "the source is empty."); return false; }
+            if (CatalogGrammar.IsCatalogSource(written)) return CatalogGrammar.TryBuild(written, destinations, options, origin, out rule, out problem);
             if (!TryParseSide(written, true, options, out var src, out var id, out var detail)) { problem = new Problem(id, "source: " + detail); return false; }
 
             var kind = src.Regex != null ? SourceSelectorKind.Regex
@@ -65,6 +66,7 @@ namespace OciSync.Core.Configuration
                         return false;
                     }
                     var shown = expanded == raw!.Trim() ? $"'{expanded}'" : $"'{expanded}' (from '{raw}')";
+                    if (CatalogGrammar.IsPrefixDestination(expanded, out detail)) { problem = new Problem(ConfigErrorIds.RuleCatalogInvalid, $"{label} {shown}: {detail}", i); return false; }
                     if (!TryParseSide(expanded, false, options, out var dst, out id, out detail)) { problem = new Problem(id, $"{label} {shown}: {detail}", i); return false; }
                     if (!CheckTarget(kind, src, dst, out id, out detail)) { problem = new Problem(id, $"{label} {shown}: {detail}", i); return false; }
                     var target = new SyncTarget(dst.Repository, dst.Tags, dst.Digest);
@@ -74,8 +76,16 @@ namespace OciSync.Core.Configuration
                 }
             }
 
+            if (!TagSelection.TryCreate(selection, out var chosen, out id, out detail)) { problem = new Problem(id, detail); return false; }
+            if (chosen.FiltersTags && kind != SourceSelectorKind.AllTags && kind != SourceSelectorKind.Regex)
+            {
+                problem = new Problem(ConfigErrorIds.RuleSelectionNeedsTagList,
+                    $"exclude, semver and latest filter the tags a repository lists, but the source names {(kind == SourceSelectorKind.Digest ? "a digest" : "its tags")}; select all tags (repo) or a /regex/ (repo:/regex/), or drop them.");
+                return false;
+            }
+
             rule = new SyncRule(written, spelled.AsReadOnly(), src.Repository, kind,
-                kind == SourceSelectorKind.Tags ? src.Tags : Array.Empty<string>(), src.Digest, src.Regex, targets.AsReadOnly(), origin);
+                kind == SourceSelectorKind.Tags ? src.Tags : Array.Empty<string>(), src.Digest, src.Regex, targets.AsReadOnly(), origin, chosen);
             problem = null;
             return true;
         }
@@ -154,7 +164,7 @@ namespace OciSync.Core.Configuration
             return true;
         }
 
-        private sealed class Side
+        internal sealed class Side
         {
             public Side(ImageReference repository, IReadOnlyList<string> tags, Digest? digest, Regex? regex)
             {
@@ -171,7 +181,7 @@ namespace OciSync.Core.Configuration
         }
 
         /// <summary>Parses <c>name[:t1,t2|:/regex/][@digest]</c> (regex only when <paramref name="isSource"/>).</summary>
-        private static bool TryParseSide(string written, bool isSource, RuleOptions options, out Side side, out string id, out string detail)
+        internal static bool TryParseSide(string written, bool isSource, RuleOptions options, out Side side, out string id, out string detail)
         {
             side = null!;
             id = ConfigErrorIds.RuleInvalidReference;

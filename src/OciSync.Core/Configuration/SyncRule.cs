@@ -22,12 +22,19 @@ namespace OciSync.Core.Configuration
     /// <summary>One destination of a rule: a repository, and either the tags to write (mapped left to right onto the source tags) or nothing (keep the source tag/digest).</summary>
     public sealed class SyncTarget
     {
-        internal SyncTarget(ImageReference repository, IReadOnlyList<string> tags, Digest? digest)
+        internal SyncTarget(ImageReference repository, IReadOnlyList<string> tags, Digest? digest, bool isPrefix = false)
         {
             Repository = repository;
             Tags = tags;
             Digest = digest;
+            IsPrefix = isPrefix;
         }
+
+        /// <summary>
+        /// The destination of a catalog rule: <see cref="Repository"/> is a repository prefix (empty: the
+        /// registry's root), and each source repository goes under it with the source prefix replaced.
+        /// </summary>
+        public bool IsPrefix { get; }
 
         /// <summary>The destination repository, without tag or digest.</summary>
         public ImageReference Repository { get; }
@@ -39,6 +46,7 @@ namespace OciSync.Core.Configuration
         /// <summary>The normalised destination as a rule would spell it.</summary>
         public override string ToString()
         {
+            if (IsPrefix) return CatalogGrammar.PrefixText(Repository);
             var s = Repository.RepositoryName;
             if (Tags.Count > 0) s += ":" + string.Join(",", Tags);
             if (Digest is not null) s += "@" + Digest;
@@ -51,12 +59,14 @@ namespace OciSync.Core.Configuration
     /// SPEC §2.2. Immutable. <see cref="Expand"/> turns it into concrete image copies once the
     /// engine has listed the source repository's tags (only needed when <see cref="NeedsTagList"/>).
     /// </summary>
-    public sealed class SyncRule
+    public sealed partial class SyncRule
     {
         /// <summary>Built by <see cref="RuleParser"/> only, which has validated every part.</summary>
         internal SyncRule(string source, IReadOnlyList<string> destinations, ImageReference sourceRepository, SourceSelectorKind kind,
-            IReadOnlyList<string> sourceTags, Digest? sourceDigest, Regex? tagPattern, IReadOnlyList<SyncTarget> targets, string? origin)
+            IReadOnlyList<string> sourceTags, Digest? sourceDigest, Regex? tagPattern, IReadOnlyList<SyncTarget> targets, string? origin,
+            TagSelection? selection = null)
         {
+            Selection = selection ?? TagSelection.None;
             Source = source;
             Destinations = destinations;
             SourceRepository = sourceRepository;
@@ -86,12 +96,15 @@ namespace OciSync.Core.Configuration
         public IReadOnlyList<SyncTarget> Targets { get; }
         /// <summary><c>file:line</c> of the rule, or null for rules made in code.</summary>
         public string? Origin { get; }
+        /// <summary>Exclude, semver, latest and platforms (<see cref="TagSelection"/>); <see cref="TagSelection.None"/> for a plain image-syncer rule.</summary>
+        public TagSelection Selection { get; }
 
         /// <summary>True when <see cref="Expand"/> needs the tags the registry lists (all tags, or a regex).</summary>
         public bool NeedsTagList => Kind == SourceSelectorKind.AllTags || Kind == SourceSelectorKind.Regex;
 
         /// <summary><c>source -> destination, destination</c>: the source as written, the destinations after expansion.</summary>
-        public override string ToString() => Source + " -> " + string.Join(", ", Destinations);
+        /// <remarks>A rule with a selection adds it in brackets: <c>repo:/^v/ -> dst [semver &gt;=1.20 &lt;2, latest 3]</c>.</remarks>
+        public override string ToString() => Source + " -> " + string.Join(", ", Destinations) + (Selection.IsEmpty ? string.Empty : " [" + Selection + "]");
 
         /// <summary>
         /// Concrete copies, source-major (every destination of the first source image, then the
@@ -101,6 +114,8 @@ namespace OciSync.Core.Configuration
         /// </summary>
         public IEnumerable<ImageCopy> Expand(IReadOnlyList<string>? listedTags)
         {
+            if (IsCatalog)
+                throw new InvalidOperationException($"Rule '{Source}' selects repositories from the registry's catalog; expand it per repository with ExpandCatalog first.");
             if (NeedsTagList && listedTags == null)
                 throw new ArgumentNullException(nameof(listedTags), $"Rule '{Source}' selects tags from the registry's tag list; pass the listed tags.");
             return ExpandCore(listedTags);
@@ -120,13 +135,16 @@ namespace OciSync.Core.Configuration
                 default:
                     var seenTags = new HashSet<string>(StringComparer.Ordinal);
                     var filter = Kind == SourceSelectorKind.Regex ? new TagFilter(TagPattern!) : null;
+                    var included = new List<string>();
                     foreach (var tag in listedTags!)
                     {
                         // Listed tags come from the registry: one that is not a valid tag never becomes a reference.
                         if (tag == null || !NameGrammar.IsTag(tag) || !seenTags.Add(tag)) continue;
                         if (filter != null && !filter.IsMatch(tag)) continue;
-                        sources.Add(SourceRepository.WithTag(tag));
+                        included.Add(tag);
                     }
+                    // Then exclude, semver, latest (TagSelection): still only valid tags, in listing order.
+                    sources.AddRange(Selection.Apply(included).Select(t => SourceRepository.WithTag(t)));
                     break;
             }
 
@@ -141,7 +159,7 @@ namespace OciSync.Core.Configuration
                     else if (source.Digest is not null) destination = target.Repository.WithDigest(source.Digest);
                     else destination = target.Repository.WithTag(source.Tag);
                     if (target.Digest is not null && destination.Tag == null) destination = target.Repository.WithDigest(target.Digest);
-                    if (seen.Add(source + " " + destination)) yield return new ImageCopy(source, destination, ToString());
+                    if (seen.Add(source + " " + destination)) yield return new ImageCopy(source, destination, ToString(), Selection);
                 }
             }
         }
@@ -151,10 +169,11 @@ namespace OciSync.Core.Configuration
         /// null, empty, or a single empty string means "the default destination". Throws
         /// <see cref="RuleException"/> with the grammar point broken.
         /// </summary>
-        public static SyncRule Create(string source, IEnumerable<string?>? destinations, RuleOptions? options = null)
+        /// <param name="selection">Exclude, semver, latest and platforms (-ExcludeTag, -SemVer, -Latest, -Platform); null selects as a plain rule does.</param>
+        public static SyncRule Create(string source, IEnumerable<string?>? destinations, RuleOptions? options = null, TagSelectionSpec? selection = null)
         {
             var list = destinations?.ToList() ?? new List<string?>();
-            if (RuleParser.TryBuild(source, list, options ?? RuleOptions.Default, null, out var rule, out var problem)) return rule!;
+            if (RuleParser.TryBuild(source, list, options ?? RuleOptions.Default, null, out var rule, out var problem, selection)) return rule!;
             throw new RuleException(new ConfigError(problem!.ErrorId, null, 0, 0, string.IsNullOrWhiteSpace(source) ? null : source, problem.Detail));
         }
     }

@@ -11,6 +11,8 @@ namespace OciSync.Core.Content
         public Platform? Platform { get; init; }
         /// <summary>The descriptor's annotations (string values only); null when it has none.</summary>
         public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+        /// <summary>The referrer's artifact type, as a referrers index lists it; null elsewhere.</summary>
+        public string? ArtifactType { get; init; }
     }
 
     /// <summary>The platform an index entry's image is for, as the index spells it.</summary>

@@ -13,8 +13,12 @@ namespace OciSync.Core.Content
     public sealed class Manifest
     {
         private Manifest(byte[] bytes, string mediaType, Digest digest, Descriptor? config,
-            IReadOnlyList<Descriptor> layers, IReadOnlyList<Descriptor> children)
+            IReadOnlyList<Descriptor> layers, IReadOnlyList<Descriptor> children, Descriptor? subject, string? artifactType,
+            IReadOnlyDictionary<string, string>? annotations)
         {
+            Subject = subject;
+            ArtifactType = artifactType;
+            Annotations = annotations;
             Bytes = bytes;
             MediaType = mediaType;
             Digest = digest;
@@ -35,6 +39,12 @@ namespace OciSync.Core.Content
         public IReadOnlyList<Descriptor> Layers { get; }
         /// <summary>Entries of an index or manifest list; empty for an image manifest.</summary>
         public IReadOnlyList<Descriptor> Children { get; }
+        /// <summary>The manifest this one refers to (a signature's or an SBOM's image, OCI 1.1 <c>subject</c>); null for an ordinary image.</summary>
+        public Descriptor? Subject { get; }
+        /// <summary>The <c>artifactType</c> field, else the config's media type (as the referrers API reports it); null when neither is given.</summary>
+        public string? ArtifactType { get; }
+        /// <summary>The manifest's own annotations (string values only); null when it has none.</summary>
+        public IReadOnlyDictionary<string, string>? Annotations { get; }
         /// <summary>True for an OCI index or a Docker manifest list, whose manifests are in <see cref="Children"/>.</summary>
         public bool IsIndex => MediaTypes.IsIndex(MediaType);
         /// <summary>The length of <see cref="Bytes"/>, in bytes.</summary>
@@ -67,7 +77,11 @@ namespace OciSync.Core.Content
                 Descriptor? config = root.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object ? ReadDescriptor(c) : null;
                 var layers = ReadArray(root, "layers");
                 var children = ReadArray(root, "manifests");
-                return new Manifest(bytes, mediaType!, digest, config, layers, children);
+                Descriptor? subject = root.TryGetProperty("subject", out var sub) && sub.ValueKind == JsonValueKind.Object ? ReadDescriptor(sub) : null;
+                var artifactType = GetString(root, "artifactType");
+                if (string.IsNullOrEmpty(artifactType)) artifactType = config?.MediaType;
+                if (string.IsNullOrEmpty(artifactType) || !MediaTypes.IsValid(artifactType)) artifactType = null;
+                return new Manifest(bytes, mediaType!, digest, config, layers, children, subject, artifactType, ReadAnnotations(root));
             }
             catch (JsonException e)
             {
@@ -106,14 +120,19 @@ namespace OciSync.Core.Content
                     OsVersion = GetString(p, "os.version"),
                 };
             }
-            Dictionary<string, string>? annotations = null;
-            if (e.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
-            {
-                annotations = new Dictionary<string, string>();
-                foreach (var prop in a.EnumerateObject())
-                    if (prop.Value.ValueKind == JsonValueKind.String) annotations[prop.Name] = prop.Value.GetString()!;
-            }
-            return new Descriptor(mediaType, digest!, size) { Platform = platform, Annotations = annotations };
+            // A referrer's type as a referrers index lists it; one that breaks the media type grammar is not a type.
+            var artifactType = GetString(e, "artifactType");
+            if (artifactType != null && !MediaTypes.IsValid(artifactType)) artifactType = null;
+            return new Descriptor(mediaType, digest!, size) { Platform = platform, Annotations = ReadAnnotations(e), ArtifactType = artifactType };
+        }
+
+        private static Dictionary<string, string>? ReadAnnotations(JsonElement e)
+        {
+            if (!e.TryGetProperty("annotations", out var a) || a.ValueKind != JsonValueKind.Object) return null;
+            var annotations = new Dictionary<string, string>();
+            foreach (var prop in a.EnumerateObject())
+                if (prop.Value.ValueKind == JsonValueKind.String) annotations[prop.Name] = prop.Value.GetString()!;
+            return annotations;
         }
 
         internal static string? GetString(JsonElement e, string name) =>

@@ -24,7 +24,7 @@ namespace OciSync.Core.Registry
     /// This class is the API only: <see cref="RegistryPing"/> settles the origin and auth challenge,
     /// <see cref="RegistrySender"/> sends, buffers, retries damaged answers and translates errors.
     /// </summary>
-    public sealed class RegistryClient : Stores.IImageStore, Stores.IManifestDeleter
+    public sealed partial class RegistryClient : Stores.IImageStore, Stores.IRepositoryLister, Stores.IManifestDeleter
     {
         /// <summary>
         /// Copy buffer of one blob upload (rented from the shared pool per transfer, so memory stays at
@@ -315,20 +315,31 @@ namespace OciSync.Core.Registry
         {
             RequestNames.CheckRepository(repository);
             var baseUri = await _send.Scrubbed(GetBaseUriAsync(ct)).ConfigureAwait(false);
-            var pages = new TagPages(Registry, repository, baseUri, _options.MaxTagPages, _options.MaxTags);
-            Uri? next = new Uri(baseUri, $"v2/{repository}/tags/list?n={_options.TagPageSize}");
+            var pages = ListPages.ForTags(Registry, repository, baseUri, _options.MaxTagPages, _options.MaxTags);
+            var first = new Uri(baseUri, $"v2/{repository}/tags/list?n={_options.TagPageSize}");
+            await foreach (var tag in PagesAsync(pages, first, page => FetchTagPageAsync(repository, page, ct), ct).ConfigureAwait(false)) yield return tag;
+            if (pages.Skipped > 0)
+                _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {UntrustedText.Quote(pages.FirstSkipped!)}.");
+        }
+
+        /// <summary>
+        /// The one pager of every listing: each next page passes <paramref name="pages"/> (same list, same
+        /// origin, never twice, capped) before it is asked for, and each listed name before it is yielded.
+        /// </summary>
+        private async IAsyncEnumerable<string> PagesAsync(ListPages pages, Uri first, Func<Uri, Task<(List<string> Names, Uri? Next)>> fetch,
+            [EnumeratorCancellation] CancellationToken ct)
+        {
+            Uri? next = first;
             while (next != null)
             {
                 Uri visit;
                 try { visit = pages.Visit(next); } // once per page, however often a damaged answer makes us ask
                 catch (RegistryException e) { throw _send.Scrub(e); }
-                var (page, following) = await _send.Scrubbed(_send.RetryDamagedAsync($"GET {RegistryException.Redact(visit)}", () => FetchTagPageAsync(repository, visit, ct), ct)).ConfigureAwait(false);
+                var (page, following) = await _send.Scrubbed(_send.RetryDamagedAsync($"GET {RegistryException.Redact(visit)}", () => fetch(visit), ct)).ConfigureAwait(false);
                 next = following;
-                foreach (var tag in page)
-                    if (pages.Accept(tag)) yield return tag;
+                foreach (var name in page)
+                    if (pages.Accept(name)) yield return name;
             }
-            if (pages.Skipped > 0)
-                _log.Write(OciLogLevel.Warning, $"{Registry}/{repository}: skipped {pages.Skipped} listed tag(s) that are not valid tag names, e.g. {UntrustedText.Quote(pages.FirstSkipped!)}.");
         }
 
         private async Task<(List<string> Tags, Uri? Next)> FetchTagPageAsync(string repository, Uri page, CancellationToken ct)
@@ -341,6 +352,59 @@ namespace OciSync.Core.Registry
             await RegistryResponses.EnsureSuccessAsync(response, ErrorIds.RepositoryNotFound).ConfigureAwait(false);
             return (await RegistryResponses.ReadTagsAsync(response).ConfigureAwait(false), RegistryResponses.NextLink(response, page));
         }
+
+        // ---- the catalog -----------------------------------------------------------------
+
+        IAsyncEnumerable<string> Stores.IRepositoryLister.ListRepositoriesAsync(CancellationToken ct) => ListRepositoriesAsync(ct);
+
+        /// <summary>
+        /// Every repository of the registry, from <c>/v2/_catalog</c> following <c>Link</c> pagination through the
+        /// same pager as tags (same origin, never twice, capped). Listed names are untrusted: one that is not a
+        /// valid repository path is skipped with a warning. A registry that refuses the catalog (401/403 after
+        /// authentication: <see cref="ErrorIds.RegistryCatalogRefused"/>) or does not offer one (404, 405,
+        /// <c>UNSUPPORTED</c>, Docker Hub: <see cref="ErrorIds.RegistryCatalogUnsupported"/>) says so by name.
+        /// </summary>
+        public async IAsyncEnumerable<string> ListRepositoriesAsync([EnumeratorCancellation] CancellationToken ct = default)
+        {
+            // Docker Hub answers /v2/_catalog with an error for everyone: say so without asking.
+            if (Registry == ImageReference.DockerHub) throw _send.Scrub(CatalogUnsupported("Docker Hub offers no repository catalog", null));
+            var baseUri = await _send.Scrubbed(GetBaseUriAsync(ct)).ConfigureAwait(false);
+            var pages = ListPages.ForCatalog(Registry, baseUri, _options.MaxTagPages, _options.MaxRepositories);
+            var first = new Uri(baseUri, $"v2/_catalog?n={_options.CatalogPageSize}");
+            var count = 0;
+            await foreach (var name in PagesAsync(pages, first, page => FetchCatalogPageAsync(page, ct), ct).ConfigureAwait(false))
+            {
+                count++;
+                yield return name;
+            }
+            if (pages.Skipped > 0)
+                _log.Write(OciLogLevel.Warning, $"{Registry}: skipped {pages.Skipped} catalog entr(ies) that are not valid repository names, e.g. {UntrustedText.Quote(pages.FirstSkipped!)}.");
+            _log.Write(OciLogLevel.Verbose, $"{Registry}: the catalog lists {count} repositor{(count == 1 ? "y" : "ies")}.");
+        }
+
+        private async Task<(List<string> Names, Uri? Next)> FetchCatalogPageAsync(Uri page, CancellationToken ct)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, page);
+            RequestScope.Set(request, RequestScope.Catalog);
+            using var response = await _send.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var error = await RegistryResponses.ErrorAsync(response, ErrorIds.RegistryCatalogUnsupported).ConfigureAwait(false);
+                var status = response.StatusCode;
+                if (status == HttpStatusCode.Unauthorized || status == HttpStatusCode.Forbidden)
+                    throw new RegistryException(ErrorIds.RegistryCatalogRefused,
+                        $"{Registry} refused to list its repositories to {CredentialDescription} ({error.Message}). A '/*' source needs the catalog " +
+                        "(a Bearer token with scope registry:catalog:*, which registries often grant to administrators only): give a credential that may read it, " +
+                        "or name the repositories as rules of their own.", error);
+                if (status == HttpStatusCode.NotFound || status == HttpStatusCode.MethodNotAllowed || System.Linq.Enumerable.Contains(error.Codes, "UNSUPPORTED"))
+                    throw CatalogUnsupported($"{Registry} does not offer a repository catalog ({error.Message})", error);
+                throw error; // 429, 5xx and the like: the registry's passing trouble, retried as any request is
+            }
+            return (await RegistryResponses.ReadNamesAsync(response, "repositories", "catalog").ConfigureAwait(false), RegistryResponses.NextLink(response, page));
+        }
+
+        private static RegistryException CatalogUnsupported(string why, Exception? inner) => new RegistryException(ErrorIds.RegistryCatalogUnsupported,
+            why + ". A '/*' source expands through /v2/_catalog, so it cannot be used with this registry: name the repositories as rules of their own.", inner);
 
         // ---- the host --------------------------------------------------------------------
 

@@ -30,7 +30,11 @@ namespace OciSync.Core.Registry
         public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(30);
         /// <summary>Tags asked for per page; registries may return fewer and page with <c>Link</c> headers.</summary>
         public int TagPageSize { get; set; } = 1000;
-        /// <summary>Most pages one tag listing may take (a registry that pages for ever is cut off).</summary>
+        /// <summary>Repositories asked for per catalog page (<c>/v2/_catalog?n=</c>); distribution 2.8 serves at most 1000 (its <c>catalog.maxentries</c>).</summary>
+        public int CatalogPageSize { get; set; } = 1000;
+        /// <summary>Most repositories one catalog may list; a larger catalog is an error rather than unbounded memory.</summary>
+        public int MaxRepositories { get; set; } = 200000;
+        /// <summary>Most pages one tag listing (or catalog listing) may take (a registry that pages for ever is cut off).</summary>
         public int MaxTagPages { get; set; } = 10000;
         /// <summary>Most tags one repository may list; a larger listing is an error rather than unbounded memory.</summary>
         public int MaxTags { get; set; } = 500000;
@@ -53,6 +57,8 @@ namespace OciSync.Core.Registry
             if (TagPageSize < 1) throw new ArgumentOutOfRangeException(nameof(TagPageSize));
             if (MaxTagPages < 1) throw new ArgumentOutOfRangeException(nameof(MaxTagPages));
             if (MaxTags < 1) throw new ArgumentOutOfRangeException(nameof(MaxTags));
+            if (CatalogPageSize < 1) throw new ArgumentOutOfRangeException(nameof(CatalogPageSize));
+            if (MaxRepositories < 1) throw new ArgumentOutOfRangeException(nameof(MaxRepositories));
             if (MinimumTransferRate < 0) throw new ArgumentOutOfRangeException(nameof(MinimumTransferRate));
             if (TransferRateWindow <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TransferRateWindow));
             if (BlobIdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BlobIdleTimeout));

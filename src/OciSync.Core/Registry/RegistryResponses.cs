@@ -20,24 +20,27 @@ namespace OciSync.Core.Registry
         private const int MaxErrorBodyBytes = 64 * 1024;
         private static readonly TimeSpan ErrorBodyDeadline = TimeSpan.FromSeconds(10);
 
-        internal static async Task<List<string>> ReadTagsAsync(HttpResponseMessage response)
+        internal static Task<List<string>> ReadTagsAsync(HttpResponseMessage response) => ReadNamesAsync(response, "tags", "tags list");
+
+        /// <summary>The strings of the array <paramref name="property"/> of a JSON object (a tags list, a catalog page); other values are ignored.</summary>
+        internal static async Task<List<string>> ReadNamesAsync(HttpResponseMessage response, string property, string what)
         {
-            var tags = new List<string>();
+            var names = new List<string>();
             var json = await response.Content!.ReadAsStringAsync().ConfigureAwait(false);
             try
             {
                 using var doc = JsonDocument.Parse(json);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the tags list is not a JSON object.");
-                if (doc.RootElement.TryGetProperty("tags", out var arr) && arr.ValueKind == JsonValueKind.Array)
+                    throw new RegistryException(ErrorIds.RegistryProtocolError, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the {what} is not a JSON object.");
+                if (doc.RootElement.TryGetProperty(property, out var arr) && arr.ValueKind == JsonValueKind.Array)
                     foreach (var t in arr.EnumerateArray())
-                        if (t.ValueKind == JsonValueKind.String) tags.Add(t.GetString()!);
+                        if (t.ValueKind == JsonValueKind.String) names.Add(t.GetString()!);
             }
             catch (JsonException e)
             {
-                throw new RegistryException(ErrorIds.RegistryResponseInvalid, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the tags list is not valid JSON, cut short or garbled ({e.Message})", e);
+                throw new RegistryException(ErrorIds.RegistryResponseInvalid, $"{RegistryException.Redact(response.RequestMessage!.RequestUri!)}: the {what} is not valid JSON, cut short or garbled ({e.Message})", e);
             }
-            return tags;
+            return names;
         }
 
         /// <summary>Parses <c>Link: &lt;/v2/…?last=x&amp;n=100&gt;; rel="next"</c>.</summary>

@@ -53,6 +53,19 @@ namespace OciSync.Core.Stores
         /// <summary>The tags of a repository; untrusted, like everything a store says.</summary>
         IAsyncEnumerable<string> ListTagsAsync(string repository, CancellationToken ct);
 
+        /// <summary>
+        /// The referrers of <paramref name="subject"/> by the OCI 1.1 referrers API; null when the store has no
+        /// such API (then they are found by the referrers tag schema, <c>sha256-&lt;hex&gt;</c>).
+        /// </summary>
+        Task<IReadOnlyList<Descriptor>?> ListReferrersAsync(string repository, Digest subject, string? artifactType, CancellationToken ct);
+
+        /// <summary>
+        /// Stores a manifest that has a subject, by its digest (everything it references is already there).
+        /// True when the store indexed it under its subject itself; false when the caller must add it to the
+        /// subject's referrers tag.
+        /// </summary>
+        Task<bool> PutReferrerAsync(string repository, Manifest manifest, CancellationToken ct);
+
         /// <summary>A later pass may try again what failed before (a registry's failed ping).</summary>
         void ForgetFailures();
 

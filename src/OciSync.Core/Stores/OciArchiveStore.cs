@@ -105,6 +105,15 @@ namespace OciSync.Core.Stores
             await _staging.PutManifestAsync(repository, reference, manifest, child, ct).ConfigureAwait(false);
         }
 
+        public Task<IReadOnlyList<Descriptor>?> ListReferrersAsync(string repository, Digest subject, string? artifactType, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<Descriptor>?>(null);
+
+        public async Task<bool> PutReferrerAsync(string repository, Manifest manifest, CancellationToken ct)
+        {
+            await HoldRunAsync(ct).ConfigureAwait(false);
+            return await _staging.PutReferrerAsync(repository, manifest, ct).ConfigureAwait(false);
+        }
+
         public async Task PutBlobAsync(string repository, Descriptor blob, Stream content, CancellationToken ct)
         {
             await HoldRunAsync(ct).ConfigureAwait(false);

@@ -94,6 +94,17 @@ namespace OciSync.Core.Stores
         public Task PutManifestAsync(string repository, string reference, Manifest manifest, CancellationToken ct) =>
             PutManifestAsync(repository, reference, manifest, child: false, ct);
 
+        // An image layout has no referrers API: referrers live under the tag schema's tags in index.json.
+        public Task<IReadOnlyList<Descriptor>?> ListReferrersAsync(string repository, Digest subject, string? artifactType, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<Descriptor>?>(null);
+
+        public async Task<bool> PutReferrerAsync(string repository, Manifest manifest, CancellationToken ct)
+        {
+            // Stored as a child is: its blob only, reached through the referrers tag's index.
+            await PutManifestAsync(repository, manifest.Digest.ToString(), manifest, child: true, ct).ConfigureAwait(false);
+            return false;
+        }
+
         /// <param name="child">A child of an index: its blob is all a layout holds of it. An image copied by digest
         /// gets an untagged index.json entry (as skopeo writes it), so the layout lists it.</param>
         public async Task PutManifestAsync(string repository, string reference, Manifest manifest, bool child, CancellationToken ct)

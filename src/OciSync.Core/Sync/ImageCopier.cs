@@ -81,7 +81,7 @@ namespace OciSync.Core.Sync
 
             if (manifest.IsIndex)
             {
-                var kept = manifest.Children.Where(c => _options.Platforms.Matches(c.Platform)).ToList();
+                var kept = manifest.Children.Where(c => KeepsPlatform(copy, c.Platform)).ToList();
                 if (kept.Count == 0)
                     return work.Finish(SyncAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType);
                 work.Platforms(kept.Select(k => k.Platform?.ToString()));
@@ -97,11 +97,11 @@ namespace OciSync.Core.Sync
                 return work.Finish(SyncAction.Synced, pushed.Digest, manifest.Digest, pushed.MediaType);
             }
 
-            if (!_options.Platforms.IsEmpty)
+            if (!_options.Platforms.IsEmpty || copy.Platforms != null)
             {
                 var p = await ReadPlatformAsync(src, srcRepo, manifest, ct).ConfigureAwait(false);
                 work.Platforms(new[] { p?.ToString() });
-                if (!_options.Platforms.Matches(p))
+                if (!KeepsPlatform(copy, p))
                     return work.Finish(SyncAction.Filtered, manifest.Digest, manifest.Digest, manifest.MediaType);
             }
 
@@ -109,6 +109,10 @@ namespace OciSync.Core.Sync
             await _gate.RunAsync(dst, () => dst.PutManifestAsync(dstRepo, copy.Destination.ApiReference!, manifest, child: false, ct), ct).ConfigureAwait(false);
             return work.Finish(SyncAction.Synced, manifest.Digest, manifest.Digest, manifest.MediaType);
         }
+
+        /// <summary>The run's -OS/-Arch filter and the copy's rule platform list (when it has one) must both keep a platform.</summary>
+        private bool KeepsPlatform(ImageCopy copy, Platform? platform) =>
+            _options.Platforms.Matches(platform) && (copy.Platforms == null || copy.Platforms.Matches(platform));
 
         /// <summary>An index entry: pushed by digest, after its own blobs (or grandchildren).</summary>
         private Task CopyChildAsync(ImageCopy copy, IImageStore src, IImageStore dst, Descriptor child, ImageWork work, int depth, IndexWalk walk, CancellationToken ct) =>
@@ -150,7 +154,17 @@ namespace OciSync.Core.Sync
             work.Add(Child(SyncAction.Synced, manifest));
         }
 
-        private Task<Manifest> FetchAsync(IImageStore src, string repository, string reference, CancellationToken ct)
+        /// <summary>Copies every child of an index (no platform filter: a referrer's index is copied whole), not the index itself.</summary>
+        internal Task CopyChildrenAsync(ImageCopy copy, Manifest index, ImageWork work, CancellationToken ct)
+        {
+            var src = _stores.Get(copy.Source);
+            var dst = _stores.Get(copy.Destination);
+            var walk = new IndexWalk();
+            return Task.WhenAll(index.Children.Select(child => CopyChildAsync(copy, src, dst, child, work, 1, walk, ct)));
+        }
+
+        /// <summary>A manifest by tag or digest; by digest it is fetched once however many images ask at once.</summary>
+        internal Task<Manifest> FetchAsync(IImageStore src, string repository, string reference, CancellationToken ct)
         {
             Task<Manifest> Get() => _gate.RunAsync(src, () => src.GetManifestAsync(repository, reference, ct), ct);
             if (!Digest.TryParse(reference, out _)) return Get(); // a tag can move; only digests are cached
@@ -172,7 +186,7 @@ namespace OciSync.Core.Sync
                 if (pair.Value.IsValueCreated && pair.Value.Value.IsCompleted) _fetched.TryRemove(pair.Key, out _);
         }
 
-        private async Task CopyBlobsAsync(IImageStore src, string srcRepo, IImageStore dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
+        internal async Task CopyBlobsAsync(IImageStore src, string srcRepo, IImageStore dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
         {
             var transfers = manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, work.Copy, ct)).ToList();
             try

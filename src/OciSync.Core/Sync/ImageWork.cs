@@ -26,6 +26,7 @@ namespace OciSync.Core.Sync
         private readonly List<ManifestResult> _manifests = new List<ManifestResult>();
         private readonly List<LayerResult> _layers = new List<LayerResult>();
         private readonly List<string> _platforms = new List<string>();
+        private readonly List<ManifestResult> _referrers = new List<ManifestResult>();
         private long _bytes;
 
         public ImageWork(ImageCopy copy, int pass, ISyncObserver observer)
@@ -51,6 +52,27 @@ namespace OciSync.Core.Sync
                 _layers.Add(layer);
                 if (sent && layer.Action == SyncAction.Copied) _bytes += layer.Size;
             }
+        }
+
+        /// <summary>A referrer finished: kept for the image and shown to the observer at once.</summary>
+        public void AddReferrer(ManifestResult referrer)
+        {
+            lock (_lock) _referrers.Add(referrer);
+            _observer.OnManifest(referrer);
+        }
+
+        /// <summary>The referrers copied or found so far.</summary>
+        public IReadOnlyList<ManifestResult> Referrers()
+        {
+            lock (_lock) return _referrers.ToArray();
+        }
+
+        /// <summary>The digests of the child manifests this copy pushed (their referrers follow them).</summary>
+        public IReadOnlyList<Digest> SyncedChildren()
+        {
+            lock (_lock)
+                return _manifests.Where(m => m.Subject == null && m.Action == SyncAction.Synced && m.Digest != null)
+                    .Select(m => Digest.Parse(m.Digest!)).ToList();
         }
 
         public void Platforms(IEnumerable<string?> platforms)
@@ -86,6 +108,7 @@ namespace OciSync.Core.Sync
                     Seconds = _watch.Elapsed.TotalSeconds,
                     Manifests = _manifests.ToArray(),
                     Layers = _layers.ToArray(),
+                    Referrers = _referrers.ToArray(),
                     ErrorId = errorId,
                     Error = error,
                 };
@@ -100,7 +123,7 @@ namespace OciSync.Core.Sync
             return new ImageResult
             {
                 // A rule that could not be listed names its repository and the destinations it had.
-                Source = copy?.Source.ToString() ?? failure.Rule!.SourceRepository.RepositoryName,
+                Source = copy?.Source.ToString() ?? failure.Rule!.ListedName,
                 Destination = copy?.Destination.ToString() ?? string.Join(", ", failure.Rule!.Targets.Select(t => t.ToString())),
                 Rule = copy?.Rule ?? failure.Rule?.ToString(),
                 SourceDigest = copy?.SourceDigest?.ToString(),
@@ -111,7 +134,9 @@ namespace OciSync.Core.Sync
                 EndTime = now,
                 Seconds = (now - start).TotalSeconds,
                 ErrorId = ErrorIds.Of(failure.Error),
-                Error = failure.Copy == null ? $"listing the tags of {failure.Rule!.SourceRepository.RepositoryName} failed: {failure.Error.Message}" : failure.Error.Message,
+                Error = failure.Copy != null ? failure.Error.Message
+                    : failure.Rule!.IsCatalog ? $"listing the repositories of {failure.Rule.SourceRepository.Registry} (its catalog) failed: {failure.Error.Message}"
+                    : $"listing the tags of {failure.Rule!.SourceRepository.RepositoryName} failed: {failure.Error.Message}",
             };
         }
     }

@@ -126,6 +126,9 @@ namespace OciSync.Core.Sync
             var stale = new List<ImageCopy>();
             foreach (var copy in PruneSelection.Stale(rule, repository, sourceTags, destinationTags))
             {
+                // A referrers tag (sha256-<hex>, cosign's .sig/.att/.sbom) is not the rule's image: it may hold the
+                // destination's own referrers, and it goes with its image, not with the source's tag list.
+                if (ReferrerTags.IsSchemaTag(copy.Destination.Tag)) continue;
                 var key = copy.Destination.ToString();
                 if (produced.Contains(key)) continue; // another rule of this run still produces it
                 lock (_decided) if (!_decided.Add(key)) continue;

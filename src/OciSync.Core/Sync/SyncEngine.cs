@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using OciSync.Core.Auth;
 using OciSync.Core.Configuration;
 using OciSync.Core.Content;
+using OciSync.Core.References;
 using OciSync.Core.Registry;
 using OciSync.Core.Stores;
 using OciSync.Core.Transport;
@@ -31,6 +32,7 @@ namespace OciSync.Core.Sync
         private readonly ConcurrencyGate _gate;
         private readonly BlobCopier _blobs;
         private readonly ImageCopier _images;
+        private readonly ReferrerCopier? _referrers;
         private readonly SyncPlanner _planner;
         private readonly ImageStores _stores;
         private readonly LayerTally _tally = new LayerTally();
@@ -52,7 +54,9 @@ namespace OciSync.Core.Sync
             _blobs = new BlobCopier(_gate, requests, options, _observer, _log, clients.Options.BlobIdleTimeout, clients.Statistics);
             _stores = new ImageStores(clients);
             _images = new ImageCopier(_stores, requests, _blobs, options, _observer);
-            _planner = new SyncPlanner(_stores, requests);
+            var referrerTags = new ReferrerTags();
+            _referrers = options.Referrers ? new ReferrerCopier(_stores, requests, _images, referrerTags, options.ReferrerArtifactTypes, _log) : null;
+            _planner = new SyncPlanner(_stores, requests, options.Referrers ? referrerTags : null);
         }
 
         /// <summary>Most blob transfers that were ever in flight at once.</summary>
@@ -155,6 +159,8 @@ namespace OciSync.Core.Sync
                 Declined = run.Declined,
                 Deleted = run.Deleted,
                 Kept = run.Kept,
+                ReferrersSynced = _tally.ReferrersSynced,
+                ReferrersUnchanged = _tally.ReferrersUnchanged,
                 BlobsCopied = _tally.Copied,
                 BlobsMounted = _tally.Mounted,
                 BlobsPresent = _tally.Present,
@@ -193,6 +199,7 @@ namespace OciSync.Core.Sync
                     try
                     {
                         result = await _images.CopyAsync(copy, work, ct).ConfigureAwait(false);
+                        result = await FollowReferrersAsync(copy, result, work, ct).ConfigureAwait(false);
                     }
                     catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
                     {
@@ -202,6 +209,31 @@ namespace OciSync.Core.Sync
                     Report(run, pass, SyncPhase.Copying, Interlocked.Increment(ref copied), Volatile.Read(ref started));
                 }
             }, ct))).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// The image is at its destination: its referrers follow (those of the digest pushed, when it is the
+        /// source's, and of the child manifests pushed). An image whose referrers did not all arrive failed:
+        /// a mirror without the signature breaks the policies that verify it.
+        /// </summary>
+        private async Task<ImageResult> FollowReferrersAsync(ImageCopy copy, ImageResult result, ImageWork work, CancellationToken ct)
+        {
+            if (_referrers == null || (result.Action != SyncAction.Synced && result.Action != SyncAction.Unchanged)) return result;
+            var subjects = new List<Digest>();
+            // A filtered index has a digest of its own: what refers to the source's does not refer to it.
+            if (result.Digest != null && result.Digest == result.SourceDigest) subjects.Add(Digest.Parse(result.Digest));
+            subjects.AddRange(work.SyncedChildren());
+            try
+            {
+                await _referrers.CopyAsync(copy, subjects, work, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+            {
+                var error = _clients.Scrubber.Scrub(e);
+                return work.Fail(new RegistryException(ErrorIds.Of(error), $"{copy.Destination} is copied, but not all its referrers are: {error.Message}", error));
+            }
+            result.Referrers = work.Referrers();
+            return result;
         }
 
         /// <summary>A failure while listing or HEADing: into the next pass if another try can help, else a Failed result.</summary>
@@ -372,8 +404,17 @@ namespace OciSync.Core.Sync
 
         private sealed class LayerTally
         {
-            private int _copied, _mounted, _present;
+            private int _copied, _mounted, _present, _referrersSynced, _referrersUnchanged;
             private long _bytes;
+            public int ReferrersSynced => Volatile.Read(ref _referrersSynced);
+            public int ReferrersUnchanged => Volatile.Read(ref _referrersUnchanged);
+
+            public void Add(ManifestResult r)
+            {
+                if (r.Subject == null) return;
+                if (r.Action == SyncAction.Synced) Interlocked.Increment(ref _referrersSynced);
+                else if (r.Action == SyncAction.Unchanged) Interlocked.Increment(ref _referrersUnchanged);
+            }
             public int Copied => _copied;
             public int Mounted => _mounted;
             public int Present => _present;
@@ -408,6 +449,7 @@ namespace OciSync.Core.Sync
             public void OnManifest(ManifestResult result)
             {
                 if (result.Error != null) result.Error = _scrubber.Scrub(result.Error);
+                _tally.Add(result);
                 _inner.OnManifest(result);
             }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using OciSync.Core.Configuration;
 
 namespace OciSync.Core.Sync
@@ -25,6 +26,13 @@ namespace OciSync.Core.Sync
         public bool Force { get; set; }
         /// <summary>Which platforms of an image are copied (image-syncer --os/--arch); the default copies all.</summary>
         public PlatformFilter Platforms { get; set; } = new PlatformFilter(null, null);
+        /// <summary>
+        /// Copy each image's referrers too (signatures, SBOMs, attestations: the OCI 1.1 referrers API or tag
+        /// schema, and cosign's tags), and theirs. A rule listing tags then leaves the referrer tags to this.
+        /// </summary>
+        public bool Referrers { get; set; } = true;
+        /// <summary>Only referrers of these artifact types (for cosign's tags: the media type of their first layer); empty: all.</summary>
+        public IReadOnlyList<string> ReferrerArtifactTypes { get; set; } = Array.Empty<string>();
         /// <summary>Largest image config read to decide a single-platform image's platform.</summary>
         public int MaxConfigBytes { get; set; } = 4 * 1024 * 1024;
         /// <summary>

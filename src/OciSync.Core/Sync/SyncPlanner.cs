@@ -49,14 +49,21 @@ namespace OciSync.Core.Sync
         private readonly RegistryClientFactory _clients;
         private readonly RequestGates _gate;
         private readonly IOciLog _log;
+        private readonly ReferrerTags? _referrerTags;
         private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
+        // By client (a registry and the credential its rules use): one catalog listing a pass however many rules share it.
+        private readonly ConcurrentDictionary<IImageStore, Lazy<Task<IReadOnlyList<string>>>> _catalogs = new ConcurrentDictionary<IImageStore, Lazy<Task<IReadOnlyList<string>>>>();
 
         /// <summary>A planner for the registries of <paramref name="clients"/>, with at most <paramref name="concurrency"/> listings and HEADs in flight.</summary>
         /// <param name="concurrency">Requests (tag lists, HEADs) in flight at once at each registry.</param>
-        public SyncPlanner(RegistryClientFactory clients, int concurrency) : this(new ImageStores(clients), new RequestGates(concurrency)) { }
+        /// <param name="followReferrers">As the engine with referrers on: tags that only name referrers (<c>sha256-…</c>, <c>….sig</c>) are not planned as images.</param>
+        public SyncPlanner(RegistryClientFactory clients, int concurrency, bool followReferrers = true)
+            : this(new ImageStores(clients), new RequestGates(concurrency), followReferrers ? new ReferrerTags() : null) { }
 
-        internal SyncPlanner(ImageStores stores, RequestGates requests)
+        /// <param name="referrerTags">Null with -NoReferrers; otherwise a rule listing tags leaves the referrer tags (<c>sha256-…</c>) to the referrers of its images, and what the listings showed of them is kept there.</param>
+        internal SyncPlanner(ImageStores stores, RequestGates requests, ReferrerTags? referrerTags = null)
         {
+            _referrerTags = referrerTags;
             _stores = stores;
             var clients = stores.Registries;
             _clients = clients;
@@ -82,12 +89,23 @@ namespace OciSync.Core.Sync
         public async Task<SyncPlan> ExpandAsync(IEnumerable<SyncRule> rules, CancellationToken ct)
         {
             var errors = new ConcurrentBag<PlanError>();
-            var expanded = await Task.WhenAll(rules.Select(async rule =>
+            async Task<List<ImageCopy>> ExpandRuleAsync(SyncRule rule)
             {
                 try
                 {
+                    if (rule.IsCatalog)
+                    {
+                        // A '/*' rule: the registry's catalog (listed once a pass), one ordinary rule per repository under the prefix.
+                        var children = rule.ExpandCatalog(await ListCatalogOnceAsync(rule, ct).ConfigureAwait(false));
+                        _log.Write(OciLogLevel.Verbose, $"Rule '{rule}': {children.Count} repositor{(children.Count == 1 ? "y" : "ies")} under {rule.ListedName}.");
+                        if (children.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no repository in the catalog of {rule.SourceRepository.Registry}.");
+                        var each = await Task.WhenAll(children.Select(ExpandRuleAsync)).ConfigureAwait(false);
+                        return each.SelectMany(c => c).ToList();
+                    }
                     var tags = rule.NeedsTagList ? await ListTagsOnceAsync(rule.SourceRepository, ct).ConfigureAwait(false) : null;
                     var pairs = rule.Expand(tags).ToList();
+                    // Referrer tags of a listing go with their images, not as images of their own.
+                    if (_referrerTags != null && rule.NeedsTagList) pairs.RemoveAll(p => ReferrerTags.IsSchemaTag(p.Source.Tag));
                     if (pairs.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no tag.");
                     return pairs;
                 }
@@ -96,10 +114,12 @@ namespace OciSync.Core.Sync
                     errors.Add(new PlanError(rule.ToString(), _clients.Scrubber.Scrub(e), rule: rule));
                     return new List<ImageCopy>();
                 }
-            })).ConfigureAwait(false);
+            }
+            var expanded = await Task.WhenAll(rules.Select(ExpandRuleAsync)).ConfigureAwait(false);
 
             // Each rule is expanded once a pass: the lists are let go (a run holds no repository's tags).
             _tags.Clear();
+            _catalogs.Clear();
             var copies = expanded.SelectMany(p => p)
                 .GroupBy(p => p.Source + " -> " + p.Destination, StringComparer.Ordinal)
                 .Select(g => g.First())
@@ -163,11 +183,26 @@ namespace OciSync.Core.Sync
             return _tags.GetOrAdd(repository.RepositoryName, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(_stores.Get(repository), () => ListAsync(repository, ct), ct, GatePriority.Planning))).Value;
         }
 
+        private Task<IReadOnlyList<string>> ListCatalogOnceAsync(SyncRule rule, CancellationToken ct)
+        {
+            // The credential is the one the prefix's repositories use (an auth key registry/namespace applies to registry/namespace/*).
+            var store = _clients.Get(rule.SourceRepository.Registry, rule.CatalogPrefix!);
+            return _catalogs.GetOrAdd(store, _ => new Lazy<Task<IReadOnlyList<string>>>(() => _gate.RunAsync(store, () => ListCatalogAsync(store, ct), ct, GatePriority.Planning))).Value;
+        }
+
+        private static async Task<IReadOnlyList<string>> ListCatalogAsync(IRepositoryLister store, CancellationToken ct)
+        {
+            var repositories = new List<string>();
+            await foreach (var name in store.ListRepositoriesAsync(ct).ConfigureAwait(false)) repositories.Add(name);
+            return repositories;
+        }
+
         private async Task<IReadOnlyList<string>> ListAsync(ImageReference repository, CancellationToken ct)
         {
             var client = _stores.Get(repository);
             var tags = new List<string>();
             await foreach (var tag in client.ListTagsAsync(repository.Repository, ct).ConfigureAwait(false)) tags.Add(tag);
+            _referrerTags?.Remember(client.Name, repository.Repository, tags);
             _log.Write(OciLogLevel.Verbose, $"{repository.RepositoryName}: {tags.Count} tag(s).");
             return tags;
         }

@@ -40,7 +40,7 @@ namespace OciSync.Core.Sync
     /// <summary>Where a run was with an image when it finished (or failed).</summary>
     public static class SyncPhase
     {
-        /// <summary>Listing the tags of the rule's source repository.</summary>
+        /// <summary>Listing the tags of the rule's source repository (or, for a <c>registry/namespace/*</c> rule, the registry's catalog).</summary>
         public const string Listing = "Listing";
         /// <summary>Asking source and destination for their digests (HEAD).</summary>
         public const string Planning = "Planning";
@@ -102,6 +102,10 @@ namespace OciSync.Core.Sync
         public string? SourceDigest { get; init; }
         /// <summary>The index entry's platform (<c>linux/arm64/v8</c>, say); null for an entry without one (an attestation).</summary>
         public string? Platform { get; init; }
+        /// <summary>For a referrer (a signature, SBOM or attestation): the digest of the manifest it refers to; null for an index's child.</summary>
+        public string? Subject { get; init; }
+        /// <summary>For a referrer: its artifact type (for cosign's tags, the media type of their first layer); null when it has none.</summary>
+        public string? ArtifactType { get; init; }
     }
 
     /// <summary>
@@ -134,6 +138,8 @@ namespace OciSync.Core.Sync
         public IReadOnlyList<ManifestResult> Manifests { get; init; } = Array.Empty<ManifestResult>();
         /// <summary>Every blob (config and layers) the image needed at its destination, whichever image sent it.</summary>
         public IReadOnlyList<LayerResult> Layers { get; init; } = Array.Empty<LayerResult>();
+        /// <summary>The image's referrers (signatures, SBOMs, attestations, and theirs), copied or found present; empty with -NoReferrers.</summary>
+        public IReadOnlyList<ManifestResult> Referrers { get; internal set; } = Array.Empty<ManifestResult>();
     }
 
     /// <summary>The totals of a run, returned when it ends.</summary>
@@ -155,6 +161,10 @@ namespace OciSync.Core.Sync
         public int Deleted { get; init; }
         /// <summary>Stale destination tags -Prune kept because deleting them by digest would have removed a kept tag (Action Kept).</summary>
         public int Kept { get; init; }
+        /// <summary>Referrers (signatures, SBOMs, attestations) pushed to a destination.</summary>
+        public int ReferrersSynced { get; init; }
+        /// <summary>Referrers the destination already had.</summary>
+        public int ReferrersUnchanged { get; init; }
         /// <summary>Blobs uploaded, once per destination repository and digest.</summary>
         public int BlobsCopied { get; init; }
         /// <summary>Blobs mounted from another repository of the destination registry instead of uploaded.</summary>
@@ -178,6 +188,7 @@ namespace OciSync.Core.Sync
         /// <inheritdoc/>
         public override string ToString() =>
             $"{Images} image{(Images == 1 ? "" : "s")}: {Synced} synced, {Unchanged} unchanged, {Filtered} filtered, {Failed} failed; " +
+            (ReferrersSynced > 0 ? $"{ReferrersSynced} referrer{(ReferrersSynced == 1 ? "" : "s")} synced; " : "") +
             (Deleted + Kept > 0 ? $"{Deleted} stale tag{(Deleted == 1 ? "" : "s")} deleted{(Kept > 0 ? $", {Kept} kept" : "")}; " : "") +
             $"{Size(BytesCopied)} sent in {Seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s";
 

@@ -85,6 +85,10 @@ namespace OciSync.Core.Transport
         public const string RegistryDeleteUnsupported = "RegistryDeleteUnsupported";
         /// <summary>A stale tag -Prune kept: the registry deletes only by digest, and that digest is also a kept tag's or a child of a kept index.</summary>
         public const string PruneWouldRemoveKept = "PruneWouldRemoveKept";
+        /// <summary>The registry refused its repository catalog (<c>/v2/_catalog</c> answered 401/403 after authentication), which a <c>registry/namespace/*</c> rule needs.</summary>
+        public const string RegistryCatalogRefused = "RegistryCatalogRefused";
+        /// <summary>The registry offers no repository catalog (404, 405, <c>UNSUPPORTED</c>, or Docker Hub), which a <c>registry/namespace/*</c> rule needs.</summary>
+        public const string RegistryCatalogUnsupported = "RegistryCatalogUnsupported";
         /// <summary>A failure nothing else classifies.</summary>
         public const string ImageSyncFailed = "ImageSyncFailed";
         /// <summary>The one terminating error of a run under ErrorAction Stop.</summary>
@@ -107,6 +111,8 @@ namespace OciSync.Core.Transport
             (RepositoryNotFound,           "ObjectNotFound",       false, false, false),
             (RegistryUnauthorized,         "PermissionDenied",     false, false, false),
             (RegistryForbidden,            "PermissionDenied",     false, false, false),
+            (RegistryCatalogRefused,       "PermissionDenied",     false, false, false),
+            (RegistryCatalogUnsupported,   "NotImplemented",       false, false, false),
             (InsecureTokenRealm,           "PermissionDenied",     false, false, false),
             (CredentialHelperFailed,       "AuthenticationError",  false, false, false),
             (RegistryTlsInvalid,           "SecurityError",        false, false, false),

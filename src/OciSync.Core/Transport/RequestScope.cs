@@ -12,6 +12,8 @@ namespace OciSync.Core.Transport
         public static string PullPush(string repository) => $"repository:{repository}:pull,push";
         /// <summary>What a manifest DELETE needs (distribution asks for the <c>delete</c> action).</summary>
         public static string Delete(string repository) => $"repository:{repository}:delete";
+        /// <summary>The registry's repository list (<c>/v2/_catalog</c>), as distribution's token auth names it.</summary>
+        public const string Catalog = "registry:catalog:*";
 
 #pragma warning disable CS0618 // Properties is the netstandard2.0 spelling of Options.
         public static void Set(HttpRequestMessage request, string scope) => request.Properties[Key] = scope;

@@ -34,6 +34,11 @@ namespace OciSync.PowerShell.Commands
         [ValidateRange(0, 100)]
         public int Retries { get; set; } = 2;
 
+        /// <summary>Only referrers of these artifact types (for cosign's tags, the media type of their first layer); all by default.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? ReferrerArtifactType { get; set; }
+
         /// <summary>Keep only these operating systems (<c>os[:osversion]</c>) from multi-platform images.</summary>
         [Parameter]
         public string[]? OS { get; set; }
@@ -103,6 +108,8 @@ namespace OciSync.PowerShell.Commands
                 Retries = Retries,
                 Force = Force,
                 Platforms = new PlatformFilter(OS, Arch),
+                Referrers = !NoReferrers,
+                ReferrerArtifactTypes = ReferrerArtifactType ?? Array.Empty<string>(),
                 // ShouldProcess only on the pipeline thread: the engine asks through the pump and waits.
                 // -WhatIf writes no images file.
                 SuccessImagesPath = SuccessImagesPath != null && !whatIf ? Resolve(SuccessImagesPath) : null,

@@ -21,6 +21,25 @@ namespace OciSync.PowerShell.Commands
         [Alias("Destinations")]
         public string[] Destination { get; set; } = Array.Empty<string>();
 
+        /// <summary>A regex (unanchored); listed tags it matches are left out. Only for all tags or a /regex/ source.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? ExcludeTag { get; set; }
+
+        /// <summary>A semver range (<c>&gt;=1.20 &lt;2</c>, <c>^1.2</c>, <c>~1.2.3</c>, <c>1.x</c>, <c>[1.20,2.0)</c>): only tags that are versions in it. Only for all tags or a /regex/ source.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? SemVer { get; set; }
+
+        /// <summary>Keep the tags of the N highest versions left after -ExcludeTag and -SemVer. Only for all tags or a /regex/ source.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public int? Latest { get; set; }
+
+        /// <summary>Platforms to copy of this rule's images: <c>os/arch[/variant]</c>; with -OS/-Arch of Invoke-ImageSync a platform must pass both.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Alias("Platforms")]
+        public string[]? Platform { get; set; }
+
         private readonly RuleDefaults _defaults = new RuleDefaults();
 
         /// <summary>-DefaultRegistry and -DefaultNamespace.</summary>
@@ -30,7 +49,7 @@ namespace OciSync.PowerShell.Commands
         {
             try
             {
-                WriteObject(SyncRule.Create(Source, Destination, _defaults.Options(this)));
+                WriteObject(SyncRule.Create(Source, Destination, _defaults.Options(this), TagSelectionParameters.Spec(ExcludeTag, SemVer, Latest, Platform)));
             }
             catch (RuleException e)
             {

@@ -56,6 +56,24 @@ namespace OciSync.PowerShell.Infrastructure
         [Credential]
         public PSCredential? DestinationCredential { get; set; }
 
+        /// <summary>With -Source: a regex (unanchored); listed tags it matches are left out.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        [ValidateNotNullOrEmpty]
+        public string? ExcludeTag { get; set; }
+
+        /// <summary>With -Source: a semver range (<c>&gt;=1.20 &lt;2</c>); only tags that are versions in it.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        [ValidateNotNullOrEmpty]
+        public string? SemVer { get; set; }
+
+        /// <summary>With -Source: keep the tags of the N highest versions left after -ExcludeTag and -SemVer.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        public int? Latest { get; set; }
+
+        /// <summary>With -Source: platforms to copy of the rule's images (<c>os/arch[/variant]</c>); with -OS/-Arch a platform must pass both.</summary>
+        [Parameter(ParameterSetName = ReferenceSet)]
+        public string[]? Platform { get; set; }
+
         /// <summary>Blob streams in flight at once across all images (image-syncer --proc); Get-SyncPlan streams none.</summary>
         [Parameter]
         [Alias("ThrottleLimit")]
@@ -66,6 +84,10 @@ namespace OciSync.PowerShell.Infrastructure
         [Parameter]
         [ValidateRange(1, 256)]
         public int RequestLimit { get; set; } = new SyncOptions().RequestConcurrency;
+
+        /// <summary>Images only: their signatures, SBOMs and attestations stay behind, and tags that name referrers (<c>sha256-…</c>, <c>….sig</c>) are copied as images.</summary>
+        [Parameter]
+        public SwitchParameter NoReferrers { get; set; }
 
         private protected IReadOnlyList<SyncRule> Rules => _rules;
         private protected CredentialStore Credentials { get; private set; } = new CredentialStore();
@@ -112,7 +134,7 @@ namespace OciSync.PowerShell.Infrastructure
         {
             try
             {
-                _rules.Add(SyncRule.Create(Source!, Destination, RuleOptions));
+                _rules.Add(SyncRule.Create(Source!, Destination, RuleOptions, TagSelectionParameters.Spec(ExcludeTag, SemVer, Latest, Platform)));
             }
             catch (RuleException e)
             {
@@ -155,7 +177,7 @@ namespace OciSync.PowerShell.Infrastructure
             var lastReport = DateTime.MinValue;
             Run(async ct =>
             {
-                plan = await new SyncPlanner(clients, RequestLimit).PlanAsync(_rules, headDestinations, ct, (done, total) =>
+                plan = await new SyncPlanner(clients, RequestLimit, followReferrers: !NoReferrers).PlanAsync(_rules, headDestinations, ct, (done, total) =>
                 {
                     // Sampled: thousands of quick HEADs must not flood the host with progress records.
                     if (done < total && (DateTime.UtcNow - lastReport).TotalMilliseconds < 250) return;

@@ -70,7 +70,7 @@ internal sealed class SecurityHarness : ISyncObserver, IOciLog
 {
     private static readonly Regex Tag = new("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant);
     private static readonly Regex Digest = new("^sha256:[0-9a-f]{64}$", RegexOptions.CultureInvariant);
-    private static readonly Regex Api = new("^/v2/(?<repo>.+?)/(?:manifests/(?<ref>[^/]+)|blobs/(?<digest>sha256:[^/]+)|blobs/uploads/[^/]*|tags/list)$", RegexOptions.CultureInvariant);
+    private static readonly Regex Api = new("^/v2/(?<repo>.+?)/(?:manifests/(?<ref>[^/]+)|blobs/(?<digest>sha256:[^/]+)|blobs/uploads/[^/]*|tags/list|referrers/(?<digest>sha256:[^/]+))$", RegexOptions.CultureInvariant);
 
     public SecurityHarness(RegistryFixture registries, Canary canary, IEnumerable<HostileRegistry> hostiles,
         Func<bool, HttpMessageHandler>? sockets = null, Action<RegistryClientOptions>? configure = null)
