@@ -60,9 +60,9 @@ public sealed class CatalogSyncTests
         Assert.Equal(0, summary.Failed);
 
         var target = new RegistryHttp(destination);
-        var copied = await Task.WhenAll(seeded.Repositories.Select(async repo =>
-            (Expected: seeded.Digests[$"{repo}:1.0"], Actual: await target.GetManifestDigestAsync("cat200/" + repo.Substring("org/team/".Length), "1.0"))));
-        Assert.All(copied, c => Assert.Equal(c.Expected, c.Actual));
+        // One at a time: 200 checks at once each fetching a token of their own overran the token server (a 401 once).
+        foreach (var repo in seeded.Repositories)
+            Assert.Equal(seeded.Digests[$"{repo}:1.0"], await target.GetManifestDigestAsync("cat200/" + repo.Substring("org/team/".Length), "1.0"));
         foreach (var repo in new[] { "cat200/team", "cat200/teamx/app", "cat200/other", "cat200/elsewhere/app", "cat200" })
             Assert.Null(await target.GetManifestDigestAsync(repo, "1.0"));
     }
