@@ -84,7 +84,7 @@ Describe 'A hostile registry through the cmdlets' {
         $captured = Invoke-ImageSync -Source "$H/a/app" -Destination "$B/$ns/app" -Auth $auth -Retries 0 -FailedImagesPath $failed `
             -Verbose -Debug -LogPath $log -ErrorAction Continue -WarningAction Continue -InformationAction Continue *>&1
 
-        $bad = @((Get-HostileState).requests | Select-Object -Skip $seen | Where-Object { $_.target -notmatch '^/v2/(a/app/(manifests/(good1|good2|sha256:[0-9a-f]{64})|blobs/sha256:[0-9a-f]{64}|tags/list(\?.*)?))?$' })
+        $bad = @((Get-HostileState).requests | Select-Object -Skip $seen | Where-Object { $_.target -notmatch '^/v2/(a/app/(manifests/(good1|good2|sha256:[0-9a-f]{64})|blobs/sha256:[0-9a-f]{64}|tags/list(\?.*)?|referrers/sha256:[0-9a-f]{64}))?$' })
         $bad | ForEach-Object { "$($_.method) $($_.target)" } | Should -BeNullOrEmpty -Because 'only the valid tags may become requests'
         Find-Canary (Get-Trace $captured @($log, $failed)) | Should -BeNullOrEmpty
         Get-ErrorRecords $captured | ForEach-Object { $_.FullyQualifiedErrorId } | Should -BeNullOrEmpty -Because 'skipped tags are not failures'
