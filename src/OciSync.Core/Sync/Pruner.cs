@@ -74,6 +74,11 @@ namespace OciSync.Core.Sync
                 return;
             }
             var start = DateTime.UtcNow;
+            if (rule.IsCatalog)
+            {
+                await PruneCatalogAsync(rule, failed, produced, start, ct).ConfigureAwait(false);
+                return;
+            }
             IReadOnlyList<string> sourceTags;
             try
             {
@@ -100,6 +105,35 @@ namespace OciSync.Core.Sync
                 if (target.Tags.Count > 0 || target.Digest is not null) continue; // a listing rule's destinations keep the source tags
                 await PruneTargetAsync(rule, target.Repository, sourceTags, produced, ct).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>
+        /// A '/*' rule prunes as each of its repositories' rules does, from the catalog as it is now. A repository
+        /// gone from the source's catalog keeps its mirror: -Prune removes tags, never whole repositories.
+        /// </summary>
+        private async Task PruneCatalogAsync(SyncRule rule, Func<SyncRule, IReadOnlyList<ImageCopy>?, bool> failed, ISet<string> produced, DateTime start, CancellationToken ct)
+        {
+            IReadOnlyList<SyncRule> repositories;
+            try
+            {
+                var lister = _stores.Registries.Get(rule.SourceRepository.Registry, rule.CatalogPrefix!);
+                var names = await _gate.RunAsync(lister, async () =>
+                {
+                    var listed = new List<string>();
+                    await foreach (var name in lister.ListRepositoriesAsync(ct).ConfigureAwait(false)) listed.Add(name);
+                    return (IReadOnlyList<string>)listed;
+                }, ct, GatePriority.Planning).ConfigureAwait(false);
+                repositories = rule.ExpandCatalog(names);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+            {
+                var error = _scrubber.Scrub(e);
+                _log.Write(OciLogLevel.Warning, $"Rule '{rule}': not pruned, because listing the catalog of {rule.SourceRepository.Registry} failed; no tag was deleted.");
+                Emit(rule, Result(rule, rule.ListedName, string.Join(", ", rule.Targets.Select(t => t.ToString())), null, SyncAction.Failed, start,
+                    ErrorIds.Of(error), $"Not pruned: listing the catalog failed: {error.Message}"));
+                return;
+            }
+            foreach (var repository in repositories) await PruneAsync(repository, failed, produced, ct).ConfigureAwait(false);
         }
 
         private async Task PruneTargetAsync(SyncRule rule, ImageReference repository, IReadOnlyList<string> sourceTags, ISet<string> produced, CancellationToken ct)

@@ -47,6 +47,31 @@ public sealed class PruneTests
         return (source, destination, rule);
     }
 
+    [Fact]
+    public async Task A_namespace_rule_prunes_each_of_its_repositories_and_keeps_the_mirror_of_a_repository_gone_from_the_catalog()
+    {
+        var ns = $"prunecat{Guid.NewGuid():N}".Substring(0, 16);
+        var mirror = "m" + ns;
+        var src = new RegistryHttp(_registries.Anonymous);
+        await src.PushImageAsync($"{ns}/a", ImageFactory.CreateImage(43_000, layerCount: 1, layerSize: 1024), "v1");
+        await src.PushImageAsync($"{ns}/a", ImageFactory.CreateImage(43_001, layerCount: 1, layerSize: 1024), "v2");
+        await src.PushImageAsync($"{ns}/b", ImageFactory.CreateImage(43_002, layerCount: 1, layerSize: 1024), "v1");
+        var rule = SyncRule.Create($"{_registries.Anonymous.Host}/{ns}/*", new[] { $"{_registries.Basic.Host}/{mirror}/*" });
+        var first = await RunAsync(new SyncHarness(_registries), new SyncOptions { Retries = 0 }, rule);
+        Assert.Equal(3, first.Synced);
+        await src.DeleteTagByDigestAsync($"{ns}/a", "v2");
+
+        var harness = new SyncHarness(_registries);
+        var summary = await RunAsync(harness, Prune(), rule);
+
+        Assert.True(summary.Failed == 0, string.Join("; ", harness.Images.Select(i => i.Error)));
+        Assert.Equal(1, summary.Deleted);
+        Assert.Equal($"{_registries.Basic.Host}/{mirror}/a:v2", Assert.Single(harness.Images, r => r.Action == SyncAction.Deleted).Destination);
+        var dst = new RegistryHttp(_registries.Basic);
+        Assert.Equal(new[] { "v1" }, await dst.ListTagsAsync($"{mirror}/a"));
+        Assert.Equal(new[] { "v1" }, await dst.ListTagsAsync($"{mirror}/b"));
+    }
+
     [Theory]
     [InlineData(RegistryAuthKind.Anonymous)]
     [InlineData(RegistryAuthKind.Token)]
