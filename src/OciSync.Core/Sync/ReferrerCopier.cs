@@ -78,6 +78,8 @@ namespace OciSync.Core.Sync
                     var found = await DiscoverAsync(copy, subject, ct).ConfigureAwait(false);
                     if (found.Count == 0) return;
                     var indexed = found.Any(f => f.Tag == null) ? await DestinationReferrersAsync(copy, subject, ct).ConfigureAwait(false) : null;
+                    // Referrers the destination did not index itself go into the subject's referrers tag in one write, after all of them are pushed.
+                    var unindexed = new List<Manifest>();
                     foreach (var referrer in found)
                     {
                         if (!seen.TryAdd(referrer.Key, 0)) continue;
@@ -85,9 +87,10 @@ namespace OciSync.Core.Sync
                             throw new RegistryException(ErrorIds.ManifestInvalid, $"{copy.Source}: the image has more than {MaxReferrersPerImage} referrers; the rest are not copied.");
                         var digest = referrer.Tag != null
                             ? await CopyTaggedAsync(copy, referrer, work, ct).ConfigureAwait(false)
-                            : await CopyReferrerAsync(copy, referrer, indexed!, work, ct).ConfigureAwait(false);
+                            : await CopyReferrerAsync(copy, referrer, indexed!, unindexed, work, ct).ConfigureAwait(false);
                         if (digest is not null) next.Add(digest);
                     }
+                    if (unindexed.Count > 0) await AddToFallbackAsync(_stores.Get(copy.Destination), copy.Destination.Repository, subject, unindexed, ct).ConfigureAwait(false);
                 })).ConfigureAwait(false);
                 // A registry's tags can point anywhere, round in a circle too: each digest is followed once.
                 level = next.Distinct().Where(followed.Add).ToList();
@@ -131,7 +134,10 @@ namespace OciSync.Core.Sync
             return index.Children;
         }
 
-        /// <summary>Whether a source tag exists, by the run's one listing of the repository.</summary>
+        /// <summary>
+        /// Whether a source tag exists: by the run's one listing of the repository, or by HEAD where the listing
+        /// was refused (a credential that may pull tags it names but not list them must not lose the image).
+        /// </summary>
         private async Task<bool> HasTagAsync(IImageStore store, string repository, string tag, CancellationToken ct)
         {
             var tags = await _tags.GetAsync(store.Name, repository, () => _gate.RunAsync(store, async () =>
@@ -139,8 +145,11 @@ namespace OciSync.Core.Sync
                 var listed = new List<string>();
                 await foreach (var t in store.ListTagsAsync(repository, ct).ConfigureAwait(false)) listed.Add(t);
                 return (IReadOnlyList<string>)listed;
-            }, ct, GatePriority.Planning)).ConfigureAwait(false);
-            return tags.Contains(tag);
+            }, ct, GatePriority.Planning), e => _log.Write(OciLogLevel.Verbose,
+                $"{store.Name}/{repository}: the tags could not be listed ({e.Message}); its referrer tags are asked for one by one.")).ConfigureAwait(false);
+            if (tags != null) return tags.Contains(tag);
+            var head = await _gate.RunAsync(store, () => store.HeadManifestAsync(repository, tag, ct), ct).ConfigureAwait(false);
+            return head != null;
         }
 
         private bool Wanted(string? artifactType) => _artifactTypes.Count == 0 || (artifactType != null && _artifactTypes.Contains(artifactType));
@@ -180,8 +189,8 @@ namespace OciSync.Core.Sync
 
         // ---- copying them -----------------------------------------------------------------------------
 
-        /// <summary>A referrer with a subject: content, then the manifest by digest, then (without the API) the referrers tag. Returns its digest to follow, or null when skipped.</summary>
-        private async Task<Digest?> CopyReferrerAsync(ImageCopy copy, Found referrer, Indexed indexed, ImageWork work, CancellationToken ct)
+        /// <summary>A referrer with a subject: content, then the manifest by digest; one the destination did not index goes to <paramref name="unindexed"/>, for its referrers tag. Returns its digest to follow, or null when skipped.</summary>
+        private async Task<Digest?> CopyReferrerAsync(ImageCopy copy, Found referrer, Indexed indexed, List<Manifest> unindexed, ImageWork work, CancellationToken ct)
         {
             var watch = Stopwatch.StartNew();
             var digest = referrer.Descriptor!.Digest;
@@ -205,7 +214,7 @@ namespace OciSync.Core.Sync
             if (manifest.IsIndex) await _images.CopyChildrenAsync(sub, manifest, work, ct).ConfigureAwait(false);
             else await _images.CopyBlobsAsync(src, copy.Source.Repository, dst, copy.Destination.Repository, manifest, work, ct).ConfigureAwait(false);
             var byApi = await _gate.RunAsync(dst, () => dst.PutReferrerAsync(copy.Destination.Repository, manifest, ct), ct).ConfigureAwait(false);
-            if (!byApi) await AddToFallbackAsync(dst, copy.Destination.Repository, referrer.Subject, manifest, ct).ConfigureAwait(false);
+            if (!byApi) unindexed.Add(manifest);
             work.AddReferrer(Result(copy, referrer, manifest, SyncAction.Synced, watch));
             return digest;
         }
@@ -252,17 +261,20 @@ namespace OciSync.Core.Sync
         internal static string? CosignType(Manifest manifest) =>
             manifest.Layers.Count > 0 && manifest.Layers[0].MediaType.Length > 0 ? manifest.Layers[0].MediaType : manifest.ArtifactType;
 
-        /// <summary>Adds the referrer to the subject's referrers tag at the destination, keeping every entry already there.</summary>
-        private async Task AddToFallbackAsync(IImageStore dst, string repository, Digest subject, Manifest referrer, CancellationToken ct)
+        /// <summary>Adds the referrers to the subject's referrers tag at the destination, keeping every entry already there.</summary>
+        private async Task AddToFallbackAsync(IImageStore dst, string repository, Digest subject, IReadOnlyList<Manifest> referrers, CancellationToken ct)
         {
             var key = dst.Name + "/" + repository + "@" + subject;
             var gate = _tagLocks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
             await gate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
+                // Read again under the lock: another image of this run may have written the tag since.
                 var (existing, tag) = await ReadFallbackAsync(dst, repository, subject, ct).ConfigureAwait(false);
-                if (existing != null && existing.Children.Any(c => c.Digest == referrer.Digest)) return;
-                var merged = MergeFallback(existing, referrer);
+                var merged = existing;
+                foreach (var referrer in referrers)
+                    if (merged == null || !merged.Children.Any(c => c.Digest == referrer.Digest)) merged = MergeFallback(merged, referrer);
+                if (merged == existing || merged == null) return;
                 await _gate.RunAsync(dst, () => dst.PutManifestAsync(repository, tag, merged, child: false, ct), ct).ConfigureAwait(false);
                 _log.Write(OciLogLevel.Verbose, $"{dst.Name}/{repository}:{tag}: referrers index now has {merged.Children.Count} entr{(merged.Children.Count == 1 ? "y" : "ies")}.");
             }

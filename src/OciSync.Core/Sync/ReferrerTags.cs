@@ -21,7 +21,7 @@ namespace OciSync.Core.Sync
 
         // Per store and repository: the schema tags its listing had (only those; a run holds no repository's tags).
         // Lazy: two images of one repository asking at once must not list it twice.
-        private readonly ConcurrentDictionary<string, Lazy<Task<HashSet<string>>>> _listed = new ConcurrentDictionary<string, Lazy<Task<HashSet<string>>>>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Lazy<Task<HashSet<string>?>>> _listed = new ConcurrentDictionary<string, Lazy<Task<HashSet<string>?>>>(StringComparer.Ordinal);
 
         /// <summary>True for a tag that only names referrers of a digest: a rule listing tags leaves it to the referrers of its image.</summary>
         public static bool IsSchemaTag(string? tag) => tag != null && Schema.IsMatch(tag);
@@ -37,27 +37,29 @@ namespace OciSync.Core.Sync
         public void Remember(string store, string repository, IEnumerable<string> listed)
         {
             var tags = SchemaTags(listed);
-            _listed[store + "/" + repository] = new Lazy<Task<HashSet<string>>>(() => Task.FromResult(tags));
+            _listed[store + "/" + repository] = new Lazy<Task<HashSet<string>?>>(() => Task.FromResult<HashSet<string>?>(tags));
         }
 
         /// <summary>
         /// The repository's referrer tags: from this run's listing of it, else listed now by <paramref name="list"/>
-        /// (once per repository: one listing costs less than a HEAD per tag name per image). A failed listing is
-        /// forgotten, so a later pass lists again.
+        /// (once per repository: one listing costs less than a HEAD per tag name per image). Null when the listing
+        /// failed (told once to <paramref name="failed"/>): then the caller asks tag by tag, for the rest of the run.
         /// </summary>
-        public async Task<HashSet<string>> GetAsync(string store, string repository, Func<Task<IReadOnlyList<string>>> list)
+        public async Task<HashSet<string>?> GetAsync(string store, string repository, Func<Task<IReadOnlyList<string>>> list, Action<Exception> failed)
         {
-            var key = store + "/" + repository;
-            var entry = _listed.GetOrAdd(key, _ => new Lazy<Task<HashSet<string>>>(async () => SchemaTags(await list().ConfigureAwait(false))));
-            try
+            var entry = _listed.GetOrAdd(store + "/" + repository, _ => new Lazy<Task<HashSet<string>?>>(async () =>
             {
-                return await entry.Value.ConfigureAwait(false);
-            }
-            catch
-            {
-                ((ICollection<KeyValuePair<string, Lazy<Task<HashSet<string>>>>>)_listed).Remove(new KeyValuePair<string, Lazy<Task<HashSet<string>>>>(key, entry));
-                throw;
-            }
+                try
+                {
+                    return SchemaTags(await list().ConfigureAwait(false));
+                }
+                catch (Exception e) when (!(e is OperationCanceledException))
+                {
+                    failed(e);
+                    return null;
+                }
+            }));
+            return await entry.Value.ConfigureAwait(false);
         }
 
         private static HashSet<string> SchemaTags(IEnumerable<string> listed)

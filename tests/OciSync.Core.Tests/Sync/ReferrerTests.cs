@@ -245,6 +245,34 @@ public sealed class ReferrerTests
     }
 
     [Fact]
+    public async Task A_source_that_refuses_its_tag_list_has_its_referrer_tags_asked_by_name_and_two_referrers_of_one_subject_are_indexed_in_one_write()
+    {
+        await using var source = HostileRegistry.Start();
+        await using var destination = HostileRegistry.Start();
+        var image = ImageFactory.CreateImage(9800, layerCount: 1, layerSize: 1024);
+        source.AddImage("app", image, "v1");
+        var sbom = ReferrerFactory.Artifact(image.Digest, image.ManifestBytes.Length, image.ManifestMediaType, ReferrerFactory.SbomType, "{\"one\":1}");
+        var notation = ReferrerFactory.Artifact(image.Digest, image.ManifestBytes.Length, image.ManifestMediaType, ReferrerFactory.SignatureType, "{\"two\":2}");
+        source.AddArtifact("app", sbom);
+        source.AddArtifact("app", notation);
+        source.AddManifest("app", ReferrerFactory.FallbackIndex(sbom, notation), TestBed.MediaTypes.OciIndex, ReferrerFactory.FallbackTag(image.Digest));
+        var signature = ReferrerFactory.CosignSignature(image.Digest, "named");
+        source.AddArtifact("app", signature, ReferrerFactory.CosignTag(image.Digest));
+        // A pull credential that may not list: the image and its referrers must still come.
+        source.On(r => r.Path == "/v2/app/tags/list" ? HostileReply.Error(403, "DENIED", "listing is not allowed") : null);
+
+        var (summary, harness) = await SyncAsync(_registries, new SyncOptions { Retries = 0 }, $"{source.Host}/app:v1", $"{destination.Host}/mirror/app");
+
+        Assert.True(summary.Failed == 0, string.Join("; ", harness.Images.Select(i => i.Error)));
+        Assert.Equal(3, summary.ReferrersSynced);
+        Assert.True(destination.HasManifest("mirror/app", ReferrerFactory.CosignTag(image.Digest)));
+        Assert.Single(source.Requests, r => r.Path == "/v2/app/tags/list"); // refused once, then asked by name
+        var entries = Assert.Single(destination.Requests, r => r.Method == "PUT" && r.Path == $"/v2/mirror/app/manifests/{ReferrerFactory.FallbackTag(image.Digest)}").Body;
+        using var doc = JsonDocument.Parse(entries);
+        Assert.Equal(new[] { notation.Digest, sbom.Digest }.OrderBy(d => d), doc.RootElement.GetProperty("manifests").EnumerateArray().Select(e => e.GetProperty("digest").GetString()).OrderBy(d => d));
+    }
+
+    [Fact]
     public void The_referrers_tag_index_keeps_entries_as_written_and_adds_the_new_one_as_the_API_would_list_it()
     {
         var existing = Content.Manifest.Parse(Encoding.UTF8.GetBytes(
