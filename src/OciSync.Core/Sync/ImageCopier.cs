@@ -154,13 +154,17 @@ namespace OciSync.Core.Sync
             work.Add(Child(SyncAction.Synced, manifest));
         }
 
-        /// <summary>Copies every child of an index (no platform filter: a referrer's index is copied whole), not the index itself.</summary>
-        internal Task CopyChildrenAsync(ImageCopy copy, Manifest index, ImageWork work, CancellationToken ct)
+        /// <summary>
+        /// What a manifest references, not the manifest itself: an index's children (no platform filter: a
+        /// referrer's index is copied whole), or an image's blobs.
+        /// </summary>
+        internal Task CopyContentAsync(ImageCopy copy, Manifest manifest, ImageWork work, CancellationToken ct)
         {
             var src = _stores.Get(copy.Source);
             var dst = _stores.Get(copy.Destination);
+            if (!manifest.IsIndex) return CopyBlobsAsync(src, copy.Source.Repository, dst, copy.Destination.Repository, manifest, work, ct);
             var walk = new IndexWalk();
-            return Task.WhenAll(index.Children.Select(child => CopyChildAsync(copy, src, dst, child, work, 1, walk, ct)));
+            return Task.WhenAll(manifest.Children.Select(child => CopyChildAsync(copy, src, dst, child, work, 1, walk, ct)));
         }
 
         /// <summary>A manifest by tag or digest; by digest it is fetched once however many images ask at once.</summary>
@@ -186,7 +190,7 @@ namespace OciSync.Core.Sync
                 if (pair.Value.IsValueCreated && pair.Value.Value.IsCompleted) _fetched.TryRemove(pair.Key, out _);
         }
 
-        internal async Task CopyBlobsAsync(IImageStore src, string srcRepo, IImageStore dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
+        private async Task CopyBlobsAsync(IImageStore src, string srcRepo, IImageStore dst, string dstRepo, Manifest manifest, ImageWork work, CancellationToken ct)
         {
             var transfers = manifest.Blobs.Select(b => _blobs.CopyAsync(src, srcRepo, dst, dstRepo, b, work.Copy, ct)).ToList();
             try

@@ -210,9 +210,7 @@ namespace OciSync.Core.Sync
                 return digest;
             }
 
-            var sub = new ImageCopy(copy.Source.WithDigest(digest), copy.Destination.WithDigest(digest), copy.Rule);
-            if (manifest.IsIndex) await _images.CopyChildrenAsync(sub, manifest, work, ct).ConfigureAwait(false);
-            else await _images.CopyBlobsAsync(src, copy.Source.Repository, dst, copy.Destination.Repository, manifest, work, ct).ConfigureAwait(false);
+            await _images.CopyContentAsync(new ImageCopy(copy.Source.WithDigest(digest), copy.Destination.WithDigest(digest), copy.Rule), manifest, work, ct).ConfigureAwait(false);
             var byApi = await _gate.RunAsync(dst, () => dst.PutReferrerAsync(copy.Destination.Repository, manifest, ct), ct).ConfigureAwait(false);
             if (!byApi) unindexed.Add(manifest);
             work.AddReferrer(Result(copy, referrer, manifest, SyncAction.Synced, watch));
@@ -249,9 +247,7 @@ namespace OciSync.Core.Sync
                 work.AddReferrer(Result(copy, referrer, manifest, SyncAction.Unchanged, watch));
                 return manifest.Digest;
             }
-            var sub = new ImageCopy(copy.Source.WithDigest(manifest.Digest), copy.Destination.WithTag(tag), copy.Rule);
-            if (manifest.IsIndex) await _images.CopyChildrenAsync(sub, manifest, work, ct).ConfigureAwait(false);
-            else await _images.CopyBlobsAsync(src, srcRepo, dst, dstRepo, manifest, work, ct).ConfigureAwait(false);
+            await _images.CopyContentAsync(new ImageCopy(copy.Source.WithDigest(manifest.Digest), copy.Destination.WithTag(tag), copy.Rule), manifest, work, ct).ConfigureAwait(false);
             await _gate.RunAsync(dst, () => dst.PutManifestAsync(dstRepo, tag, manifest, child: false, ct), ct).ConfigureAwait(false);
             work.AddReferrer(Result(copy, referrer, manifest, SyncAction.Synced, watch));
             return manifest.Digest;
