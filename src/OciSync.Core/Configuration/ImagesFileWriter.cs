@@ -97,9 +97,10 @@ namespace OciSync.Core.Configuration
 
         /// <summary>
         /// The selection written with each source. One source key holds one selection: when copies or
-        /// rules of the same source bring different ones, the first exclude/semver/latest is kept and the
-        /// platform lists are joined (any copy without a list means every platform), so a re-run copies
-        /// at least what was asked, never less.
+        /// rules of the same source bring different ones, the platform lists are joined (any copy without a
+        /// list means every platform), and the first exclude/semver/latest is kept for all of them — two
+        /// listing rules of one source that select differently are re-run with the first one's selection
+        /// (an images file cannot say more: a key appears once).
         /// </summary>
         private sealed class RuleSelections
         {
