@@ -72,8 +72,12 @@ function Invoke-Package {
     if (Test-Path $ModuleOut) { Remove-Item $ModuleOut -Recurse -Force }
     New-Item -ItemType Directory -Path $ModuleOut | Out-Null
     $bin = Join-Path $Root "src/OciSync.PowerShell/bin/$Configuration/netstandard2.0"
-    Get-ChildItem $bin -Filter *.dll | Where-Object Name -ne 'System.Management.Automation.dll' | Copy-Item -Destination $ModuleOut
-    Copy-Item (Join-Path $bin 'OciSync.Core.xml') $ModuleOut   # the API docs, for C# callers of OciSync.Core.dll
+    # Only the cmdlets' dll sits at the root; OciSync.Core and every package it needs go to Dependencies/, where
+    # neither PowerShell nor .NET looks, and are loaded privately (src/OciSync.PowerShell/Loading).
+    $dependencies = New-Item -ItemType Directory -Path (Join-Path $ModuleOut 'Dependencies')
+    Copy-Item (Join-Path $bin 'OciSync.PowerShell.dll') $ModuleOut
+    Get-ChildItem $bin -Filter *.dll | Where-Object Name -notin 'OciSync.PowerShell.dll', 'System.Management.Automation.dll' | Copy-Item -Destination $dependencies
+    Copy-Item (Join-Path $bin 'OciSync.Core.xml') $dependencies   # the API docs, for C# callers of OciSync.Core.dll
     Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse
     Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build/New-HelpXml.ps1'), '-ModulePath', (Join-Path $ModuleOut 'OciSync.psd1'))
     Write-Host "Module: $(Join-Path $ModuleOut 'OciSync.psd1')"

@@ -1,0 +1,57 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace OciSync.PowerShell.Loading
+{
+    /// <summary>
+    /// Runs before PowerShell looks at the cmdlets: OciSync.Core and the packages it needs (YamlDotNet, Polly,
+    /// NuGet.Versioning, ...) sit in the module's Dependencies folder, where no other loader looks, and are
+    /// loaded from there privately. PowerShell 7 gets them in a load context of their own
+    /// (<see cref="DependencyLoadContext"/>); Windows PowerShell 5.1, which has no load contexts, gets a resolve
+    /// handler that answers only our own assemblies' requests for our own files (<see cref="FrameworkDependencyResolver"/>).
+    /// </summary>
+    public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+    {
+        private static readonly object Gate = new object();
+        private static Action? _uninstall;
+
+        /// <summary>The folder beside OciSync.PowerShell.dll that holds OciSync.Core.dll and its dependencies.</summary>
+        public static string DependencyDirectory { get; } = Path.Combine(
+            Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".", "Dependencies");
+
+        /// <summary>.NET (Core), where load contexts exist; false on .NET Framework (Windows PowerShell 5.1).</summary>
+        public static bool HasLoadContexts { get; } = !RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase);
+
+        public void OnImport()
+        {
+            lock (Gate)
+            {
+                // A second Import-Module -Force of the same dll: the handler installed by the first stays, once.
+                if (_uninstall != null) return;
+                _uninstall = HasLoadContexts ? InstallLoadContext() : InstallFrameworkResolver();
+            }
+        }
+
+        public void OnRemove(PSModuleInfo module)
+        {
+            // The load context stays (assemblies loaded in it cannot be unloaded while PowerShell holds their
+            // types); only the 5.1 resolve handler goes, so it stops answering for a module that is gone.
+            if (HasLoadContexts) return;
+            lock (Gate)
+            {
+                _uninstall?.Invoke();
+                _uninstall = null;
+            }
+        }
+
+        // Separate methods, never inlined: .NET Framework must not compile a method that names AssemblyLoadContext.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static Action InstallLoadContext() => DependencyLoadContext.Install(DependencyDirectory);
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static Action InstallFrameworkResolver() => FrameworkDependencyResolver.Install(DependencyDirectory);
+    }
+}
