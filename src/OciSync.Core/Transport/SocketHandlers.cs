@@ -46,6 +46,20 @@ namespace OciSync.Core.Transport
                 AutomaticDecompression = DecompressionMethods.None,
                 MaxConnectionsPerServer = 64,
             };
+            // .NET Framework: TLS 1.2 (1.3 where Windows has it) for these handlers alone; elsewhere the OS's default.
+            var protocols = TlsPolicy.ForThisProcess();
+            if (protocols != System.Security.Authentication.SslProtocols.None)
+            {
+                try
+                {
+                    handler.SslProtocols = protocols;
+                }
+                catch (NotSupportedException)
+                {
+                    // A framework that refuses TLS 1.3 although TlsPolicy judged it new enough: TLS 1.2 still beats its default.
+                    handler.SslProtocols = protocols & ~TlsPolicy.Tls13;
+                }
+            }
             if (proxy != null)
             {
                 handler.UseProxy = true;
