@@ -4,7 +4,8 @@
 .DESCRIPTION
     Tasks:
       Build    compile the solution
-      Package  assemble the importable module at out/OciSync/OciSync.psd1
+      Package  assemble the importable module at out/OciSync/OciSync.psd1, its zip for Azure Automation
+               (out/OciSync-<version>.zip) and its gallery package (out/OciSync.<version>.nupkg)
       Test     xunit (core, real registries) + Pester (cmdlets, packaged module); prints "N passed, N failed"
       Demo     start two throwaway registries, seed sample images, sync them twice, stop the registries
       Bench    compare OciSync with skopeo sync: ~1 GB over loopback (out/bench/results.md), then the 1 GB set
@@ -79,8 +80,26 @@ function Invoke-Package {
     Get-ChildItem $bin -Filter *.dll | Where-Object Name -notin 'OciSync.PowerShell.dll', 'System.Management.Automation.dll' | Copy-Item -Destination $dependencies
     Copy-Item (Join-Path $bin 'OciSync.Core.xml') $dependencies   # the API docs, for C# callers of OciSync.Core.dll
     Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse
+    Copy-Item (Join-Path $Root 'LICENSE') $ModuleOut
     Invoke-Native dotnet @('pwsh', '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build/New-HelpXml.ps1'), '-ModulePath', (Join-Path $ModuleOut 'OciSync.psd1'))
     Write-Host "Module: $(Join-Path $ModuleOut 'OciSync.psd1')"
+    Invoke-Archives
+}
+
+function Invoke-Archives {
+    # The zip Azure Automation's "Import module" and New-AzAutomationModule take (OciSync/ at its root), and the
+    # gallery package (what Publish-PSResource would upload), both of the module just assembled.
+    $version = (Import-PowerShellDataFile (Join-Path $ModuleOut 'OciSync.psd1')).ModuleVersion
+    Get-ChildItem $Out -File | Where-Object Name -match '^OciSync[-.]\d.*\.(zip|nupkg)$' | Remove-Item
+    $zip = Join-Path $Out "OciSync-$version.zip"
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    [System.IO.Compression.ZipFile]::CreateFromDirectory($ModuleOut, $zip, [System.IO.Compression.CompressionLevel]::Optimal, $true)
+    Write-Host "Zip: $zip"
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $ModuleOut -DestinationPath $Out
+    $nupkg = Join-Path $Out "OciSync.$version.nupkg"
+    if (-not (Test-Path $nupkg)) { throw "Compress-PSResource wrote no $nupkg." }
+    Write-Host "Gallery package: $nupkg"
 }
 
 function Get-PesterManifest {

@@ -44,6 +44,22 @@ Describe 'The OciSync module' {
         $data.FormatsToProcess | Should -Not -BeNullOrEmpty
     }
 
+    It 'the manifest carries what a gallery and Windows PowerShell need' {
+        $data = Import-PowerShellDataFile $env:OCISYNC_MODULE
+        $psData = $data.PrivateData.PSData
+        foreach ($uri in $psData.ProjectUri, $psData.LicenseUri) {
+            [uri]::IsWellFormedUriString($uri, 'Absolute') | Should -BeTrue
+            ([uri]$uri).Scheme | Should -Be 'https'
+            $uri | Should -Not -Match 'example|invalid|localhost'
+        }
+        $psData.ReleaseNotes | Should -Match "^$([regex]::Escape($data.ModuleVersion))\b" -Because 'the notes begin with the version they describe'
+        $psData.Tags | Should -Contain 'image-syncer'
+        [version]$data.DotNetFrameworkVersion | Should -BeGreaterOrEqual ([version]'4.7.1') -Because 'per-handler TLS versions and certificate callbacks need .NET Framework 4.7.1'
+        Join-Path (Split-Path $env:OCISYNC_MODULE) 'LICENSE' | Should -Exist
+        $props = [xml](Get-Content (Join-Path (Split-Path $env:OCISYNC_MODULE) '../../Directory.Build.props') -Raw)
+        $data.ModuleVersion | Should -Be (@($props.Project.PropertyGroup.Version) -ne $null)[0] -Because 'the module and its assemblies carry one version'
+    }
+
     It '<_> has a table view' -ForEach @(
         'OciSync.Core.Sync.SyncResult', 'OciSync.Core.Sync.SyncSummary', 'OciSync.Core.Configuration.ImageCopy',
         'OciSync.Core.Configuration.SyncRule', 'OciSync.Core.Auth.RegistryCredential', 'OciSync.PowerShell.Output.RegistryTag', 'OciSync.PowerShell.Output.ManifestInfo'
