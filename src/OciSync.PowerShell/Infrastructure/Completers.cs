@@ -218,14 +218,17 @@ namespace OciSync.PowerShell.Infrastructure
             }
         }
 
-        /// <summary>The path as the cmdlet would resolve it (against the PowerShell location), or null when it is no file-system path.</summary>
+        /// <summary>The file the cmdlet would read (the path resolved against the PowerShell location), or null when it is no file on the file system.</summary>
         private static string? FileSystemPath(string path)
         {
             using var ps = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
+            // Test-Path first: it answers false (a drive that does not exist, a bad path) without an error, and an
+            // error here, even caught, would land in the user's $Error for pressing Tab. -LiteralPath: no wildcards.
             ps.AddScript(@"param($p)
-$provider = $null; $drive = $null
-$full = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($p, [ref] $provider, [ref] $drive)
-if ($provider.Name -eq 'FileSystem') { $full }", useLocalScope: true).AddArgument(path);
+if (Microsoft.PowerShell.Management\Test-Path -LiteralPath $p -PathType Leaf) {
+    $item = Microsoft.PowerShell.Management\Get-Item -LiteralPath $p -Force -ErrorAction Ignore
+    if ($null -ne $item -and $item.PSProvider.Name -eq 'FileSystem') { $item.FullName }
+}", useLocalScope: true).AddArgument(path);
             var result = ps.Invoke();
             return ps.HadErrors || result.Count != 1 ? null : result[0]?.BaseObject as string;
         }
