@@ -1,5 +1,9 @@
 # Parameter descriptions several cmdlets share; a cmdlet's own file wins.
 @{
+    # Help's "Default value" for parameters whose property cannot show it (the rest come from the cmdlet classes).
+    Defaults   = @{
+        Images = 'images.json'
+    }
     Parameters = @{
         Credential            = 'Registry credentials: RegistryCredential objects from New-RegistryCredential or Import-RegistryCredential (each applies to its registry or registry/namespace key, the longest matching key wins), or a PSCredential (Get-Credential, Get-AutomationPSCredential), which is used for every registry the call names. Passwords stay SecureStrings and are never printed.'
         Auth                  = 'An image-syncer auth file (YAML or JSON by extension): a map whose keys are "registry" or "registry/namespace" and whose values are { username, password, insecure }. "${VAR}" and "$VAR" in values are read from the environment. The longest key that is a prefix of registry/repository (on a "/" boundary) is used. A registry that neither -Credential nor -Auth covers (or only with an entry without a user) gets the credentials docker, podman and skopeo would use: REGISTRY_AUTH_FILE (else $XDG_RUNTIME_DIR/containers/auth.json), then $DOCKER_CONFIG/config.json (else ~/.docker/config.json); in each, the registry''s credHelpers helper, then an auths entry (auth, username/password, identitytoken), then the credsStore helper (docker-credential-<name> get). -Verbose says which source answered for which registry, never the secret. No match anywhere means anonymous access.'
