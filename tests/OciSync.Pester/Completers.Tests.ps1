@@ -134,6 +134,14 @@ Describe 'Registry completers' {
         $Error | Should -BeNullOrEmpty
     }
 
+    It 'does not hang on an -Auth file that never answers (a FIFO nobody writes)' -Skip:($IsWindows -or -not (Get-Command mkfifo -ErrorAction Ignore)) {
+        $fifo = Join-Path $TestDrive 'auth.fifo'
+        & mkfifo $fifo
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        Get-Completion 'Get-RegistryTag -Auth ./auth.fifo ' | Should -BeNullOrEmpty
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 10
+    }
+
     It 'gives nothing without credentials on the line' {
         Get-Completion 'Get-RegistryTag ' | Where-Object ResultType -EQ 'ParameterValue' | Should -BeNullOrEmpty
     }
