@@ -5,7 +5,11 @@
     The words come from build/help/<Cmdlet>.psd1 (Synopsis, Description, Parameters, Examples) and
     build/help/_Shared.psd1 (parameter descriptions several cmdlets share); the syntax, parameter
     types, positions, pipeline input, aliases and output types come from Get-Command on the built
-    module, so they cannot drift from the code. Runs in its own pwsh (build.ps1 Invoke-Package
+    module, so they cannot drift from the code. So do the default values: a parameter's "Default
+    value" is what its property holds in a new instance of the cmdlet class (Proc 5, Retries 2);
+    an optional Defaults table in the psd1s gives the few a property cannot show (Images is null in
+    the class and means images.json), and is an error where the class has a default of its own. A
+    description that says "Default N" must say the class's value. Runs in its own pwsh (build.ps1 Invoke-Package
     starts it) and writes the file next to the packaged module (out/OciSync/en-US).
     A cmdlet without a help source, or a parameter without a description, is an error.
 .EXAMPLE
@@ -24,7 +28,9 @@ Set-StrictMode -Version Latest
 
 $module = Import-Module (Resolve-Path $ModulePath) -PassThru -Force
 $common = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
-$shared = (Import-PowerShellDataFile (Join-Path $SourcePath '_Shared.psd1')).Parameters
+$sharedFile = Import-PowerShellDataFile (Join-Path $SourcePath '_Shared.psd1')
+$shared = $sharedFile.Parameters
+$sharedDefaults = if ($sharedFile.ContainsKey('Defaults')) { $sharedFile.Defaults } else { @{} }
 
 $ns = @{
     maml    = 'http://schemas.microsoft.com/maml/2004/10'
@@ -44,7 +50,23 @@ function Get-PipelineInput($attrs) {
     if ($v -and $n) { 'True (ByValue, ByPropertyName)' } elseif ($v) { 'True (ByValue)' } elseif ($n) { 'True (ByPropertyName)' } else { 'False' }
 }
 
-function Write-Parameter([System.Xml.XmlWriter] $w, $param, $attrs, [string] $description) {
+function Get-ClassDefault($instance, [string] $name) {
+    # The property's value in a new cmdlet object, as help text; nothing for null, empty, a switch that is off,
+    # or a dynamic parameter (its property is on another class).
+    if ($null -eq $instance) { return $null }
+    $property = @($instance.GetType().GetProperties() | Where-Object Name -EQ $name) | Select-Object -First 1
+    if ($null -eq $property) { return $null }
+    $value = $property.GetValue($instance)
+    if ($value -is [switch]) { if ($value.IsPresent) { return 'True' } else { return $null } }
+    if ($null -eq $value -or ($value -is [string] -and $value.Length -eq 0)) { return $null }
+    if ($value -is [array]) {
+        if ($value.Length -eq 0) { return $null }
+        return (@($value | ForEach-Object { [Convert]::ToString($_, [cultureinfo]::InvariantCulture) }) -join ', ')
+    }
+    [Convert]::ToString($value, [cultureinfo]::InvariantCulture)
+}
+
+function Write-Parameter([System.Xml.XmlWriter] $w, $param, $attrs, [string] $description, [string] $default) {
     $attrs = @($attrs)
     $positional = @($attrs | Where-Object { $_.Position -ge 0 })
     $position = if ($positional.Count) { $positional[0].Position } else { $null }
@@ -68,6 +90,7 @@ function Write-Parameter([System.Xml.XmlWriter] $w, $param, $attrs, [string] $de
     $w.WriteStartElement('dev', 'type', $ns.dev)
     $w.WriteElementString('maml', 'name', $ns.maml, $param.ParameterType.FullName)
     $w.WriteEndElement()
+    if ($default) { $w.WriteElementString('dev', 'defaultValue', $ns.dev, $default) }
     $w.WriteEndElement()
 }
 
@@ -92,6 +115,20 @@ foreach ($cmd in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Obj
         if ($src.Parameters.ContainsKey($name)) { $src.Parameters[$name] } elseif ($shared.ContainsKey($name)) { $shared[$name] } else { $null }
     }
     foreach ($p in $params) { if (-not (& $describe $p.Name)) { $problems.Add("$($cmd.Name) -$($p.Name): no description") } }
+
+    $instance = $null
+    try { $instance = [Activator]::CreateInstance($cmd.ImplementingType) } catch { $problems.Add("$($cmd.Name): cannot make an instance to read its defaults: $_") }
+    $defaults = @{}
+    foreach ($p in $params) {
+        $fromClass = Get-ClassDefault $instance $p.Name
+        $fromText = if ($src.ContainsKey('Defaults') -and $src.Defaults.ContainsKey($p.Name)) { $src.Defaults[$p.Name] } elseif ($sharedDefaults.ContainsKey($p.Name)) { $sharedDefaults[$p.Name] } else { $null }
+        if ($null -ne $fromClass -and $null -ne $fromText) { $problems.Add("$($cmd.Name) -$($p.Name): a Defaults entry ('$fromText') for a parameter whose class default is '$fromClass'") }
+        $default = if ($null -ne $fromClass) { $fromClass } else { $fromText }
+        if ($default) { $defaults[$p.Name] = [string]$default }
+        # "Default 5" in the words must be the value the code has.
+        $said = [regex]::Match([string](& $describe $p.Name), '\bDefault (\d+)\b')
+        if ($said.Success -and $said.Groups[1].Value -ne $default) { $problems.Add("$($cmd.Name) -$($p.Name): the description says 'Default $($said.Groups[1].Value)', the default value is '$default'") }
+    }
     if (@($src.Examples).Count -lt 2) { $problems.Add("$($cmd.Name): fewer than two examples") }
 
     $w.WriteStartElement('command', 'command', $ns.command)
@@ -111,7 +148,7 @@ foreach ($cmd in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Obj
         foreach ($sp in $setParams) {
             $full = $cmd.Parameters[$sp.Name]
             $attrs = $full.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and ($_.ParameterSetName -eq $set.Name -or $_.ParameterSetName -eq '__AllParameterSets') }
-            Write-Parameter $w $full $attrs (& $describe $sp.Name)
+            Write-Parameter $w $full $attrs (& $describe $sp.Name) $defaults[$sp.Name]
         }
         $w.WriteEndElement()
     }
@@ -119,7 +156,7 @@ foreach ($cmd in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Obj
 
     $w.WriteStartElement('command', 'parameters', $ns.command)
     foreach ($p in $params) {
-        Write-Parameter $w $p ($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }) (& $describe $p.Name)
+        Write-Parameter $w $p ($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }) (& $describe $p.Name) $defaults[$p.Name]
     }
     $w.WriteEndElement()
 

@@ -60,6 +60,38 @@ Describe 'Help of <Name>' -ForEach $cmdlets {
     }
 }
 
+Describe 'Default values in help' {
+    It 'Invoke-ImageSync -Proc is 5 and -Retries 2, as the cmdlet class sets them' {
+        (Get-Help Invoke-ImageSync -Parameter Proc).defaultValue | Should -Be '5'
+        (Get-Help Invoke-ImageSync -Parameter Retries).defaultValue | Should -Be '2'
+        $fresh = [Activator]::CreateInstance((Get-Command Invoke-ImageSync).ImplementingType)
+        $fresh.Proc | Should -Be 5
+        $fresh.Retries | Should -Be 2
+    }
+
+    It '-RequestLimit is the core''s request concurrency' {
+        $expected = [string][OciSync.Core.Sync.SyncOptions]::new().RequestConcurrency
+        (Get-Help Get-SyncPlan -Parameter RequestLimit).defaultValue | Should -Be $expected
+        (Get-Help Invoke-ImageSync -Parameter RequestLimit).defaultValue | Should -Be $expected
+    }
+
+    It 'every parameter of <Name> with a default in its class shows it, and no other does' -ForEach $cmdlets {
+        $command = Get-Command $Name
+        $fresh = [Activator]::CreateInstance($command.ImplementingType)
+        $documented = @{ Images = 'images.json' }   # _Shared.psd1 Defaults: null in the class, images.json when run
+        foreach ($p in $command.Parameters.Values | Where-Object Name -NotIn $CommonParameters) {
+            $property = $fresh.GetType().GetProperty($p.Name, [Reflection.BindingFlags]'Public, Instance')
+            $value = if ($property) { $property.GetValue($fresh) } else { $null }
+            $expected = if ($value -is [switch] -or $null -eq $value -or ($value -is [array] -and $value.Length -eq 0) -or "$value" -eq '') { $documented[$p.Name] }
+                        else { [Convert]::ToString($value, [cultureinfo]::InvariantCulture) }
+            $field = (Get-Help $Name -Parameter $p.Name).PSObject.Properties['defaultValue']   # absent when the MAML has none
+            $shown = if ($field) { $field.Value }
+            if ($expected) { $shown | Should -Be $expected -Because "-$($p.Name) of $Name defaults to $expected" }
+            else { $shown | Should -BeNullOrEmpty -Because "-$($p.Name) of $Name has no default" }
+        }
+    }
+}
+
 Describe 'Offline examples run' {
     It '<Name> example <Index> runs and emits output' -ForEach $offline {
         $out = & ([scriptblock]::Create($Code)) -ErrorAction Stop

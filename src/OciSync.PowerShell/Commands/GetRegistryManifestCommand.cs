@@ -20,6 +20,7 @@ namespace OciSync.PowerShell.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Image")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageReferenceCompleter))]
         public string[] Reference { get; set; } = Array.Empty<string>();
 
         protected override void ProcessRecord()

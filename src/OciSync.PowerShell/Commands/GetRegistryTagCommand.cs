@@ -24,6 +24,7 @@ namespace OciSync.PowerShell.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Name", "Source", "RepositoryName")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageReferenceCompleter))]
         public string[] Repository { get; set; } = Array.Empty<string>();
 
         /// <summary>Only tags matching this regular expression (unanchored, like image-syncer's /regex/).</summary>

@@ -41,10 +41,12 @@ namespace OciSync.PowerShell.Commands
 
         /// <summary>Keep only these operating systems (<c>os[:osversion]</c>) from multi-platform images.</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(OsCompleter))]
         public string[]? OS { get; set; }
 
         /// <summary>Keep only these architectures (<c>arch[:variant]</c>) from multi-platform images.</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(ArchCompleter))]
         public string[]? Arch { get; set; }
 
         /// <summary>Push manifests even when the destination already has the same digest.</summary>

@@ -38,6 +38,7 @@ namespace OciSync.PowerShell.Commands
         /// <summary>Platforms to copy of this rule's images: <c>os/arch[/variant]</c>; with -OS/-Arch of Invoke-ImageSync a platform must pass both.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [Alias("Platforms")]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string[]? Platform { get; set; }
 
         private readonly RuleDefaults _defaults = new RuleDefaults();

@@ -15,6 +15,7 @@ namespace OciSync.PowerShell.Infrastructure
         /// <summary>Registry for rules with an empty destination (env DEFAULT_REGISTRY).</summary>
         [Parameter]
         [Alias("Registry")]
+        [ArgumentCompleter(typeof(RegistryCompleter))]
         public string? DefaultRegistry { get; set; }
 
         /// <summary>Namespace for rules with an empty destination (env DEFAULT_NAMESPACE).</summary>

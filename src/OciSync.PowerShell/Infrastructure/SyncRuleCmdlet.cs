@@ -39,11 +39,13 @@ namespace OciSync.PowerShell.Infrastructure
         /// <summary>The source side of one rule, in images-file grammar (all tags, :a,b, @digest, :/regex/).</summary>
         [Parameter(ParameterSetName = ReferenceSet, Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageReferenceCompleter))]
         public string? Source { get; set; }
 
         /// <summary>One or more destinations of that rule.</summary>
         [Parameter(ParameterSetName = ReferenceSet, Mandatory = true, Position = 1)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageReferenceCompleter))]
         public string[] Destination { get; set; } = Array.Empty<string>();
 
         /// <summary>Credentials for the -Source registry (a PSCredential, e.g. from Get-Credential).</summary>
@@ -72,6 +74,7 @@ namespace OciSync.PowerShell.Infrastructure
 
         /// <summary>With -Source: platforms to copy of the rule's images (<c>os/arch[/variant]</c>); with -OS/-Arch a platform must pass both.</summary>
         [Parameter(ParameterSetName = ReferenceSet)]
+        [ArgumentCompleter(typeof(PlatformCompleter))]
         public string[]? Platform { get; set; }
 
         /// <summary>Blob streams in flight at once across all images (image-syncer --proc); Get-SyncPlan streams none.</summary>
