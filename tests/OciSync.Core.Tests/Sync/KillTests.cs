@@ -187,9 +187,12 @@ internal sealed class ChildPwsh : IDisposable
         Assert.True(File.Exists(module), $"{module} is missing: run `dotnet pwsh ./build.ps1 -Task Package` (Test does it) or set OCISYNC_MODULE.");
         // Builds are not byte-identical, so compare times: a source edited after packaging means a stale module.
         // Each assembly against its own project (an incremental build leaves an unchanged Core's time alone).
-        foreach (var project in new[] { "OciSync.Core", "OciSync.PowerShell" })
+        // OciSync.Core sits in the module's Dependencies folder, the cmdlets beside the manifest.
+        foreach (var (project, folder) in new[] { ("OciSync.Core", "Dependencies"), ("OciSync.PowerShell", ".") })
         {
-            var packaged = File.GetLastWriteTimeUtc(Path.Combine(Path.GetDirectoryName(module)!, project + ".dll"));
+            var dll = Path.Combine(Path.GetDirectoryName(module)!, folder, project + ".dll");
+            Assert.True(File.Exists(dll), $"{dll} is missing: run `dotnet pwsh ./build.ps1 -Task Package` again.");
+            var packaged = File.GetLastWriteTimeUtc(dll);
             var newest = Directory.EnumerateFiles(Path.Combine(RepositoryRoot(), "src", project), "*.cs", SearchOption.AllDirectories)
                 .Where(f => !f.Contains("/obj/", StringComparison.Ordinal)).Max(File.GetLastWriteTimeUtc);
             Assert.True(packaged >= newest, $"{module} is older than the sources of {project}: run `dotnet pwsh ./build.ps1 -Task Package` again.");
