@@ -39,6 +39,14 @@ namespace OciSync.Core.Configuration
             SourceDigest = sourceDigest;
             DestinationDigest = destinationDigest;
             Planned = planned;
+            Shard = copy.Shard;
+            Size = copy.Size;
+        }
+
+        private ImageCopy(ImageCopy copy, int? shard, long? size) : this(copy, copy.SourceDigest, copy.DestinationDigest, copy.Planned)
+        {
+            Shard = shard;
+            Size = size;
         }
 
         /// <summary>The source image; it always names a tag or digest.</summary>
@@ -59,6 +67,17 @@ namespace OciSync.Core.Configuration
         public bool Planned { get; }
         /// <summary>The destination already holds the source's digest (known after planning).</summary>
         public bool UpToDate => SourceDigest is not null && SourceDigest == DestinationDigest;
+
+        /// <summary>The shard (from 0) this copy belongs to when the job is split (<see cref="Sync.ShardSpec"/>); null when it is not.</summary>
+        public int? Shard { get; }
+        /// <summary>Bytes the copy moves at most (the source's config and layers, of every platform kept), when measured; null when not known.</summary>
+        public long? Size { get; }
+
+        /// <summary>This copy assigned to <paramref name="shard"/> (null: to none).</summary>
+        public ImageCopy WithShard(int? shard) => new ImageCopy(this, shard, Size);
+
+        /// <summary>This copy with its measured <paramref name="size"/> (null: not known).</summary>
+        public ImageCopy WithSize(long? size) => new ImageCopy(this, Shard, size);
 
         /// <summary>Source and destination: one copy however many rules name it.</summary>
         internal string Key { get; }

@@ -20,6 +20,8 @@ namespace OciSync.Core.Sync
         public long SmallBlobBytes { get; set; } = 1024 * 1024;
         /// <summary>Extra passes over images that failed (image-syncer --retries).</summary>
         public int Retries { get; set; } = 2;
+        /// <summary>This worker's part of a job split across several (<see cref="ShardSpec"/>); null: the whole job.</summary>
+        public ShardSpec? Shard { get; set; }
         /// <summary>Attempts per blob transfer, each from a fresh source stream.</summary>
         public int BlobAttempts { get; set; } = 3;
         /// <summary>Push manifests even when the destination already has the same digest.</summary>
