@@ -21,7 +21,11 @@ BeforeAll {
             HOME = $HomePath; XDG_DATA_HOME = (Join-Path $HomePath '.local/share'); XDG_CONFIG_HOME = (Join-Path $HomePath '.config')
             XDG_CACHE_HOME = (Join-Path $HomePath '.cache'); PSModulePath = (Join-Path $HomePath '.local/share/powershell/Modules')
         }
+        # The folders must exist: .NET answers a missing one with '' and PSResourceGet would then write its
+        # repository store relative to the working directory.
+        foreach ($k in 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'PSModulePath') { New-Item -ItemType Directory -Force -Path $vars[$k] | Out-Null }
         foreach ($k in $vars.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $vars[$k]) }
+        Push-Location $HomePath
         try {
             $exe = [Environment]::ProcessPath
             [string[]] $prefix = @()
@@ -30,6 +34,7 @@ BeforeAll {
             $exit = $LASTEXITCODE
         }
         finally {
+            Pop-Location
             foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
         }
         $exit | Should -Be 0 -Because ($lines -join "`n")
@@ -89,6 +94,8 @@ Install-PSResource -Name OciSync -Version '$version' -Repository OciSyncLocal -T
 $importAndSync
 "@
         Join-Path $repository "OciSync.$version.nupkg" | Should -Exist
+        Join-Path $fakeHome '.local/share/PSResourceGet/PSResourceRepository.xml' | Should -Exist -Because 'the repository was registered in the temporary home, not in this machine''s settings'
+        Join-Path $fakeHome 'PSResourceGet' | Should -Not -Exist -Because 'nothing is written relative to the working directory'
         $r.Base | Should -BeLike "$fakeHome*" -Because 'the module imported is the one Install-PSResource put in the temporary module path'
         $r.Version | Should -Be $version
         $r.Cmdlets | Should -Be $OciSyncCmdlets.Count
