@@ -66,7 +66,9 @@ $status = @{}
 $deadline = [DateTime]::UtcNow.AddMinutes($TimeoutMinutes)
 while ($true) {
     foreach ($i in @($jobs.Keys | Where-Object { $status[$_] -notin $finished })) {
-        $status[$i] = (Get-AzAutomationJob @account -Id $jobs[$i]).Status
+        # A failed poll (throttling, a network blip) is not a failed shard: ask again next round.
+        $polled = Get-AzAutomationJob @account -Id $jobs[$i] -ErrorAction Continue
+        if ($polled) { $status[$i] = $polled.Status }
     }
     $open = @($jobs.Keys | Where-Object { $status[$_] -notin $finished })
     if ($open.Count -eq 0) { break }

@@ -186,6 +186,7 @@ Describe 'Every example' {
     It '<Name> passes Invoke-ImageSync and Merge-SyncResult only parameters they have, by full name, not splatted' -ForEach $ScriptExamples {
         $unknown = foreach ($command in 'Invoke-ImageSync', 'Merge-SyncResult') {
             $known = $KnownParameters[$command]
+            if ($known.Count -eq 0) { "$command is not a command of the module"; continue }
             foreach ($call in Get-ExampleCall $Name $command) {
                 if ($call.Splatted) { "$command is splatted (the test cannot check it)" }
                 foreach ($p in $call.Arguments.Keys) { if (-not $known.Contains($p)) { "$command -$p" } }
