@@ -94,7 +94,8 @@ Write-Output ('@@' + ($result | ConvertTo-Json -Depth 100 -Compress))
     $script:KnownParameters = @{}
     foreach ($command in 'Invoke-ImageSync', 'Merge-SyncResult') { $KnownParameters[$command] = Get-KnownParameter $command }
 
-    $yamlChild.WaitForExit()
+    if (-not $yamlChild.WaitForExit(120000)) { $yamlChild.Kill(); throw 'The YAML child did not finish within 120 s.' }
+    $yamlChild.WaitForExit()   # and its output is read to the end
     $lines = @($yamlOut.Result -split "\r?\n") + @($yamlErr.Result -split "\r?\n")
     $json = $lines | Where-Object { $_.StartsWith('@@') } | Select-Object -Last 1
     if (-not $json) { throw "The YAML child printed no result (exit $($yamlChild.ExitCode)): $($lines -join "`n")" }
@@ -158,7 +159,7 @@ Write-Output ('@@' + ($result | ConvertTo-Json -Depth 100 -Compress))
         foreach ($ast in $Scripts[$File]) { Get-Call -Ast $ast -Name $Name -Where $File }
     }
 
-    # The raw (unsubstituted) Invoke-ImageSync of the Kubernetes Job: what its -ShardCount and paths say.
+    # The Indexed Job, its Invoke-ImageSync as parsed, and the container running it (raw: $(JOB_COMPLETION_INDEX) unexpanded).
     $script:KubeJob = Get-Document 'kubernetes/indexed-job.yaml' 'Job' | Where-Object { $_.spec['completionMode'] -eq 'Indexed' } | Select-Object -First 1
     $script:KubeSync = @(Get-ExampleCall 'kubernetes/indexed-job.yaml' 'Invoke-ImageSync')[0]
     $script:KubeRaw = $KubeJob.spec.template.spec.containers | Where-Object { "$($_['args'])" -match 'Invoke-ImageSync' } | Select-Object -First 1
