@@ -52,8 +52,10 @@ namespace OciSync.Core.Sync
             }
         }
 
-        /// <summary>Written once the run's content is where it should be (after the stores' flush).</summary>
-        /// <summary>Every file is tried; a file that cannot be written is then the error (the others are written all the same).</summary>
+        /// <summary>
+        /// Written once the run's content is where it should be (after the stores' flush). Every file is tried; a file
+        /// that cannot be written is then the error (the others are written all the same).
+        /// </summary>
         internal void Write(SyncSummary summary)
         {
             var success = Write(_successPath, "images file", () => ImagesFileWriter.Write(_successPath!, _succeeded, null, _comment));

@@ -252,14 +252,20 @@ namespace OciSync.Core.Sync
         {
             if (text.Length == 0) return Array.Empty<SyncRule>();
             ImagesFileResult parsed;
+            // The run wrote its entries expanded: reading them must not expand this machine's environment into them
+            // (a hostile file's "${SECRET}" would carry a secret into a destination name).
+            string? variable = null;
+            var options = new RuleOptions { GetEnvironmentVariable = name => { variable ??= name; return null; } };
             try
             {
-                parsed = ImagesFile.Parse(text, member + ".yaml");
+                parsed = ImagesFile.Parse(text, member + ".yaml", options);
             }
             catch (ConfigException e)
             {
                 throw Invalid(path, $"its \"{member}\" is not an images file: {e.Message}", e);
             }
+            if (variable != null)
+                throw Invalid(path, $"its \"{member}\" asks for the environment variable {UntrustedText(variable)} (or a default destination); a run writes its entries expanded, so a summary file is read without the environment.");
             var error = parsed.Errors.FirstOrDefault(p => p.Severity == ConfigSeverity.Error);
             if (error != null) throw Invalid(path, $"its \"{member}\" has a broken entry: {error.Message}");
             return parsed.Rules;

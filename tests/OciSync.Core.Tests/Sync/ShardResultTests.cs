@@ -240,6 +240,8 @@ public sealed class ShardResultTests
     [InlineData("{\"format\": \"ocisync-summary/1\", \"images\": 1, \"synced\": 1, \"unchanged\": 0, \"filtered\": 0, \"failed\": 1, \"failedImages\": \"a: [\", \"successImages\": \"\"}", "\"failedImages\" is not an images file")]
     [InlineData("{\"format\": \"ocisync-summary/1\", \"images\": 1, \"synced\": 1, \"unchanged\": 0, \"filtered\": 0, \"failed\": 1, \"failedImages\": \"\\\"bad ref!\\\": \\\"x\\\"\", \"successImages\": \"\"}", "\"failedImages\" has a broken entry")]
     [InlineData("{\"format\": \"ocisync-summary/1\", \"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", "it is not JSON")]
+    [InlineData("{\"format\": \"ocisync-summary/1\", \"images\": 1, \"synced\": 1, \"unchanged\": 0, \"filtered\": 0, \"failed\": 1, \"failedImages\": \"\\\"a.example/x:1\\\": \\\"evil.example/${HOME}\\\"\", \"successImages\": \"\"}", "environment variable HOME")]
+    [InlineData("{\"format\": \"ocisync-summary/1\", \"images\": 1, \"synced\": 1, \"unchanged\": 0, \"filtered\": 0, \"failed\": 1, \"failedImages\": \"\\\"a.example/x:1\\\": \\\"\\\"\", \"successImages\": \"\"}", "\"failedImages\"")]
     public void A_garbled_summary_file_is_SummaryFileInvalid_naming_the_file_and_the_problem(string text, string problem)
     {
         var e = Assert.Throws<SyncResultException>(() => SummaryFile.Parse(text, "shard-7.json"));
