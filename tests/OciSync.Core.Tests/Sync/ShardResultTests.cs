@@ -290,6 +290,40 @@ public sealed class ShardResultTests
         }
     }
 
+    private const string Punctuation = "{}[]\":,\\0-9e.$#\n";
+
+    [Fact]
+    public void Mutated_summary_files_parse_or_are_SummaryFileInvalid_never_another_exception()
+    {
+        var failed = Yaml("OciSync shard 1 of 3", ("src.example/app:1", "dst.example/app:1"), ("src.example/app@sha256:" + new string('a', 64), "dst.example/pinned"))
+            + "\"src.example/gone:/^v[0-9]+$/\": {\"destinations\": [\"dst.example/gone\"], \"latest\": 2}\n";
+        var valid = Encoding.UTF8.GetBytes(SummaryFile.Format(Summary(1, 3, images: 3, failed: 3), failed, ""));
+        Assert.Equal(3, SummaryFile.Parse(Encoding.UTF8.GetString(valid), "ok.json").FailedRules.Count); // the seed itself is valid
+        var random = new Random(14);
+        var outcomes = new int[2];
+        for (int i = 0; i < 3000; i++)
+        {
+            var bytes = (byte[])valid.Clone();
+            switch (i % 3)
+            {
+                case 0: for (int k = 0; k < 1 + random.Next(4); k++) bytes[random.Next(bytes.Length)] = (byte)random.Next(256); break;
+                case 1: Array.Resize(ref bytes, random.Next(bytes.Length)); break;
+                default: for (int k = 0; k < 1 + random.Next(4); k++) bytes[random.Next(bytes.Length)] = (byte)Punctuation[random.Next(Punctuation.Length)]; break;
+            }
+            try
+            {
+                SummaryFile.Parse(Encoding.UTF8.GetString(bytes), "m.json");
+                outcomes[0]++;
+            }
+            catch (SyncResultException e)
+            {
+                Assert.Equal(ErrorIds.SummaryFileInvalid, e.ErrorId);
+                outcomes[1]++;
+            }
+        }
+        Assert.True(outcomes[0] > 0 && outcomes[1] > 0, $"parsed {outcomes[0]}, refused {outcomes[1]}");
+    }
+
     private static void AssertSameSummary(SyncSummary expected, SyncSummary actual)
     {
         foreach (var p in typeof(SyncSummary).GetProperties())
