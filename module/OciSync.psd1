@@ -19,6 +19,7 @@
         'Import-SyncRule'
         'New-RegistryCredential'
         'Import-RegistryCredential'
+        'Merge-SyncResult'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

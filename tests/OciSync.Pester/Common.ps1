@@ -21,7 +21,7 @@ $env:REGISTRY_AUTH_FILE = Join-Path $NoDockerConfig 'no-auth.json'
 $script:CommonParameters = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
 $script:OciSyncCmdlets = @(
     'Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync',
-    'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential'
+    'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential', 'Merge-SyncResult'
 )
 
 # Start-OciTestBed / Stop-OciTestBed: the one start-up of the test bed, shared with the demo.

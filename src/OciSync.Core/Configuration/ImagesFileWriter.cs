@@ -16,18 +16,26 @@ namespace OciSync.Core.Configuration
     public static class ImagesFileWriter
     {
         /// <param name="rules">Whole rules to write as well, as their source and resolved destinations (a rule whose listing failed: the re-run lists again).</param>
-        public static void Write(string path, IEnumerable<ImageCopy> pairs, IEnumerable<SyncRule>? rules = null)
+        /// <param name="comment">A first line for a YAML file (<c># </c> and this; a shard's <c>OciSync shard 1 of 3</c>); JSON has no comments, so a JSON file leaves it out.</param>
+        public static void Write(string path, IEnumerable<ImageCopy> pairs, IEnumerable<SyncRule>? rules = null, string? comment = null)
         {
             if (path == null) throw new ArgumentNullException(nameof(path));
-            var text = Format(pairs, YamlTree.FormatOf(path) == ConfigFormat.Json, rules);
+            var text = Format(pairs, YamlTree.FormatOf(path) == ConfigFormat.Json, rules, comment);
             var full = Path.GetFullPath(path);
             var dir = Path.GetDirectoryName(full);
             if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
             File.WriteAllText(full, text, new UTF8Encoding(false));
         }
 
-        /// <summary>The file text: JSON when <paramref name="json"/>, otherwise YAML.</summary>
-        public static string Format(IEnumerable<ImageCopy> pairs, bool json, IEnumerable<SyncRule>? rules = null)
+        /// <summary>The file text: JSON when <paramref name="json"/>, otherwise YAML (after <paramref name="comment"/>'s line, when given).</summary>
+        public static string Format(IEnumerable<ImageCopy> pairs, bool json, IEnumerable<SyncRule>? rules = null, string? comment = null)
+        {
+            var text = FormatBody(pairs, json, rules);
+            // One line: a newline inside would end the comment and the rest would be read as YAML.
+            return json || string.IsNullOrEmpty(comment) ? text : "# " + comment!.Replace('\r', ' ').Replace('\n', ' ') + "\n" + text;
+        }
+
+        private static string FormatBody(IEnumerable<ImageCopy> pairs, bool json, IEnumerable<SyncRule>? rules)
         {
             if (pairs == null) throw new ArgumentNullException(nameof(pairs));
             var groups = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);

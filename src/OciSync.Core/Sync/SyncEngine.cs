@@ -147,10 +147,11 @@ namespace OciSync.Core.Sync
             // Stores that write as a whole (an archive) write now; a failure here fails the run, as the copies are
             // not there: no images file then, since a success file would list what did not arrive.
             await _stores.FlushAsync(ct).ConfigureAwait(false);
-            _files.Write();
             var end = DateTime.UtcNow;
-            return new SyncSummary
+            var summary = new SyncSummary
             {
+                Shard = _options.Shard?.Index,
+                ShardCount = _options.Shard?.Count,
                 Images = run.Synced + run.Unchanged + run.Filtered + run.Failed,
                 Synced = run.Synced,
                 Unchanged = run.Unchanged,
@@ -171,6 +172,8 @@ namespace OciSync.Core.Sync
                 EndTime = end,
                 Seconds = (end - run.Start).TotalSeconds,
             };
+            _files.Write(summary);
+            return summary;
         }
 
         /// <summary>

@@ -54,6 +54,12 @@ namespace OciSync.Core.Sync
         /// <summary>An images file of what failed (a rule whose listing failed as the rule), to feed back in; null: none.</summary>
         public string? FailedImagesPath { get; set; }
 
+        /// <summary>
+        /// The run's summary as JSON (<see cref="SummaryFile"/>, <c>ocisync-summary/1</c>), with the failed and success
+        /// images files' YAML text inside whether or not those files are written; null: none.
+        /// </summary>
+        public string? SummaryPath { get; set; }
+
         /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when a setting is out of range; the engine calls it.</summary>
         public void Validate()
         {

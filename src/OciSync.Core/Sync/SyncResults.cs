@@ -183,14 +183,40 @@ namespace OciSync.Core.Sync
         public DateTime EndTime { get; init; }
         /// <summary>The run's length in seconds.</summary>
         public double Seconds { get; init; }
+        /// <summary>The shard this run was (<see cref="SyncOptions.Shard"/>), from 0; null for a whole job and for a merged summary.</summary>
+        public int? Shard { get; init; }
+        /// <summary>How many shards the job was split into; null for a whole job (a merged summary: the count merged from).</summary>
+        public int? ShardCount { get; init; }
+        /// <summary>A merged summary (Merge-SyncResult): the shards it adds up, ascending; empty otherwise.</summary>
+        public int[] Shards { get; init; } = Array.Empty<int>();
+        /// <summary>A merged summary: the shards of <see cref="ShardCount"/> no result was found for, ascending; empty otherwise.</summary>
+        public int[] MissingShards { get; init; } = Array.Empty<int>();
         /// <summary>True when no image failed (declined copies do not count as failures).</summary>
         public bool Succeeded => Failed == 0;
         /// <inheritdoc/>
         public override string ToString() =>
+            ShardText() +
             $"{Images} image{(Images == 1 ? "" : "s")}: {Synced} synced, {Unchanged} unchanged, {Filtered} filtered, {Failed} failed; " +
             (ReferrersSynced > 0 ? $"{ReferrersSynced} referrer{(ReferrersSynced == 1 ? "" : "s")} synced; " : "") +
             (Deleted + Kept > 0 ? $"{Deleted} stale tag{(Deleted == 1 ? "" : "s")} deleted{(Kept > 0 ? $", {Kept} kept" : "")}; " : "") +
             $"{Size(BytesCopied)} sent in {Seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)} s";
+
+        internal string ShardText()
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            if (Shard != null && ShardCount != null) return string.Format(inv, "shard {0} of {1}: ", Shard, ShardCount);
+            if (ShardCount == null) return string.Empty;
+            return string.Format(inv, "{0} of {1} shard{2} merged", Shards.Length, ShardCount, ShardCount == 1 ? "" : "s")
+                + (MissingShards.Length > 0 ? " (missing " + Join(MissingShards) + ")" : "") + ": ";
+        }
+
+        /// <summary><c>0, 2, 5</c>, or the first twenty and how many more: a line, not a list of 10,000.</summary>
+        internal static string Join(IReadOnlyList<int> shards)
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            var shown = string.Join(", ", System.Linq.Enumerable.Select(System.Linq.Enumerable.Take(shards, 20), i => i.ToString(inv)));
+            return shards.Count > 20 ? shown + string.Format(inv, " and {0} more", shards.Count - 20) : shown;
+        }
 
         internal static string Size(long bytes)
         {

@@ -95,6 +95,14 @@ namespace OciSync.Core.Transport
         public const string ImagesFailed = "ImagesFailed";
         /// <summary>A -LogPath / -SuccessImagesPath / -FailedImagesPath that cannot be written.</summary>
         public const string InvalidOutputPath = "InvalidOutputPath";
+        /// <summary>A run summary file (-SummaryPath, read by Merge-SyncResult) that is missing, too large, not JSON or not <c>ocisync-summary/1</c>.</summary>
+        public const string SummaryFileInvalid = "SummaryFileInvalid";
+        /// <summary>Merge-SyncResult found no result for some shards of the job.</summary>
+        public const string ShardResultMissing = "ShardResultMissing";
+        /// <summary>Merge-SyncResult was given two results of the same shard (the later one is left out).</summary>
+        public const string ShardResultDuplicate = "ShardResultDuplicate";
+        /// <summary>Merge-SyncResult was given results of different shard counts (or not the -ShardCount expected).</summary>
+        public const string ShardResultMismatch = "ShardResultMismatch";
         /// <summary>Invoke-ImageSync given both -Detailed and -Summary.</summary>
         public const string ConflictingOutputSwitches = "ConflictingOutputSwitches";
         /// <summary>A PSCredential when the call names more than one registry.</summary>
@@ -135,6 +143,10 @@ namespace OciSync.Core.Transport
             (ImageSyncFailed,              "NotSpecified",         false, false, true),
             (ImagesFailed,                 "NotSpecified",         false, false, false),
             (InvalidOutputPath,            "InvalidArgument",      false, false, false),
+            (SummaryFileInvalid,           "InvalidData",          false, false, false),
+            (ShardResultMissing,           "ObjectNotFound",       false, false, false),
+            (ShardResultDuplicate,         "InvalidArgument",      false, false, false),
+            (ShardResultMismatch,          "InvalidArgument",      false, false, false),
             (ConflictingOutputSwitches,    "InvalidArgument",      false, false, false),
             (AmbiguousCredential,          "InvalidArgument",      false, false, false),
             (InvalidCredentialArgument,    "InvalidArgument",      false, false, false),

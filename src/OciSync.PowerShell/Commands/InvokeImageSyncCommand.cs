@@ -77,6 +77,14 @@ namespace OciSync.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? FailedImagesPath { get; set; }
 
+        /// <summary>
+        /// Write the run's summary as JSON (<c>ocisync-summary/1</c>, see <see cref="SummaryFile"/>): the totals, the shard,
+        /// and the failed and success images files' YAML text, for Merge-SyncResult to add up the shards of a job.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? SummaryPath { get; set; }
+
         /// <summary>Slowest blob transfer tolerated, in bytes per second over a minute (0: no minimum).</summary>
         [Parameter]
         [ValidateRange(0, long.MaxValue)]
@@ -100,6 +108,7 @@ namespace OciSync.PowerShell.Commands
             CheckOutputPath(LogPath, nameof(LogPath));
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
             CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
+            CheckOutputPath(SummaryPath, nameof(SummaryPath));
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null, o => o.MinimumTransferRate = MinimumTransferRate);
             var whatIf = IsWhatIf();
@@ -116,6 +125,7 @@ namespace OciSync.PowerShell.Commands
                 // -WhatIf writes no images file.
                 SuccessImagesPath = SuccessImagesPath != null && !whatIf ? Resolve(SuccessImagesPath) : null,
                 FailedImagesPath = FailedImagesPath != null && !whatIf ? Resolve(FailedImagesPath) : null,
+                SummaryPath = SummaryPath != null && !whatIf ? Resolve(SummaryPath) : null,
                 // Asked only where ShouldProcess can say no or print: otherwise every image would wait on a trip to the pipeline thread.
                 Approve = !MayAsk(whatIf) ? null : copy => Ask(() => ShouldProcess(copy.Destination.ToString(),
                     copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
