@@ -110,12 +110,13 @@ namespace OciSync.PowerShell.Infrastructure
         /// </summary>
         /// <param name="indexRequired">A sync must know its shard; a plan may show them all.</param>
         /// <param name="useEnvironment">False where the environment's index must not narrow the call (Get-SyncPlan -ShardSummary).</param>
-        private protected ShardChoice ResolveShard(bool indexRequired, bool useEnvironment = true)
+        /// <param name="count">The shard count when it comes from elsewhere than -ShardCount (a plan file's).</param>
+        private protected ShardChoice ResolveShard(bool indexRequired, bool useEnvironment = true, int? count = null)
         {
             var environment = useEnvironment ? Environment.GetEnvironmentVariable(ShardSpec.JobCompletionIndexVariable) : null;
             try
             {
-                return ShardParameters.Resolve(ShardIndex, ShardCount, environment, indexRequired);
+                return ShardParameters.Resolve(ShardIndex, count ?? ShardCount, environment, indexRequired);
             }
             catch (ShardParameterException e)
             {
