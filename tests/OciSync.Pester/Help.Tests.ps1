@@ -78,7 +78,8 @@ Describe 'Default values in help' {
     It 'every parameter of <Name> with a default in its class shows it, and no other does' -ForEach $cmdlets {
         $command = Get-Command $Name
         $fresh = [Activator]::CreateInstance($command.ImplementingType)
-        $documented = @{ Images = 'images.json' }   # _Shared.psd1 Defaults: null in the class, images.json when run
+        # _Shared.psd1 Defaults: null in the class, images.json / the environment's index when run
+        $documented = @{ Images = 'images.json'; ShardIndex = '$env:JOB_COMPLETION_INDEX' }
         foreach ($p in $command.Parameters.Values | Where-Object Name -NotIn $CommonParameters) {
             $property = $fresh.GetType().GetProperty($p.Name, [Reflection.BindingFlags]'Public, Instance')
             $value = if ($property) { $property.GetValue($fresh) } else { $null }

@@ -654,7 +654,7 @@ ${B}/coreos/kube-rbac-proxy:/a+/: ${B}/ruohe/kube-rbac-proxy
 
         It 'Get-SyncPlan and Get-RegistryManifest keep their key columns at 120 columns' {
             $plan = @(Get-SyncPlan -Source "$A/demo/alpine" -Destination "$B/mirror/alpine" -Auth $auth | Out-String -Width 120 -Stream)
-            @($plan | Where-Object { $_ -match '^UpToDate\s+SourceDigest\s+Destination\s+SelectedBy\s+Source -> Destination' }) | Should -HaveCount 1
+            @($plan | Where-Object { $_ -match '^UpToDate\s+Shard\s+SourceDigest\s+Destination\s+SelectedBy\s+Source -> Destination' }) | Should -HaveCount 1
             @($plan | Where-Object { $_ -match '^(True|False)\s+[0-9a-f]{12}\s+([0-9a-f]{12}|\(none\))\s+\S+ -> ' }) | Should -HaveCount 2
             $manifest = @(Get-RegistryManifest "$A/demo/app:1.0" | Out-String -Width 120 -Stream)
             $manifest | Where-Object { $_ -match '[0-9a-f]{12}\s+oci\.image\.index\.v1\+json\s+\d+\s+\d*\s+linux/amd64, linux/arm64' } | Should -Not -BeNullOrEmpty

@@ -104,7 +104,31 @@ namespace OciSync.Core.Configuration
 
         /// <summary><c>source -> destination, destination</c>: the source as written, the destinations after expansion.</summary>
         /// <remarks>A rule with a selection adds it in brackets: <c>repo:/^v/ -> dst [semver &gt;=1.20 &lt;2, latest 3]</c>.</remarks>
-        public override string ToString() => Source + " -> " + string.Join(", ", Destinations) + (Selection.IsEmpty ? string.Empty : " [" + Selection + "]");
+        public override string ToString() => _shownAs ?? Source + " -> " + string.Join(", ", Destinations) + (Selection.IsEmpty ? string.Empty : " [" + Selection + "]");
+
+        // A rule restricted to some of its targets still shows (and is recorded as) the rule it came from.
+        private string? _shownAs;
+
+        /// <summary>
+        /// This rule with only the targets <paramref name="keep"/> accepts (a shard's): the same rule when it keeps
+        /// them all, null when it keeps none. The copies keep the whole rule's text. A catalog rule's prefix targets
+        /// name no repository yet: restrict the rules <see cref="ExpandCatalog"/> makes instead.
+        /// </summary>
+        internal SyncRule? RestrictTargets(Func<SyncTarget, bool> keep)
+        {
+            if (IsCatalog) throw new InvalidOperationException($"Rule '{Source}' is a catalog rule; restrict the rules ExpandCatalog makes of it.");
+            var kept = new List<int>();
+            for (int i = 0; i < Targets.Count; i++) if (keep(Targets[i])) kept.Add(i);
+            if (kept.Count == Targets.Count) return this;
+            if (kept.Count == 0) return null;
+            // Destinations[i] spells Targets[i] (both dedupe the same way); keep them paired.
+            var destinations = Destinations.Count == Targets.Count ? kept.Select(i => Destinations[i]).ToList() : kept.Select(i => Targets[i].ToString()).ToList();
+            return new SyncRule(Source, destinations.AsReadOnly(), SourceRepository, Kind, SourceTags, SourceDigest, TagPattern, kept.Select(i => Targets[i]).ToList().AsReadOnly(), Origin, Selection)
+            {
+                _shownAs = ToString(),
+                CatalogRule = CatalogRule,
+            };
+        }
 
         /// <summary>
         /// Concrete copies, source-major (every destination of the first source image, then the

@@ -36,14 +36,18 @@ namespace OciSync.Core.Sync
         private readonly Func<ImageReference, bool>? _approve;
         private readonly Action<ImageResult, SyncRule> _emit;
         private readonly int _pass;
+        private readonly ShardSpec? _shard;
         // Destination tags already decided in this run (two rules naming one repository decide each tag once).
         private readonly HashSet<string> _decided = new HashSet<string>(StringComparer.Ordinal);
         // Stores that refused a tag DELETE: the rest of the run deletes there by digest straight away.
         private readonly HashSet<string> _byDigestOnly = new HashSet<string>(StringComparer.Ordinal);
         private int _declined;
 
-        public Pruner(ImageStores stores, RequestGates gate, SecretScrubber scrubber, Func<ImageReference, bool>? approve, int pass, Action<ImageResult, SyncRule> emit)
+        /// <param name="shard">Only this shard's repositories are pruned (the rules given are cut to it already; a catalog rule's repositories are cut here).</param>
+        public Pruner(ImageStores stores, RequestGates gate, SecretScrubber scrubber, Func<ImageReference, bool>? approve, int pass, Action<ImageResult, SyncRule> emit,
+            ShardSpec? shard = null)
         {
+            _shard = shard;
             _stores = stores;
             _gate = gate;
             _log = stores.Registries.Log;
@@ -123,7 +127,8 @@ namespace OciSync.Core.Sync
                     await foreach (var name in lister.ListRepositoriesAsync(ct).ConfigureAwait(false)) listed.Add(name);
                     return (IReadOnlyList<string>)listed;
                 }, ct, GatePriority.Planning).ConfigureAwait(false);
-                repositories = rule.ExpandCatalog(names);
+                // Another shard's repositories are that shard's to prune.
+                repositories = _shard.Restrict(rule.ExpandCatalog(names));
             }
             catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
             {

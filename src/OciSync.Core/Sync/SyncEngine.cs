@@ -56,7 +56,7 @@ namespace OciSync.Core.Sync
             _images = new ImageCopier(_stores, requests, _blobs, options, _observer);
             var referrerTags = new ReferrerTags();
             _referrers = options.Referrers ? new ReferrerCopier(_stores, requests, _images, referrerTags, options.ReferrerArtifactTypes, _log) : null;
-            _planner = new SyncPlanner(_stores, requests, options.Referrers ? referrerTags : null);
+            _planner = new SyncPlanner(_stores, requests, options.Referrers ? referrerTags : null, options.Shard);
         }
 
         /// <summary>Most blob transfers that were ever in flight at once.</summary>
@@ -85,6 +85,17 @@ namespace OciSync.Core.Sync
         private async Task<SyncSummary> RunPassesAsync(IReadOnlyList<SyncRule> rules, IReadOnlyList<ImageCopy> copies, CancellationToken ct)
         {
             var run = new RunState(_options.Prune);
+            var shard = _options.Shard;
+            if (shard != null)
+            {
+                // A shard takes only the copies into its own repositories: rules are cut before anything is listed
+                // (and the pruning works on the same cut rules), a given plan is filtered.
+                var given = copies.Count;
+                rules = shard.Restrict(rules);
+                copies = copies.Where(c => shard.Owns(c.Destination)).ToList();
+                _log.Write(OciLogLevel.Information, $"{shard}: {rules.Count} rule(s) with a destination in this shard" +
+                    (given > 0 ? $", {copies.Count} of {given} planned image(s)." : "."));
+            }
             IReadOnlyList<SyncRule> pendingRules = rules;
             IReadOnlyList<ImageCopy> pendingCopies = copies.Where(run.Claim).ToList();
             var pass = 0;
@@ -286,7 +297,7 @@ namespace OciSync.Core.Sync
                 var failed = result.Action == SyncAction.Failed;
                 lock (recorded) if (failed && recorded.Add(rule)) _files.Record(result, null, rule);
                 _log.Write(failed ? OciLogLevel.Error : result.Action == SyncAction.Kept ? OciLogLevel.Warning : OciLogLevel.Information, LogLine(result));
-            });
+            }, _options.Shard);
             var produced = run.Produced;
             foreach (var rule in rules.Distinct()) await pruner.PruneAsync(rule, run.RuleFailed, produced, ct).ConfigureAwait(false);
             run.Decline(pruner.Declined);

@@ -50,6 +50,7 @@ namespace OciSync.Core.Sync
         private readonly RequestGates _gate;
         private readonly IOciLog _log;
         private readonly ReferrerTags? _referrerTags;
+        private readonly ShardSpec? _shard;
         private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>> _tags = new ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<string>>>>(StringComparer.Ordinal);
         // By client (a registry and the credential its rules use): one catalog listing a pass however many rules share it.
         private readonly ConcurrentDictionary<IImageStore, Lazy<Task<IReadOnlyList<string>>>> _catalogs = new ConcurrentDictionary<IImageStore, Lazy<Task<IReadOnlyList<string>>>>();
@@ -57,12 +58,15 @@ namespace OciSync.Core.Sync
         /// <summary>A planner for the registries of <paramref name="clients"/>, with at most <paramref name="concurrency"/> listings and HEADs in flight.</summary>
         /// <param name="concurrency">Requests (tag lists, HEADs) in flight at once at each registry.</param>
         /// <param name="followReferrers">As the engine with referrers on: tags that only name referrers (<c>sha256-…</c>, <c>….sig</c>) are not planned as images.</param>
-        public SyncPlanner(RegistryClientFactory clients, int concurrency, bool followReferrers = true)
-            : this(new ImageStores(clients), new RequestGates(concurrency), followReferrers ? new ReferrerTags() : null) { }
+        /// <param name="shard">Plan only this shard's copies (those whose destination repository is its own); null: the whole job.</param>
+        public SyncPlanner(RegistryClientFactory clients, int concurrency, bool followReferrers = true, ShardSpec? shard = null)
+            : this(new ImageStores(clients), new RequestGates(concurrency), followReferrers ? new ReferrerTags() : null, shard) { }
 
         /// <param name="referrerTags">Null with -NoReferrers; otherwise a rule listing tags leaves the referrer tags (<c>sha256-…</c>) to the referrers of its images, and what the listings showed of them is kept there.</param>
-        internal SyncPlanner(ImageStores stores, RequestGates requests, ReferrerTags? referrerTags = null)
+        /// <param name="shard">Rules are cut to this shard's targets before listing, a catalog rule's repositories once the catalog is listed.</param>
+        internal SyncPlanner(ImageStores stores, RequestGates requests, ReferrerTags? referrerTags = null, ShardSpec? shard = null)
         {
+            _shard = shard;
             _referrerTags = referrerTags;
             _stores = stores;
             var clients = stores.Registries;
@@ -96,12 +100,21 @@ namespace OciSync.Core.Sync
                     if (rule.IsCatalog)
                     {
                         // A '/*' rule: the registry's catalog (listed once a pass), one ordinary rule per repository under the prefix.
-                        var children = rule.ExpandCatalog(await ListCatalogOnceAsync(rule, ct).ConfigureAwait(false));
-                        _log.Write(OciLogLevel.Verbose, $"Rule '{rule}': {children.Count} repositor{(children.Count == 1 ? "y" : "ies")} under {rule.ListedName}.");
-                        if (children.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no repository in the catalog of {rule.SourceRepository.Registry}.");
+                        var all = rule.ExpandCatalog(await ListCatalogOnceAsync(rule, ct).ConfigureAwait(false));
+                        _log.Write(OciLogLevel.Verbose, $"Rule '{rule}': {all.Count} repositor{(all.Count == 1 ? "y" : "ies")} under {rule.ListedName}.");
+                        if (all.Count == 0) _log.Write(OciLogLevel.Warning, $"Rule '{rule}' matches no repository in the catalog of {rule.SourceRepository.Registry}.");
+                        // Only now are the destinations known: a shard lists the tags of its own repositories only.
+                        var children = _shard.Restrict(all);
+                        if (_shard != null) _log.Write(OciLogLevel.Verbose, $"Rule '{rule}': {children.Count} of the {all.Count} repositories copy into {_shard}.");
                         var each = await Task.WhenAll(children.Select(ExpandRuleAsync)).ConfigureAwait(false);
                         return each.SelectMany(c => c).ToList();
                     }
+                    if (_shard.Restrict(rule) is not { } mine)
+                    {
+                        _log.Write(OciLogLevel.Verbose, $"Rule '{rule}': no destination in {_shard}; not listed.");
+                        return new List<ImageCopy>();
+                    }
+                    rule = mine;
                     var tags = rule.NeedsTagList ? await ListTagsOnceAsync(rule.SourceRepository, ct).ConfigureAwait(false) : null;
                     var pairs = rule.Expand(tags).ToList();
                     // Referrer tags of a listing go with their images, not as images of their own.

@@ -105,6 +105,10 @@ namespace OciSync.Core.Transport
         public const string ShardResultMismatch = "ShardResultMismatch";
         /// <summary>Invoke-ImageSync given both -Detailed and -Summary.</summary>
         public const string ConflictingOutputSwitches = "ConflictingOutputSwitches";
+        /// <summary>-ShardCount with neither -ShardIndex nor <c>JOB_COMPLETION_INDEX</c>, where a run must know its shard.</summary>
+        public const string ShardIndexMissing = "ShardIndexMissing";
+        /// <summary>Shard parameters that name no shard: an index out of range or not a number (-ShardIndex, <c>JOB_COMPLETION_INDEX</c>), or -ShardIndex or -ShardSummary without -ShardCount.</summary>
+        public const string ShardIndexInvalid = "ShardIndexInvalid";
         /// <summary>A PSCredential when the call names more than one registry.</summary>
         public const string AmbiguousCredential = "AmbiguousCredential";
         /// <summary>A -Credential value that is neither a RegistryCredential nor a PSCredential.</summary>
@@ -148,6 +152,8 @@ namespace OciSync.Core.Transport
             (ShardResultDuplicate,         "InvalidArgument",      false, false, false),
             (ShardResultMismatch,          "InvalidArgument",      false, false, false),
             (ConflictingOutputSwitches,    "InvalidArgument",      false, false, false),
+            (ShardIndexMissing,            "InvalidArgument",      false, false, false),
+            (ShardIndexInvalid,            "InvalidArgument",      false, false, false),
             (AmbiguousCredential,          "InvalidArgument",      false, false, false),
             (InvalidCredentialArgument,    "InvalidArgument",      false, false, false),
             (InvalidFilter,                "InvalidArgument",      false, false, false));

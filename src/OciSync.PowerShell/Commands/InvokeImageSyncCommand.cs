@@ -109,6 +109,7 @@ namespace OciSync.PowerShell.Commands
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
             CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
             CheckOutputPath(SummaryPath, nameof(SummaryPath));
+            var shard = ResolveShard(indexRequired: true);
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null, o => o.MinimumTransferRate = MinimumTransferRate);
             var whatIf = IsWhatIf();
@@ -131,9 +132,11 @@ namespace OciSync.PowerShell.Commands
                     copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
                 Prune = Prune,
                 ApproveDelete = DeleteApproval(whatIf),
+                Shard = shard.Shard,
             };
             var what = _plan.Count > 0 ? $"{_plan.Count} planned image(s)" : $"{Rules.Count} rule(s)";
-            Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc} blob(s), {RequestLimit} small request(s) per registry, retries {Retries}, platforms {options.Platforms}.");
+            Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc} blob(s), {RequestLimit} small request(s) per registry, retries {Retries}, platforms {options.Platforms}" +
+                (shard.Shard == null ? "." : $"; {shard.Shard}{(shard.FromEnvironment ? $" (index from {ShardSpec.JobCompletionIndexVariable})" : "")}: only images whose destination repository is this shard's."));
 
             var run = new RunOutput(this, StopsOnError());
             SyncSummary? summary = null;

@@ -92,7 +92,38 @@ namespace OciSync.PowerShell.Infrastructure
         [Parameter]
         public SwitchParameter NoReferrers { get; set; }
 
+        /// <summary>Split the job into this many shards (1 to 10000), each run by a worker of its own; a shard copies the images whose destination repository hashes to it.</summary>
+        [Parameter]
+        [ValidateRange(1, ShardSpec.MaxCount)]
+        public int? ShardCount { get; set; }
+
+        /// <summary>This worker's shard, 0 to -ShardCount - 1; default: the environment variable JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it).</summary>
+        /// <remarks>Not range-validated by the binder: a wrong index is the ShardIndexInvalid error, as a wrong JOB_COMPLETION_INDEX is.</remarks>
+        [Parameter]
+        public int? ShardIndex { get; set; }
+
         private protected IReadOnlyList<SyncRule> Rules => _rules;
+
+        /// <summary>
+        /// -ShardCount, -ShardIndex and JOB_COMPLETION_INDEX as one shard (or the whole job); a wrong combination is a
+        /// terminating error (ShardIndexMissing, ShardIndexInvalid) before anything is read or listed.
+        /// </summary>
+        /// <param name="indexRequired">A sync must know its shard; a plan may show them all.</param>
+        /// <param name="useEnvironment">False where the environment's index must not narrow the call (Get-SyncPlan -ShardSummary).</param>
+        /// <param name="count">The shard count when it comes from elsewhere than -ShardCount (a plan file's).</param>
+        private protected ShardChoice ResolveShard(bool indexRequired, bool useEnvironment = true, int? count = null)
+        {
+            var environment = useEnvironment ? Environment.GetEnvironmentVariable(ShardSpec.JobCompletionIndexVariable) : null;
+            try
+            {
+                return ShardParameters.Resolve(ShardIndex, count ?? ShardCount, environment, indexRequired);
+            }
+            catch (ShardParameterException e)
+            {
+                ThrowTerminatingError(Errors.Record(e, e.ErrorId, (object?)ShardIndex ?? environment));
+                throw; // not reached
+            }
+        }
         private protected CredentialStore Credentials { get; private set; } = new CredentialStore();
 
         private readonly RuleDefaults _defaults = new RuleDefaults();
@@ -173,14 +204,15 @@ namespace OciSync.PowerShell.Infrastructure
         private protected string Resolve(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
         /// <summary>Plans the gathered rules (tags listed once per repository, HEADs for digests); plan errors are written.</summary>
-        private protected SyncPlan PlanRules(Core.Registry.RegistryClientFactory clients, bool headDestinations)
+        /// <param name="shard">Only this shard's copies (rules cut to it before listing); null: the whole job.</param>
+        private protected SyncPlan PlanRules(Core.Registry.RegistryClientFactory clients, bool headDestinations, ShardSpec? shard = null)
         {
             SyncPlan? plan = null;
             const int activity = 2;
             var lastReport = DateTime.MinValue;
             Run(async ct =>
             {
-                plan = await new SyncPlanner(clients, RequestLimit, followReferrers: !NoReferrers).PlanAsync(_rules, headDestinations, ct, (done, total) =>
+                plan = await new SyncPlanner(clients, RequestLimit, followReferrers: !NoReferrers, shard).PlanAsync(_rules, headDestinations, ct, (done, total) =>
                 {
                     // Sampled: thousands of quick HEADs must not flood the host with progress records.
                     if (done < total && (DateTime.UtcNow - lastReport).TotalMilliseconds < 250) return;
