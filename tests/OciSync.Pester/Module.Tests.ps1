@@ -1,6 +1,6 @@
 BeforeDiscovery {
     # -ForEach data is read at discovery, before BeforeAll runs.
-    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential') | ForEach-Object { @{ Name = $_ } }
+    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Export-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential') | ForEach-Object { @{ Name = $_ } }
 }
 
 BeforeAll {
@@ -9,7 +9,7 @@ BeforeAll {
 }
 
 Describe 'The OciSync module' {
-    It 'exports exactly the eight cmdlets' {
+    It 'exports exactly the nine cmdlets' {
         @((Get-Command -Module OciSync).Name | Sort-Object) | Should -Be @($OciSyncCmdlets | Sort-Object)
         (Get-Command -Module OciSync | Where-Object CommandType -NE 'Cmdlet') | Should -BeNullOrEmpty
     }

@@ -93,6 +93,8 @@ namespace OciSync.Core.Transport
         public const string ImageSyncFailed = "ImageSyncFailed";
         /// <summary>The one terminating error of a run under ErrorAction Stop.</summary>
         public const string ImagesFailed = "ImagesFailed";
+        /// <summary>A plan file (Invoke-ImageSync -PlanPath) that is missing, too large, not JSON, of another format, or holds a value that breaks the grammar.</summary>
+        public const string PlanFileInvalid = "PlanFileInvalid";
         /// <summary>A -LogPath / -SuccessImagesPath / -FailedImagesPath that cannot be written.</summary>
         public const string InvalidOutputPath = "InvalidOutputPath";
         /// <summary>Invoke-ImageSync given both -Detailed and -Summary.</summary>
@@ -134,6 +136,7 @@ namespace OciSync.Core.Transport
             (PruneWouldRemoveKept,         "InvalidOperation",     false, false, false),
             (ImageSyncFailed,              "NotSpecified",         false, false, true),
             (ImagesFailed,                 "NotSpecified",         false, false, false),
+            (PlanFileInvalid,              "InvalidData",          false, false, false),
             (InvalidOutputPath,            "InvalidArgument",      false, false, false),
             (ConflictingOutputSwitches,    "InvalidArgument",      false, false, false),
             (AmbiguousCredential,          "InvalidArgument",      false, false, false),

@@ -100,6 +100,7 @@ namespace OciSync.PowerShell.Commands
             CheckOutputPath(LogPath, nameof(LogPath));
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
             CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
+            if (ParameterSetName == PlanFileSet) ReadPlanFile();
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null, o => o.MinimumTransferRate = MinimumTransferRate);
             var whatIf = IsWhatIf();

@@ -1,0 +1,105 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using OciSync.Core.Sync;
+using OciSync.Core.Transport;
+using OciSync.PowerShell.Infrastructure;
+
+namespace OciSync.PowerShell.Commands
+{
+    /// <summary>
+    /// Plans the rules as Get-SyncPlan does and writes the plan to a JSON file (<c>ocisync-plan/1</c>), each copy assigned
+    /// to a shard, for <c>Invoke-ImageSync -PlanPath</c> to run one shard at a time on as many machines. Copies nothing.
+    /// </summary>
+    [Cmdlet(VerbsData.Export, "SyncPlan", DefaultParameterSetName = FilesSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ExportSyncPlanCommand : SyncRuleCmdlet
+    {
+        /// <summary>The plan file to write (JSON); replaced when it exists.</summary>
+        [Parameter(Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; } = string.Empty;
+
+        /// <summary>Hash: by the destination repository's hash, as shards without a plan split; Size: whole repositories by measured size.</summary>
+        [Parameter]
+        public PlanBalance Balance { get; set; } = PlanBalance.Hash;
+
+        /// <summary>GET each source manifest not up to date and record its size (implied by -Balance Size).</summary>
+        [Parameter]
+        public SwitchParameter MeasureSize { get; set; }
+
+        /// <summary>For measuring: only these operating systems of multi-platform images count, as Invoke-ImageSync -OS keeps them.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(OsCompleter))]
+        public string[]? OS { get; set; }
+
+        /// <summary>For measuring: only these architectures of multi-platform images count, as Invoke-ImageSync -Arch keeps them.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(ArchCompleter))]
+        public string[]? Arch { get; set; }
+
+        /// <summary>Stand-in for SyncRuleCmdlet's -ShardCount until the branches are merged (the integrator replaces it).</summary>
+        [Parameter(DontShow = true)]
+        [ValidateRange(1, ShardSpec.MaxCount)]
+        public int? PlanShardCount { get; set; }
+
+        protected override int? ShardCountForPlan => PlanShardCount ?? base.ShardCountForPlan;
+
+        protected override void EndProcessing()
+        {
+            // Checked before planning: an unwritable path found after an hour of HEADs loses the plan.
+            var full = CheckPath();
+            GatherInputs();
+            var clients = CreateClients(Credentials);
+            var plan = PlanRules(clients, headDestinations: true);
+            var copies = plan.Copies;
+            if (MeasureSize || Balance == PlanBalance.Size) copies = MeasureSizes(clients, copies, new PlatformFilter(OS, Arch));
+
+            var count = ShardCountForPlan ?? 1;
+            copies = PlanBalancer.Assign(copies, count, Balance, out var unknown);
+            if (Balance == PlanBalance.Size && unknown > 0)
+                WriteWarning($"{unknown} of {copies.Count} image(s) have no known size; they count as 0 bytes in the balance.");
+
+            var file = new PlanFile(copies, count, Balance, DateTime.UtcNow);
+            var shards = copies.Select(c => c.Shard).Distinct().Count();
+            if (ShouldProcess(full, $"Write a plan of {copies.Count} image copies in {count} shard(s) ({shards} with copies), balanced by {Balance}"))
+            {
+                try { file.Write(full); }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    ThrowTerminatingError(new ErrorRecord(new IOException($"-Path '{Path}' could not be written: {e.Message}", e), ErrorIds.InvalidOutputPath, ErrorCategory.WriteError, Path));
+                }
+                WriteObject(new FileInfo(full));
+            }
+            base.EndProcessing();
+        }
+
+        /// <summary>The full path, once it is known to be a file whose folder exists (or can be made); else a terminating InvalidOutputPath.</summary>
+        private string CheckPath()
+        {
+            string? problem = null;
+            var full = string.Empty;
+            try
+            {
+                full = Resolve(Path);
+                if (Directory.Exists(full)) problem = "names a directory, not a file";
+                else
+                {
+                    var dir = System.IO.Path.GetDirectoryName(full);
+                    if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
+                    else if (!string.IsNullOrEmpty(dir) && !Directory.Exists(dir) && ShouldProcess(dir, "Create the plan file's folder")) Directory.CreateDirectory(dir);
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException
+                || e is System.Security.SecurityException || e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)
+            {
+                problem = "cannot be written (" + e.Message + ")";
+            }
+            if (problem != null)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-Path '{Path}' {problem}; nothing was planned."),
+                    ErrorIds.InvalidOutputPath, ErrorCategory.InvalidArgument, Path));
+            return full;
+        }
+    }
+}
