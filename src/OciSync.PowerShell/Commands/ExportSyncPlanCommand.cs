@@ -22,8 +22,11 @@ namespace OciSync.PowerShell.Commands
         public string Path { get; set; } = string.Empty;
 
         /// <summary>Hash: by the destination repository's hash, as shards without a plan split; Size: whole repositories by measured size.</summary>
+        // A string, not the Core enum: a value-type field of a Core type would make this class's layout load OciSync.Core
+        // into the default context when PowerShell reflects over the module, before the module's own load context exists.
         [Parameter]
-        public PlanBalance Balance { get; set; } = PlanBalance.Hash;
+        [ValidateSet("Hash", "Size")]
+        public string Balance { get; set; } = "Hash";
 
         /// <summary>GET each source manifest not up to date and record its size (implied by -Balance Size).</summary>
         [Parameter]
@@ -52,18 +55,19 @@ namespace OciSync.PowerShell.Commands
             var full = CheckPath();
             GatherInputs();
             var clients = CreateClients(Credentials);
+            var balance = string.Equals(Balance, "Size", StringComparison.OrdinalIgnoreCase) ? PlanBalance.Size : PlanBalance.Hash;
             var plan = PlanRules(clients, headDestinations: true);
             var copies = plan.Copies;
-            if (MeasureSize || Balance == PlanBalance.Size) copies = MeasureSizes(clients, copies, new PlatformFilter(OS, Arch));
+            if (MeasureSize || balance == PlanBalance.Size) copies = MeasureSizes(clients, copies, new PlatformFilter(OS, Arch));
 
             var count = ShardCountForPlan ?? 1;
-            copies = PlanBalancer.Assign(copies, count, Balance, out var unknown);
-            if (Balance == PlanBalance.Size && unknown > 0)
+            copies = PlanBalancer.Assign(copies, count, balance, out var unknown);
+            if (balance == PlanBalance.Size && unknown > 0)
                 WriteWarning($"{unknown} of {copies.Count} image(s) have no known size; they count as 0 bytes in the balance.");
 
-            var file = new PlanFile(copies, count, Balance, DateTime.UtcNow);
+            var file = new PlanFile(copies, count, balance, DateTime.UtcNow);
             var shards = copies.Select(c => c.Shard).Distinct().Count();
-            if (ShouldProcess(full, $"Write a plan of {copies.Count} image copies in {count} shard(s) ({shards} with copies), balanced by {Balance}"))
+            if (ShouldProcess(full, $"Write a plan of {copies.Count} image copies in {count} shard(s) ({shards} with copies), balanced by {balance}"))
             {
                 try { file.Write(full); }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
