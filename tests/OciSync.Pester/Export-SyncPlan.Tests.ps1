@@ -63,8 +63,10 @@ Describe 'Export-SyncPlan and Invoke-ImageSync -PlanPath' {
         $repo = New-TestRepositoryName 'plan'
         $path = Join-Path $TestDrive "$repo/plan.json"   # the folder does not exist yet
         $file = Export-SyncPlan -Source "$A/demo/*" -Destination "$B/$repo/*" -Auth $auth -Path $path -PlanShardCount 3 -ErrorAction Stop
-        $file | Should -BeOfType ([System.IO.FileInfo])
-        $file.FullName | Should -Be (Resolve-Path $path).Path
+        $file | Should -BeOfType ([OciSync.PowerShell.Output.PlanFileInfo])
+        $file.Path | Should -Be (Resolve-Path $path).Path
+        $file.ShardCount | Should -Be 3
+        $file.Bytes | Should -BeNullOrEmpty
         $json = Get-Content $path -Raw | ConvertFrom-Json
         $json.format | Should -Be 'ocisync-plan/1'
         $json.shardCount | Should -Be 3
@@ -90,8 +92,10 @@ Describe 'Export-SyncPlan and Invoke-ImageSync -PlanPath' {
     It '-Balance Size measures, keeps repositories whole and takes the index from JOB_COMPLETION_INDEX' {
         $repo = New-TestRepositoryName 'plan'
         $path = Join-Path $TestDrive "$repo.json"
-        $null = Export-SyncPlan -Source "$A/demo/*" -Destination "$B/$repo/*" -Auth $auth -Path $path -PlanShardCount 2 -Balance Size -ErrorAction Stop
+        $info = Export-SyncPlan -Source "$A/demo/*" -Destination "$B/$repo/*" -Auth $auth -Path $path -PlanShardCount 2 -Balance Size -ErrorAction Stop
         $json = Get-Content $path -Raw | ConvertFrom-Json
+        $info.Bytes | Should -Be ($json.copies | Measure-Object size -Sum).Sum
+        $info.ToCopy | Should -Be $json.copies.Count
         $json.balance | Should -Be 'Size'
         $json.copies | ForEach-Object { $_.size | Should -BeGreaterThan 0 }
         # A repository's tags stay together.

@@ -62,7 +62,8 @@ Describe 'The OciSync module' {
 
     It '<_> has a table view' -ForEach @(
         'OciSync.Core.Sync.SyncResult', 'OciSync.Core.Sync.SyncSummary', 'OciSync.Core.Configuration.ImageCopy',
-        'OciSync.Core.Configuration.SyncRule', 'OciSync.Core.Auth.RegistryCredential', 'OciSync.PowerShell.Output.RegistryTag', 'OciSync.PowerShell.Output.ManifestInfo'
+        'OciSync.Core.Configuration.SyncRule', 'OciSync.Core.Auth.RegistryCredential', 'OciSync.PowerShell.Output.RegistryTag', 'OciSync.PowerShell.Output.ManifestInfo',
+        'OciSync.PowerShell.Output.PlanFileInfo'
     ) {
         $TypeName = $_
         $format = Get-FormatData -TypeName $TypeName

@@ -5,6 +5,7 @@ using System.Management.Automation;
 using OciSync.Core.Sync;
 using OciSync.Core.Transport;
 using OciSync.PowerShell.Infrastructure;
+using OciSync.PowerShell.Output;
 
 namespace OciSync.PowerShell.Commands
 {
@@ -13,7 +14,7 @@ namespace OciSync.PowerShell.Commands
     /// to a shard, for <c>Invoke-ImageSync -PlanPath</c> to run one shard at a time on as many machines. Copies nothing.
     /// </summary>
     [Cmdlet(VerbsData.Export, "SyncPlan", DefaultParameterSetName = FilesSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
-    [OutputType(typeof(FileInfo))]
+    [OutputType(typeof(PlanFileInfo))]
     public sealed class ExportSyncPlanCommand : SyncRuleCmdlet
     {
         /// <summary>The plan file to write (JSON); replaced when it exists.</summary>
@@ -74,7 +75,9 @@ namespace OciSync.PowerShell.Commands
                 {
                     ThrowTerminatingError(new ErrorRecord(new IOException($"-Path '{Path}' could not be written: {e.Message}", e), ErrorIds.InvalidOutputPath, ErrorCategory.WriteError, Path));
                 }
-                WriteObject(new FileInfo(full));
+                var known = copies.Where(c => c.Size != null).ToList();
+                WriteObject(new PlanFileInfo(full, count, balance.ToString(), copies.Count, copies.Count(c => !c.UpToDate),
+                    known.Count == 0 ? null : known.Aggregate(0L, (sum, c) => PlanSizes.Add(sum, c.Size!.Value)), shards, file.Created));
             }
             base.EndProcessing();
         }
