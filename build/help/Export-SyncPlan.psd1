@@ -7,7 +7,7 @@
         'The digests in the file show what planning saw; Invoke-ImageSync -PlanPath HEADs both sides again before it copies, so a plan that has gone stale (or was edited) cannot make it skip or mis-tag an image.'
     )
     Parameters  = @{
-        Path           = 'The plan file to write (JSON). Replaced when it exists; its folder is created when missing.'
+        Path           = 'The plan file to write (JSON). Replaced when it exists; its folder is created when missing. Checked before anything is planned: a directory, a path inside a file or a file that cannot be written is the terminating error InvalidOutputPath.'
         Balance        = 'How copies are assigned to shards: Hash (default), by the SHA-256 of the destination registry/repository, as Invoke-ImageSync -ShardCount without a plan splits; or Size, whole destination repositories by their measured bytes, largest first, to the least loaded shard. Size implies -MeasureSize.'
         MeasureSize    = 'Also GET each source manifest that is not up to date (and, for an index, each child manifest the -OS/-Arch filter and the rule''s platforms keep) and record size = config + layer bytes. Up-to-date copies get size 0 without a GET. This costs a manifest GET per image, which Docker Hub counts against its pull quota. A manifest that cannot be fetched leaves the size null with a warning.'
         OS             = 'For measuring: only these operating systems (os or os:osversion) of multi-platform images count, as Invoke-ImageSync -OS keeps them. Give the same values to Invoke-ImageSync; the plan file does not record them.'

@@ -162,6 +162,9 @@ Describe 'Export-SyncPlan and Invoke-ImageSync -PlanPath' {
 
     It 'checks -Path before planning, and -WhatIf writes no file' {
         { Export-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/x/busybox" -Path $TestDrive } | Should -Throw -ErrorId "InvalidOutputPath,$export"
+        $afile = Join-Path $TestDrive 'afile'; 'x' | Set-Content $afile
+        $e = { Export-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/x/busybox" -Path (Join-Path $afile 'plan.json') } | Should -Throw -ErrorId "InvalidOutputPath,$export" -PassThru
+        $e.Exception.Message | Should -Match 'which is a file; nothing was planned'
         $path = Join-Path $TestDrive 'whatif.json'
         $out = Export-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/x/busybox" -Auth $auth -Path $path -WhatIf
         $out | Should -BeNullOrEmpty

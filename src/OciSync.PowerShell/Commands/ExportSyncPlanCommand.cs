@@ -82,7 +82,14 @@ namespace OciSync.PowerShell.Commands
             base.EndProcessing();
         }
 
-        /// <summary>The full path, once it is known to be a file whose folder exists (or can be made); else a terminating InvalidOutputPath.</summary>
+        /// <summary>-WhatIf as ShouldProcess sees it: the switch's value when given (-WhatIf:$false too), else $WhatIfPreference.</summary>
+        private bool IsWhatIf()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)) return bound is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(bound);
+            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+        }
+
+        /// <summary>The full path, once it is known to be a file that can be written (its folder made when missing); else a terminating InvalidOutputPath.</summary>
         private string CheckPath()
         {
             string? problem = null;
@@ -95,7 +102,14 @@ namespace OciSync.PowerShell.Commands
                 {
                     var dir = System.IO.Path.GetDirectoryName(full);
                     if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
-                    else if (!string.IsNullOrEmpty(dir) && !Directory.Exists(dir) && ShouldProcess(dir, "Create the plan file's folder")) Directory.CreateDirectory(dir);
+                    else if (!IsWhatIf())
+                    {
+                        // Tried now, as Invoke-ImageSync tries its output files: a file that cannot be written is found before the HEADs.
+                        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+                        var existed = File.Exists(full);
+                        using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite)) { }
+                        if (!existed) File.Delete(full);
+                    }
                 }
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using OciSync.Core.Configuration;
@@ -84,6 +85,36 @@ public sealed class PlanSizeTests
         var measured = await new PlanSizes(harness.Clients, 5).MeasureAsync(new[] { missing }, new PlatformFilter(null, null), CancellationToken.None);
         Assert.Null(measured.Single().Size);
         Assert.Contains(log.All, l => l.StartsWith("Warning:", StringComparison.Ordinal) && l.Contains("its size is not known", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_hostile_registrys_sizes_saturate_and_an_index_of_too_many_children_is_not_measured()
+    {
+        await using var hostile = HostileRegistry.Start();
+        var zero = "sha256:" + new string('0', 64);
+        var big = long.MaxValue / 2;
+        var huge = Encoding.UTF8.GetBytes(
+            "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"," +
+            $"\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{zero}\",\"size\":{big}}}," +
+            $"\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{zero}\",\"size\":{big}}}]}}");
+        // 1,001 distinct children: one more than an image may have. None of them is ever asked for.
+        var children = string.Join(",", Enumerable.Range(0, 1001).Select(i =>
+            $"{{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:{i:x64}\",\"size\":10,\"platform\":{{\"os\":\"linux\",\"architecture\":\"amd64\"}}}}"));
+        var wide = Encoding.UTF8.GetBytes($"{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{children}]}}");
+        var hugeDigest = ImageFactory.Sha256Digest(huge);
+        var wideDigest = ImageFactory.Sha256Digest(wide);
+        hostile.On(r => r.Path == $"/v2/h/huge/manifests/{hugeDigest}" ? HostileReply.Manifest(huge, "application/vnd.oci.image.manifest.v1+json") : null);
+        hostile.On(r => r.Path == $"/v2/h/wide/manifests/{wideDigest}" ? HostileReply.Manifest(wide, "application/vnd.oci.image.index.v1+json") : null);
+
+        var log = new Lines();
+        var harness = new SyncHarness(_registries, configure: o => o.Log = log);
+        ImageCopy Planned(string repo, string digest) =>
+            new ImageCopy(ImageReference.Parse($"{hostile.Host}/h/{repo}:1"), ImageReference.Parse($"{_registries.Basic.Host}/x/{repo}:1")).WithPlan(Digest.Parse(digest), null);
+        var measured = await new PlanSizes(harness.Clients, 5).MeasureAsync(new[] { Planned("huge", hugeDigest), Planned("wide", wideDigest) }, new PlatformFilter(null, null), CancellationToken.None);
+        Assert.Equal(PlanSizes.MaxBytes, measured[0].Size);
+        Assert.Null(measured[1].Size);
+        Assert.Contains(log.All, l => l.Contains("h/wide:1: its size is not known", StringComparison.Ordinal) && l.Contains("more than 1000 manifests", StringComparison.Ordinal));
+        Assert.DoesNotContain(hostile.Requests, r => r.Path.StartsWith("/v2/h/wide/manifests/", StringComparison.Ordinal) && !r.Path.EndsWith(wideDigest, StringComparison.Ordinal));
     }
 
     private sealed class Lines : OciSync.Core.Transport.IOciLog
