@@ -14,6 +14,7 @@
         'Get-RegistryTag'
         'Get-RegistryManifest'
         'Get-SyncPlan'
+        'Export-SyncPlan'
         'Invoke-ImageSync'
         'New-SyncRule'
         'Import-SyncRule'

@@ -20,7 +20,7 @@ $env:REGISTRY_AUTH_FILE = Join-Path $NoDockerConfig 'no-auth.json'
 
 $script:CommonParameters = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
 $script:OciSyncCmdlets = @(
-    'Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync',
+    'Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Export-SyncPlan', 'Invoke-ImageSync',
     'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential', 'Merge-SyncResult'
 )
 

@@ -1,5 +1,5 @@
 BeforeDiscovery {
-    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential', 'Merge-SyncResult') |
+    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Export-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential', 'Merge-SyncResult') |
         ForEach-Object { @{ Name = $_ } }
     # Examples that need no network run for real (read at discovery, so the module is needed now).
     Import-Module $env:OCISYNC_MODULE -Force -ErrorAction Stop

@@ -125,6 +125,22 @@ $reportScript
     }
 }
 
+Describe 'The cmdlet assembly' {
+    It 'has no field of a value type from OciSync.Core (loading such a class needs Core before the module initializer runs)' {
+        # PowerShell loads every cmdlet class to find the cmdlets, before OnImport installs the load context. A field
+        # (an auto-property's too) of a Core enum or struct makes the runtime load OciSync.Core then, from nowhere.
+        $flags = [System.Reflection.BindingFlags]'Public, NonPublic, Instance, Static, DeclaredOnly'
+        $offending = foreach ($type in [OciSync.PowerShell.Loading.ModuleInitializer].Assembly.GetTypes()) {
+            foreach ($field in $type.GetFields($flags)) {
+                $t = $field.FieldType
+                $t = [Nullable]::GetUnderlyingType($t) ?? $t
+                if ($t.IsValueType -and $t.Assembly.GetName().Name -eq 'OciSync.Core') { "$($type.FullName).$($field.Name): $($t.FullName)" }
+            }
+        }
+        @($offending) | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'The Windows PowerShell 5.1 resolve handler' {
     # On .NET Framework it answers AppDomain.AssemblyResolve; here its decision is checked directly.
     BeforeAll {

@@ -1,6 +1,6 @@
 BeforeDiscovery {
     # -ForEach data is read at discovery, before BeforeAll runs.
-    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential', 'Merge-SyncResult') | ForEach-Object { @{ Name = $_ } }
+    $cmdlets = @('Get-RegistryTag', 'Get-RegistryManifest', 'Get-SyncPlan', 'Export-SyncPlan', 'Invoke-ImageSync', 'New-SyncRule', 'Import-SyncRule', 'New-RegistryCredential', 'Import-RegistryCredential', 'Merge-SyncResult') | ForEach-Object { @{ Name = $_ } }
 }
 
 BeforeAll {
@@ -62,7 +62,8 @@ Describe 'The OciSync module' {
 
     It '<_> has a table view' -ForEach @(
         'OciSync.Core.Sync.SyncResult', 'OciSync.Core.Sync.SyncSummary', 'OciSync.Core.Configuration.ImageCopy',
-        'OciSync.Core.Configuration.SyncRule', 'OciSync.Core.Auth.RegistryCredential', 'OciSync.PowerShell.Output.RegistryTag', 'OciSync.PowerShell.Output.ManifestInfo'
+        'OciSync.Core.Configuration.SyncRule', 'OciSync.Core.Auth.RegistryCredential', 'OciSync.PowerShell.Output.RegistryTag', 'OciSync.PowerShell.Output.ManifestInfo',
+        'OciSync.PowerShell.Output.PlanFileInfo'
     ) {
         $TypeName = $_
         $format = Get-FormatData -TypeName $TypeName

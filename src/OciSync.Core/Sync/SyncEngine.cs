@@ -92,7 +92,7 @@ namespace OciSync.Core.Sync
                 // (and the pruning works on the same cut rules), a given plan is filtered.
                 var given = copies.Count;
                 rules = shard.Restrict(rules);
-                copies = copies.Where(c => shard.Owns(c.Destination)).ToList();
+                if (!_options.ShardPreassigned) copies = copies.Where(c => shard.Owns(c.Destination)).ToList();
                 _log.Write(OciLogLevel.Information, $"{shard}: {rules.Count} rule(s) with a destination in this shard" +
                     (given > 0 ? $", {copies.Count} of {given} planned image(s)." : "."));
             }

@@ -22,6 +22,8 @@ namespace OciSync.Core.Sync
         public int Retries { get; set; } = 2;
         /// <summary>This worker's part of a job split across several (<see cref="ShardSpec"/>); null: the whole job.</summary>
         public ShardSpec? Shard { get; set; }
+        /// <summary>The given copies are already this shard's (a plan file's part, which -Balance Size need not assign by hash): they are not cut again.</summary>
+        public bool ShardPreassigned { get; set; }
         /// <summary>Attempts per blob transfer, each from a fresh source stream.</summary>
         public int BlobAttempts { get; set; } = 3;
         /// <summary>Push manifests even when the destination already has the same digest.</summary>

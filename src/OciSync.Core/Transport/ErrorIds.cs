@@ -93,6 +93,8 @@ namespace OciSync.Core.Transport
         public const string ImageSyncFailed = "ImageSyncFailed";
         /// <summary>The one terminating error of a run under ErrorAction Stop.</summary>
         public const string ImagesFailed = "ImagesFailed";
+        /// <summary>A plan file (Invoke-ImageSync -PlanPath) that is missing, too large, not JSON, of another format, or holds a value that breaks the grammar.</summary>
+        public const string PlanFileInvalid = "PlanFileInvalid";
         /// <summary>A -LogPath / -SuccessImagesPath / -FailedImagesPath that cannot be written.</summary>
         public const string InvalidOutputPath = "InvalidOutputPath";
         /// <summary>A run summary file (-SummaryPath, read by Merge-SyncResult) that is missing, too large, not JSON or not <c>ocisync-summary/1</c>.</summary>
@@ -146,6 +148,7 @@ namespace OciSync.Core.Transport
             (PruneWouldRemoveKept,         "InvalidOperation",     false, false, false),
             (ImageSyncFailed,              "NotSpecified",         false, false, true),
             (ImagesFailed,                 "NotSpecified",         false, false, false),
+            (PlanFileInvalid,              "InvalidData",          false, false, false),
             (InvalidOutputPath,            "InvalidArgument",      false, false, false),
             (SummaryFileInvalid,           "InvalidData",          false, false, false),
             (ShardResultMissing,           "ObjectNotFound",       false, false, false),

@@ -20,6 +20,20 @@ namespace OciSync.PowerShell.Commands
         [Parameter]
         public SwitchParameter ShardSummary { get; set; }
 
+        /// <summary>Also GET each source manifest not up to date (and an index's kept children) and set Size; costs a pull each.</summary>
+        [Parameter]
+        public SwitchParameter MeasureSize { get; set; }
+
+        /// <summary>With -MeasureSize: count only these operating systems of multi-platform images, as Invoke-ImageSync -OS keeps them.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(OsCompleter))]
+        public string[]? OS { get; set; }
+
+        /// <summary>With -MeasureSize: count only these architectures of multi-platform images, as Invoke-ImageSync -Arch keeps them.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(ArchCompleter))]
+        public string[]? Arch { get; set; }
+
         protected override void EndProcessing()
         {
             if (ShardSummary && ShardCount == null)
@@ -28,8 +42,9 @@ namespace OciSync.PowerShell.Commands
             var choice = ResolveShard(indexRequired: false, useEnvironment: !ShardSummary);
             if (choice.Shard != null) WriteVerbose($"Planning {choice.Shard}{(choice.FromEnvironment ? $" (from {ShardSpec.JobCompletionIndexVariable})" : "")}.");
             GatherInputs();
-            var plan = PlanRules(CreateClients(Credentials), headDestinations: true, choice.Shard);
-            var copies = plan.Copies;
+            var clients = CreateClients(Credentials);
+            var plan = PlanRules(clients, headDestinations: true, choice.Shard);
+            var copies = MeasureSize ? MeasureSizes(clients, plan.Copies, new PlatformFilter(OS, Arch)) : plan.Copies;
             if (choice.Count is int count)
             {
                 // Every copy says its shard: the report of how the job splits, or the one shard planned.

@@ -109,7 +109,16 @@ namespace OciSync.PowerShell.Commands
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
             CheckOutputPath(FailedImagesPath, nameof(FailedImagesPath));
             CheckOutputPath(SummaryPath, nameof(SummaryPath));
-            var shard = ResolveShard(indexRequired: true);
+            // A plan file's part was assigned when it was exported (the count is the file's); otherwise the parameters say.
+            ShardSpec? shard;
+            var shardFromEnvironment = false;
+            if (ParameterSetName == PlanFileSet) shard = ReadPlanFile();
+            else
+            {
+                var choice = ResolveShard(indexRequired: true);
+                shard = choice.Shard;
+                shardFromEnvironment = choice.FromEnvironment;
+            }
             GatherInputs();
             var clients = CreateClients(Credentials, LogPath != null ? Resolve(LogPath) : null, o => o.MinimumTransferRate = MinimumTransferRate);
             var whatIf = IsWhatIf();
@@ -132,11 +141,13 @@ namespace OciSync.PowerShell.Commands
                     copy.UpToDate && !Force ? $"Copy image from {copy.Source} (destination is up to date)" : $"Copy image from {copy.Source}")),
                 Prune = Prune,
                 ApproveDelete = DeleteApproval(whatIf),
-                Shard = shard.Shard,
+                Shard = shard,
+                ShardPreassigned = ParameterSetName == PlanFileSet,
             };
             var what = _plan.Count > 0 ? $"{_plan.Count} planned image(s)" : $"{Rules.Count} rule(s)";
             Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc} blob(s), {RequestLimit} small request(s) per registry, retries {Retries}, platforms {options.Platforms}" +
-                (shard.Shard == null ? "." : $"; {shard.Shard}{(shard.FromEnvironment ? $" (index from {ShardSpec.JobCompletionIndexVariable})" : "")}: only images whose destination repository is this shard's."));
+                (shard == null ? "." : $"; {shard}{(shardFromEnvironment ? $" (index from {ShardSpec.JobCompletionIndexVariable})" : "")}: only " +
+                    (ParameterSetName == PlanFileSet ? "the plan file's images of this shard." : "images whose destination repository is this shard's.")));
 
             var run = new RunOutput(this, StopsOnError());
             SyncSummary? summary = null;

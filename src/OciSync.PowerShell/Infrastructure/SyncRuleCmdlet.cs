@@ -224,5 +224,19 @@ namespace OciSync.PowerShell.Infrastructure
             });
             return plan!;
         }
+
+
+        /// <summary>-MeasureSize: the copies with their sizes (a manifest GET each not up to date); an image that cannot be measured is a warning.</summary>
+        private protected IReadOnlyList<ImageCopy> MeasureSizes(Core.Registry.RegistryClientFactory clients, IReadOnlyList<ImageCopy> copies, PlatformFilter platforms)
+        {
+            IReadOnlyList<ImageCopy> measured = copies;
+            Run(async ct =>
+            {
+                PostProgress(new ProgressRecord(3, "Measuring", $"{copies.Count(c => !c.UpToDate)} image(s)"));
+                measured = await new PlanSizes(clients, RequestLimit).MeasureAsync(copies, platforms, ct).ConfigureAwait(false);
+                PostProgress(new ProgressRecord(3, "Measuring", "Done") { RecordType = ProgressRecordType.Completed });
+            });
+            return measured;
+        }
     }
 }

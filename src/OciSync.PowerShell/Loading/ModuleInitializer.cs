@@ -12,6 +12,9 @@ namespace OciSync.PowerShell.Loading
     /// loaded from there privately. PowerShell 7 gets them in a load context of their own
     /// (<see cref="DependencyLoadContext"/>); Windows PowerShell 5.1, which has no load contexts, gets a resolve
     /// handler that answers only our own assemblies' requests for our own files (<see cref="FrameworkDependencyResolver"/>).
+    /// PowerShell loads every class of this assembly to find the cmdlets before it calls <see cref="OnImport"/>: a cmdlet
+    /// field (or auto-property) of a Core enum or struct would need OciSync.Core then, and the import fails. Use a string
+    /// or a reference type there (Isolation.Tests checks).
     /// </summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
