@@ -67,27 +67,12 @@ Write-Output ('@@' + ($result | ConvertTo-Json -Depth 100 -Compress))
 
     . $PSScriptRoot/Common.ps1
 
-    # ---- DESIGN-ONLY NAMES (docs: /tmp/shards/DESIGN.md) --------------------------------------------------------
-    # Parameters and cmdlets the sharding design adds in other branches. INTEGRATOR: delete this block after the
-    # merge; the test then checks every call against the real cmdlets only (and fails if Merge-SyncResult is absent).
-    $script:DesignParameters = @{
-        'Invoke-ImageSync' = @('ShardIndex', 'ShardCount', 'SummaryPath', 'PlanPath')
-        'Merge-SyncResult' = @('Path', 'FailedImagesPath', 'SuccessImagesPath')
-    }
-    # ---- END DESIGN-ONLY NAMES ----------------------------------------------------------------------------------
-
     function Get-KnownParameter {
-        # Names and aliases of $Command's parameters (common ones included), plus the design-only names if still listed.
+        # Names and aliases of $Command's parameters (common ones included).
         param([string] $Command)
         $names = [Collections.Generic.HashSet[string]]::new([StringComparer]::OrdinalIgnoreCase)
-        $info = Get-Command $Command -ErrorAction Ignore
-        if ($info) {
-            foreach ($p in $info.Parameters.Values) { $null = $names.Add($p.Name); foreach ($a in $p.Aliases) { $null = $names.Add($a) } }
-        }
-        $design = Get-Variable DesignParameters -Scope Script -ValueOnly -ErrorAction Ignore
-        if ($design -and $design.ContainsKey($Command)) {
-            foreach ($n in @($design[$Command]) + $CommonParameters) { $null = $names.Add($n) }
-        }
+        $info = Get-Command $Command -ErrorAction Stop
+        foreach ($p in $info.Parameters.Values) { $null = $names.Add($p.Name); foreach ($a in $p.Aliases) { $null = $names.Add($a) } }
         , $names
     }
 
