@@ -49,7 +49,7 @@ namespace OciSync.PowerShell.Commands
                 ThrowTerminatingError(Errors.Record(new ArgumentException("Export-SyncPlan writes every shard's part of the job; -ShardIndex picks one when syncing (Invoke-ImageSync -PlanPath)."),
                     ErrorIds.ShardIndexInvalid, ShardIndex));
             // Checked before planning: an unwritable path found after an hour of HEADs loses the plan.
-            var full = CheckPath();
+            var full = CheckOutputPath(Path, nameof(Path), "nothing was planned")!;
             GatherInputs();
             var clients = CreateClients(Credentials);
             var balance = string.Equals(Balance, "Size", StringComparison.OrdinalIgnoreCase) ? PlanBalance.Size : PlanBalance.Hash;
@@ -76,47 +76,6 @@ namespace OciSync.PowerShell.Commands
                     known.Count == 0 ? null : known.Aggregate(0L, (sum, c) => PlanSizes.Add(sum, c.Size!.Value)), shards, file.Created));
             }
             base.EndProcessing();
-        }
-
-        /// <summary>-WhatIf as ShouldProcess sees it: the switch's value when given (-WhatIf:$false too), else $WhatIfPreference.</summary>
-        private bool IsWhatIf()
-        {
-            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)) return bound is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(bound);
-            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
-        }
-
-        /// <summary>The full path, once it is known to be a file that can be written (its folder made when missing); else a terminating InvalidOutputPath.</summary>
-        private string CheckPath()
-        {
-            string? problem = null;
-            var full = string.Empty;
-            try
-            {
-                full = Resolve(Path);
-                if (Directory.Exists(full)) problem = "names a directory, not a file";
-                else
-                {
-                    var dir = System.IO.Path.GetDirectoryName(full);
-                    if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
-                    else if (!IsWhatIf())
-                    {
-                        // Tried now, as Invoke-ImageSync tries its output files: a file that cannot be written is found before the HEADs.
-                        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-                        var existed = File.Exists(full);
-                        using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite)) { }
-                        if (!existed) File.Delete(full);
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException
-                || e is System.Security.SecurityException || e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)
-            {
-                problem = "cannot be written (" + e.Message + ")";
-            }
-            if (problem != null)
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-Path '{Path}' {problem}; nothing was planned."),
-                    ErrorIds.InvalidOutputPath, ErrorCategory.InvalidArgument, Path));
-            return full;
         }
     }
 }

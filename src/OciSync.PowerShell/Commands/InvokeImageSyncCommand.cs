@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using OciSync.Core.Configuration;
@@ -209,13 +208,6 @@ namespace OciSync.PowerShell.Commands
             return impact != ConfirmImpact.None && impact <= ConfirmImpact.Medium;
         }
 
-        /// <summary>-WhatIf as ShouldProcess sees it: the switch's value when given (-WhatIf:$false too), else $WhatIfPreference.</summary>
-        private bool IsWhatIf()
-        {
-            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)) return bound is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(bound);
-            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
-        }
-
         /// <summary>
         /// ErrorAction Stop (the runbook norm) would make the first failed image's WriteError end the
         /// call; instead the run completes, and one terminating error reports every failure at the end.
@@ -227,40 +219,6 @@ namespace OciSync.PowerShell.Commands
             return preference is ActionPreference ap ? ap == ActionPreference.Stop
                 : string.Equals(preference?.ToString(), nameof(ActionPreference.Stop), StringComparison.OrdinalIgnoreCase);
         }
-
-        /// <summary>A file the call will write must be writable: not a directory, its folder creatable, the file openable.</summary>
-        private void CheckOutputPath(string? path, string parameter)
-        {
-            if (path == null) return;
-            string? problem = null;
-            try
-            {
-                var full = Resolve(path);
-                if (Directory.Exists(full)) problem = "names a directory, not a file";
-                else
-                {
-                    var dir = Path.GetDirectoryName(full);
-                    if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
-                    else if (!IsWhatIf())
-                    {
-                        // -WhatIf writes nothing, so it cannot try a write either; the shape checks above still run.
-                        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-                        var existed = File.Exists(full);
-                        using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite)) { }
-                        if (!existed) File.Delete(full);
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException
-                || e is System.Security.SecurityException || e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)
-            {
-                problem = "cannot be written (" + e.Message + ")";
-            }
-            if (problem != null)
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-{parameter} '{path}' {problem}; nothing was synced."),
-                    ErrorIds.InvalidOutputPath, ErrorCategory.InvalidArgument, path));
-        }
-
     }
 
     /// <summary>The exception inside the error record of an image that could not be synced.</summary>

@@ -203,6 +203,52 @@ namespace OciSync.PowerShell.Infrastructure
 
         private protected string Resolve(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
+        /// <summary>-WhatIf as ShouldProcess sees it: the switch's value when given (-WhatIf:$false too), else $WhatIfPreference.</summary>
+        private protected bool IsWhatIf()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)) return bound is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(bound);
+            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+        }
+
+        /// <summary>
+        /// A file the call will write must be writable: not a directory, its folder creatable, the file openable; checked
+        /// before anything is planned, since a bad path found after an hour's work loses its record. Returns the full path
+        /// (null for no path); otherwise a terminating InvalidOutputPath whose message ends with <paramref name="nothingDone"/>.
+        /// </summary>
+        private protected string? CheckOutputPath(string? path, string parameter, string nothingDone = "nothing was synced")
+        {
+            if (path == null) return null;
+            string? problem = null;
+            var full = path;
+            try
+            {
+                full = Resolve(path);
+                if (Directory.Exists(full)) problem = "names a directory, not a file";
+                else
+                {
+                    var dir = Path.GetDirectoryName(full);
+                    if (!string.IsNullOrEmpty(dir) && File.Exists(dir)) problem = $"is inside '{dir}', which is a file";
+                    else if (!IsWhatIf())
+                    {
+                        // -WhatIf writes nothing, so it cannot try a write either; the shape checks above still run.
+                        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+                        var existed = File.Exists(full);
+                        using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite)) { }
+                        if (!existed) File.Delete(full);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException
+                || e is System.Security.SecurityException || e is ItemNotFoundException || e is System.Management.Automation.DriveNotFoundException || e is ProviderNotFoundException)
+            {
+                problem = "cannot be written (" + e.Message + ")";
+            }
+            if (problem != null)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-{parameter} '{path}' {problem}; {nothingDone}."),
+                    Core.Transport.ErrorIds.InvalidOutputPath, ErrorCategory.InvalidArgument, path));
+            return full;
+        }
+
         /// <summary>Plans the gathered rules (tags listed once per repository, HEADs for digests); plan errors are written.</summary>
         /// <param name="shard">Only this shard's copies (rules cut to it before listing); null: the whole job.</param>
         private protected SyncPlan PlanRules(Core.Registry.RegistryClientFactory clients, bool headDestinations, ShardSpec? shard = null)
