@@ -21,13 +21,20 @@ namespace OciSync.PowerShell.Loading
             var get = accelerators?.GetProperty("Get", BindingFlags.Public | BindingFlags.Static);
             if (add == null || get == null) return Array.Empty<string>();   // a PowerShell without them: type literals stay unknown, nothing else changes
 
-            var known = (IDictionary<string, Type>)get.GetValue(null)!;
             var published = new List<string>();
-            foreach (var type in core.GetExportedTypes().Where(t => !t.IsGenericTypeDefinition && t.FullName != null))
+            try
             {
-                if (known.ContainsKey(type.FullName!)) continue;
-                add.Invoke(null, new object[] { type.FullName!, type });
-                published.Add(type.FullName!);
+                var known = (IDictionary<string, Type>)get.GetValue(null)!;
+                foreach (var type in core.GetExportedTypes().Where(t => !t.IsGenericTypeDefinition && t.FullName != null))
+                {
+                    if (known.ContainsKey(type.FullName!)) continue;
+                    add.Invoke(null, new object[] { type.FullName!, type });
+                    published.Add(type.FullName!);
+                }
+            }
+            catch (Exception e) when (e is TargetInvocationException || e is InvalidCastException || e is ArgumentException)
+            {
+                // A PowerShell whose accelerator table is not what this expects: type literals stay unknown, the cmdlets work.
             }
             return published;
         }

@@ -34,17 +34,16 @@ namespace OciSync.PowerShell.Loading
 
         /// <summary>
         /// Loads OciSync.Core here and answers the default context's requests for it (the cmdlets' reference: the dll
-        /// is not beside them) with that one. Returns the uninstall action.
+        /// is not beside them) with that one. Once per process; the caller serialises.
         /// </summary>
-        public static Action Install(string directory)
+        public static void Install(string directory)
         {
-            var context = Current ??= new DependencyLoadContext(directory, PlatformAssemblies());
+            if (Current != null) return;
+            var context = new DependencyLoadContext(directory, PlatformAssemblies());
             var core = context.LoadFromAssemblyPath(Path.Combine(directory, EntryAssembly + ".dll"));
-            Func<AssemblyLoadContext, AssemblyName, Assembly?> handler = (_, name) =>
-                string.Equals(name.Name, EntryAssembly, StringComparison.OrdinalIgnoreCase) ? core : null;
-            Default.Resolving += handler;
+            Default.Resolving += (_, name) => string.Equals(name.Name, EntryAssembly, StringComparison.OrdinalIgnoreCase) ? core : null;
+            Current = context;
             CoreTypeNames.Publish(core);
-            return () => Default.Resolving -= handler;
         }
 
         /// <summary>The file this context loads for <paramref name="name"/>, or null when the default context is to answer.</summary>

@@ -10,6 +10,7 @@ namespace OciSync.PowerShell.Loading
     /// were built against fails and lands here. The handler is shared by every module of the session, so it answers
     /// only a request made by one of our own assemblies, only with a file of our Dependencies folder, and only
     /// when that file's version is at least the one asked for; everything else is left to whoever else answers.
+    /// It stays for the life of the process (see <see cref="ModuleInitializer.OnRemove"/>).
     /// </summary>
     public sealed class FrameworkDependencyResolver
     {
@@ -22,12 +23,11 @@ namespace OciSync.PowerShell.Loading
             _moduleDirectory = Path.GetDirectoryName(_directory) ?? _directory;
         }
 
-        public static Action Install(string directory)
+        /// <summary>Adds the handler to the process; once (the caller serialises).</summary>
+        public static void Install(string directory)
         {
             var resolver = new FrameworkDependencyResolver(directory);
-            ResolveEventHandler handler = (_, args) => resolver.Resolve(args.Name, args.RequestingAssembly);
-            AppDomain.CurrentDomain.AssemblyResolve += handler;
-            return () => AppDomain.CurrentDomain.AssemblyResolve -= handler;
+            AppDomain.CurrentDomain.AssemblyResolve += (_, args) => resolver.Resolve(args.Name, args.RequestingAssembly);
         }
 
         /// <summary>The file that answers <paramref name="requested"/> for <paramref name="requesterLocation"/>, or null to decline.</summary>
@@ -53,15 +53,23 @@ namespace OciSync.PowerShell.Loading
 
         private Assembly? Resolve(string requested, Assembly? requester)
         {
-            string? location;
-            try { location = requester?.Location; }
-            catch (NotSupportedException) { return null; }   // a dynamic assembly: not one of ours
-            var path = Answer(requested, location);
-            return path == null ? null : Assembly.LoadFrom(path);
+            // Every module's failed loads pass through here: whatever goes wrong for a request, it is declined, never
+            // thrown into someone else's load (a long path, a dynamic assembly without a location, ...).
+            try
+            {
+                var path = Answer(requested, requester?.Location);
+                return path == null ? null : Assembly.LoadFrom(path);
+            }
+            catch (Exception)
+            {
+                return null;
+            }
         }
 
         private bool IsOurs(string location)
         {
+            // The cheap test first: another module's path is not even normalised.
+            if (location.IndexOf(Path.GetFileName(_moduleDirectory), StringComparison.OrdinalIgnoreCase) < 0) return false;
             var directory = Path.GetDirectoryName(Path.GetFullPath(location));
             return string.Equals(directory, _directory, StringComparison.OrdinalIgnoreCase)
                 || string.Equals(directory, _moduleDirectory, StringComparison.OrdinalIgnoreCase);

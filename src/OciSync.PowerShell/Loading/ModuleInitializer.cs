@@ -19,7 +19,7 @@ namespace OciSync.PowerShell.Loading
     public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
         private static readonly object Gate = new object();
-        private static Action? _uninstall;
+        private static bool _installed;
 
         /// <summary>The folder beside OciSync.PowerShell.dll that holds OciSync.Core.dll and its dependencies.</summary>
         public static string DependencyDirectory { get; } = Path.Combine(
@@ -32,29 +32,25 @@ namespace OciSync.PowerShell.Loading
         {
             lock (Gate)
             {
-                // A second Import-Module -Force of the same dll: the handler installed by the first stays, once.
-                if (_uninstall != null) return;
-                _uninstall = HasLoadContexts ? InstallLoadContext() : InstallFrameworkResolver();
+                // Once per process: a second runspace, or Import-Module -Force, finds it in place.
+                if (_installed) return;
+                if (HasLoadContexts) InstallLoadContext(); else InstallFrameworkResolver();
+                _installed = true;
             }
         }
 
         public void OnRemove(PSModuleInfo module)
         {
-            // The load context stays (assemblies loaded in it cannot be unloaded while PowerShell holds their
-            // types); only the 5.1 resolve handler goes, so it stops answering for a module that is gone.
-            if (HasLoadContexts) return;
-            lock (Gate)
-            {
-                _uninstall?.Invoke();
-                _uninstall = null;
-            }
+            // Nothing is undone. The load context cannot be unloaded while the session holds its types, and the 5.1
+            // resolve handler is the process's while import and removal are per runspace: removing it when one runspace
+            // removes the module would break the module in the others. It answers only our own assemblies' requests.
         }
 
         // Separate methods, never inlined: .NET Framework must not compile a method that names AssemblyLoadContext.
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static Action InstallLoadContext() => DependencyLoadContext.Install(DependencyDirectory);
+        private static void InstallLoadContext() => DependencyLoadContext.Install(DependencyDirectory);
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static Action InstallFrameworkResolver() => FrameworkDependencyResolver.Install(DependencyDirectory);
+        private static void InstallFrameworkResolver() => FrameworkDependencyResolver.Install(DependencyDirectory);
     }
 }
