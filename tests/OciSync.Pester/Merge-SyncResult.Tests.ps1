@@ -67,6 +67,22 @@ Describe 'Invoke-ImageSync -SummaryPath' {
         $json.successImages | Should -BeExactly ''
     }
 
+    It '-RunId goes into the summary, and a merge takes only that run: a stale file of another run is ShardResultMismatch' {
+        $runDir = Join-Path $TestDrive 'runs'
+        $null = New-Item -ItemType Directory $runDir -Force
+        $today = Join-Path $runDir 'today.json'
+        $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/$run/run-id" -Auth $auth -RunId 'job-2026-12-02' -SummaryPath $today -Summary -ErrorAction Stop
+        (Get-Content $today -Raw | ConvertFrom-Json).runId | Should -Be 'job-2026-12-02'
+        $stale = Join-Path $runDir 'stale.json'
+        (Get-Content $today -Raw) -replace 'job-2026-12-02', 'job-2026-12-01' | Set-Content $stale
+        $merged = Merge-SyncResult -Path $today, $stale -RunId 'job-2026-12-02' -ErrorAction SilentlyContinue -ErrorVariable runErrors
+        @($runErrors | ForEach-Object FullyQualifiedErrorId) | Should -Be @("ShardResultMismatch,$cmd")
+        "$($runErrors[0])" | Should -Match "run 'job-2026-12-01'"
+        $merged.RunId | Should -Be 'job-2026-12-02'
+        $merged.Succeeded | Should -BeTrue
+        { Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/$run/x" -RunId 'no spaces/allowed' } | Should -Throw -ErrorId "ParameterArgumentValidationError,$sync"
+    }
+
     It 'writes nothing with -WhatIf' {
         $path = Join-Path $TestDrive 'whatif-summary.json'
         $null = Invoke-ImageSync -Source "$A/demo/alpine:3.19" -Destination "$B/$run/whatif" -Auth $auth -SummaryPath $path -WhatIf
@@ -166,6 +182,7 @@ Describe 'Merge-SyncResult' {
             $r.Output[0].Shards | Should -Be @(0, 2)
             $r.Output[0].MissingShards | Should -Be @(1)
             $r.Output[0].Failed | Should -Be 2
+            $r.Output[0].Succeeded | Should -BeFalse -Because 'a missing shard''s images are not accounted for'
             (Get-Content $f -Raw) | Should -BeLike "# OciSync 2 of 3 shards merged (missing 1)`n*"
         }
 

@@ -92,6 +92,7 @@ namespace OciSync.Core.Sync
                 w.WriteString("format", FormatName);
                 WriteNullable(w, "shard", summary.Shard);
                 WriteNullable(w, "shardCount", summary.ShardCount);
+                if (summary.RunId != null) w.WriteString("runId", summary.RunId); else w.WriteNull("runId");
                 w.WriteNumber("images", summary.Images);
                 w.WriteNumber("synced", summary.Synced);
                 w.WriteNumber("unchanged", summary.Unchanged);
@@ -144,39 +145,27 @@ namespace OciSync.Core.Sync
 
         private static byte[] ReadBytes(string path)
         {
-            // open(2) of a FIFO blocks for ever and no token interrupts it: the read runs aside and is abandoned on timeout.
-            var read = Task.Run(() =>
-            {
-                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920);
-                var buffer = new MemoryStream();
-                var chunk = new byte[81920];
-                int n;
-                while ((n = file.Read(chunk, 0, chunk.Length)) > 0)
-                {
-                    buffer.Write(chunk, 0, n);
-                    if (buffer.Length > MaxBytes) return null;
-                }
-                return buffer.ToArray();
-            });
             try
             {
-                if (!read.Wait(ReadTimeout))
-                {
-                    _ = read.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-                    throw Invalid(path, $"it could not be read within {ReadTimeout.TotalSeconds:0} s (not a regular file?).");
-                }
+                return BoundedFileReader.Read(path, MaxBytes, ReadTimeout);
             }
-            catch (AggregateException e) when (e.InnerException is FileNotFoundException || e.InnerException is DirectoryNotFoundException)
+            catch (TimeoutException e)
             {
-                throw Invalid(path, "the file does not exist.", e.InnerException);
+                throw Invalid(path, $"it could not be read within {ReadTimeout.TotalSeconds:0} s (not a regular file?).", e);
             }
-            catch (AggregateException e) when (e.InnerException is IOException || e.InnerException is UnauthorizedAccessException
-                || e.InnerException is NotSupportedException || e.InnerException is ArgumentException || e.InnerException is System.Security.SecurityException)
+            catch (InvalidDataException e)
             {
-                var why = Directory.Exists(path) ? "it is a directory, not a file." : e.InnerException is UnauthorizedAccessException ? "access is denied." : e.InnerException.Message;
-                throw Invalid(path, "the file cannot be read: " + why, e.InnerException);
+                throw Invalid(path, $"the file is larger than {MaxBytes / (1024 * 1024)} MiB; a summary is far smaller.", e);
             }
-            return read.Result ?? throw Invalid(path, $"the file is larger than {MaxBytes / (1024 * 1024)} MiB; a summary is far smaller.");
+            catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
+            {
+                throw Invalid(path, "the file does not exist.", e);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException || e is System.Security.SecurityException)
+            {
+                var why = Directory.Exists(path) ? "it is a directory, not a file." : e is UnauthorizedAccessException ? "access is denied." : e.Message;
+                throw Invalid(path, "the file cannot be read: " + why, e);
+            }
         }
 
         private static ShardResult Parse(byte[] bytes, string path)
@@ -213,10 +202,16 @@ namespace OciSync.Core.Sync
                 if (shard != null && shard >= shardCount) throw Invalid(path, $"its shard {shard} is not one of its {shardCount} (0 to {shardCount - 1}).");
                 var shards = reader.Shards("shards", shardCount);
                 var missing = reader.Shards("missingShards", shardCount);
+                // A shard's file names its shard, a merged one the shards it adds up: one naming none would account for nothing.
+                if (shardCount != null && shard == null && shards.Length == 0)
+                    throw Invalid(path, "it has a \"shardCount\" but neither a \"shard\" nor any \"shards\".");
+                var runId = reader.NullableString("runId");
+                if (runId != null && !RunId.IsValid(runId)) throw Invalid(path, $"its \"runId\" '{UntrustedText(runId)}' is not a run id (1 to 128 letters, digits and . _ : -).");
                 var summary = new SyncSummary
                 {
                     Shard = shard,
                     ShardCount = shardCount,
+                    RunId = runId,
                     Shards = shards,
                     MissingShards = missing,
                     Images = reader.Int("images", required: true),
@@ -371,6 +366,13 @@ namespace OciSync.Core.Sync
                 if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || d < 0 || double.IsInfinity(d) || double.IsNaN(d))
                     throw Invalid(_path, $"its \"{name}\" must be a number of seconds, not {Shown(v)}.");
                 return d;
+            }
+
+            public string? NullableString(string name)
+            {
+                if (!TryGet(name, out var v)) return null;
+                if (v.ValueKind != JsonValueKind.String) throw Invalid(_path, $"its \"{name}\" must be null or a string, not {Kind(v)}.");
+                return v.GetString();
             }
 
             public string Text(string name)

@@ -163,6 +163,7 @@ namespace OciSync.Core.Sync
             {
                 Shard = _options.Shard?.Index,
                 ShardCount = _options.Shard?.Count,
+                RunId = _options.RunId,
                 Images = run.Synced + run.Unchanged + run.Filtered + run.Failed,
                 Synced = run.Synced,
                 Unchanged = run.Unchanged,

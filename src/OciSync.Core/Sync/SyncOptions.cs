@@ -24,6 +24,8 @@ namespace OciSync.Core.Sync
         public ShardSpec? Shard { get; set; }
         /// <summary>The given copies are already this shard's (a plan file's part, which -Balance Size need not assign by hash): they are not cut again.</summary>
         public bool ShardPreassigned { get; set; }
+        /// <summary>The job this run is a part of (<see cref="Sync.RunId"/>), carried by the summary so a merge takes only this job's shards; null: none.</summary>
+        public string? RunId { get; set; }
         /// <summary>Attempts per blob transfer, each from a fresh source stream.</summary>
         public int BlobAttempts { get; set; } = 3;
         /// <summary>Push manifests even when the destination already has the same digest.</summary>

@@ -41,11 +41,22 @@ namespace OciSync.Core.Sync
     {
         /// <param name="results">The shards' summaries, in the order given.</param>
         /// <param name="shardCount">The job's shard count; null: the count most of the files carry (the first file's on a tie).</param>
-        public static SyncResultMerge Merge(IEnumerable<ShardResult> results, int? shardCount = null)
+        /// <param name="runId">The job's run id: a file of another run (or of none) is left out. Null: the run id most of the files carry.</param>
+        public static SyncResultMerge Merge(IEnumerable<ShardResult> results, int? shardCount = null, string? runId = null)
         {
             if (results == null) throw new ArgumentNullException(nameof(results));
-            var all = results.Where(r => r != null).ToList();
+            var given = results.Where(r => r != null).ToList();
             var problems = new List<SyncResultException>();
+            // A summary left over from another run of the job must not stand in for a shard of this one.
+            var run = runId ?? given.GroupBy(r => r.Summary.RunId).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+            var all = new List<ShardResult>();
+            foreach (var r in given)
+            {
+                if (string.Equals(r.Summary.RunId, run, StringComparison.Ordinal)) { all.Add(r); continue; }
+                problems.Add(new SyncResultException(ErrorIds.ShardResultMismatch, r.Path, string.Format(CultureInfo.InvariantCulture,
+                    "The summary file '{0}' is of run '{1}', not '{2}'{3}; it is left out of the merge.",
+                    r.Path, r.Summary.RunId ?? "(none)", run ?? "(none)", runId != null ? " (-RunId)" : " as most files are")));
+            }
             var count = shardCount ?? all.GroupBy(r => r.Count).OrderByDescending(g => g.Count()).Select(g => g.Key).DefaultIfEmpty(1).First();
 
             var taken = new List<ShardResult>();
@@ -86,23 +97,24 @@ namespace OciSync.Core.Sync
             {
                 Shard = null,
                 ShardCount = count,
+                RunId = run,
                 Shards = shards,
                 MissingShards = missing,
-                Images = summaries.Sum(s => s.Images),
-                Synced = summaries.Sum(s => s.Synced),
-                Unchanged = summaries.Sum(s => s.Unchanged),
-                Filtered = summaries.Sum(s => s.Filtered),
-                Failed = summaries.Sum(s => s.Failed),
-                Declined = summaries.Sum(s => s.Declined),
-                Deleted = summaries.Sum(s => s.Deleted),
-                Kept = summaries.Sum(s => s.Kept),
-                ReferrersSynced = summaries.Sum(s => s.ReferrersSynced),
-                ReferrersUnchanged = summaries.Sum(s => s.ReferrersUnchanged),
-                BlobsCopied = summaries.Sum(s => s.BlobsCopied),
-                BlobsMounted = summaries.Sum(s => s.BlobsMounted),
-                BlobsPresent = summaries.Sum(s => s.BlobsPresent),
-                BytesCopied = summaries.Sum(s => s.BytesCopied),
-                RequestRetries = summaries.Sum(s => s.RequestRetries),
+                Images = SumOf(summaries.Select(s => s.Images)),
+                Synced = SumOf(summaries.Select(s => s.Synced)),
+                Unchanged = SumOf(summaries.Select(s => s.Unchanged)),
+                Filtered = SumOf(summaries.Select(s => s.Filtered)),
+                Failed = SumOf(summaries.Select(s => s.Failed)),
+                Declined = SumOf(summaries.Select(s => s.Declined)),
+                Deleted = SumOf(summaries.Select(s => s.Deleted)),
+                Kept = SumOf(summaries.Select(s => s.Kept)),
+                ReferrersSynced = SumOf(summaries.Select(s => s.ReferrersSynced)),
+                ReferrersUnchanged = SumOf(summaries.Select(s => s.ReferrersUnchanged)),
+                BlobsCopied = SumOf(summaries.Select(s => s.BlobsCopied)),
+                BlobsMounted = SumOf(summaries.Select(s => s.BlobsMounted)),
+                BlobsPresent = SumOf(summaries.Select(s => s.BlobsPresent)),
+                BytesCopied = SumOf(summaries.Select(s => s.BytesCopied)),
+                RequestRetries = SumOf(summaries.Select(s => s.RequestRetries)),
                 Passes = summaries.Select(s => s.Passes).DefaultIfEmpty(0).Max(),
                 // The shards ran side by side: the job took as long as its longest shard, not the sum.
                 StartTime = summaries.Select(s => s.StartTime).DefaultIfEmpty(default).Min(),
@@ -113,5 +125,11 @@ namespace OciSync.Core.Sync
             return new SyncResultMerge(summary, taken.SelectMany(r => r.FailedRules).ToList(), taken.SelectMany(r => r.SuccessRules).ToList(),
                 problems, comment);
         }
+
+        // Counts from files, which anyone may have written: they saturate instead of overflowing the merge.
+        private static int SumOf(IEnumerable<int> values) => (int)Math.Min(int.MaxValue, values.Aggregate(0L, (a, v) => a + Math.Max(0, v)));
+
+        private static long SumOf(IEnumerable<long> values) =>
+            values.Aggregate(0L, (a, v) => v <= 0 ? a : a > long.MaxValue - v ? long.MaxValue : a + v);
     }
 }

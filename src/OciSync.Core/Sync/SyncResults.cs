@@ -187,12 +187,14 @@ namespace OciSync.Core.Sync
         public int? Shard { get; init; }
         /// <summary>How many shards the job was split into; null for a whole job (a merged summary: the count merged from).</summary>
         public int? ShardCount { get; init; }
+        /// <summary>The job's run id (<see cref="SyncOptions.RunId"/>, Invoke-ImageSync -RunId); null when none was given.</summary>
+        public string? RunId { get; init; }
         /// <summary>A merged summary (Merge-SyncResult): the shards it adds up, ascending; empty otherwise.</summary>
         public int[] Shards { get; init; } = Array.Empty<int>();
         /// <summary>A merged summary: the shards of <see cref="ShardCount"/> no result was found for, ascending; empty otherwise.</summary>
         public int[] MissingShards { get; init; } = Array.Empty<int>();
-        /// <summary>True when no image failed (declined copies do not count as failures).</summary>
-        public bool Succeeded => Failed == 0;
+        /// <summary>True when no image failed (declined copies do not count as failures) and, for a merged summary, no shard is missing.</summary>
+        public bool Succeeded => Failed == 0 && MissingShards.Length == 0;
         /// <inheritdoc/>
         public override string ToString() =>
             ShardText() +

@@ -43,6 +43,11 @@ namespace OciSync.PowerShell.Commands
         [ValidateRange(1, ShardSpec.MaxCount)]
         public int? ShardCount { get; set; }
 
+        /// <summary>The run whose shards are merged (Invoke-ImageSync -RunId); files of another run are left out. By default the run most files carry.</summary>
+        [Parameter]
+        [ValidatePattern(@"^[A-Za-z0-9._:\-]{1,128}$")]
+        public string? RunId { get; set; }
+
         protected override void ProcessRecord()
         {
             foreach (var path in Path)
@@ -69,7 +74,7 @@ namespace OciSync.PowerShell.Commands
                 ThrowTerminatingError(Errors.Record(new SyncResultException(ErrorIds.ShardResultMissing, null,
                     _given == 0 ? "No summary file was found at the paths given; nothing was merged." : $"None of the {_given} summary file(s) given could be read; nothing was merged."),
                     ErrorIds.ShardResultMissing, null));
-            var merge = SyncResultMerger.Merge(_results, ShardCount);
+            var merge = SyncResultMerger.Merge(_results, ShardCount, RunId);
             foreach (var problem in merge.Problems) WriteError(Errors.Record(problem, problem.ErrorId, (object?)problem.Path ?? merge.Summary.MissingShards));
             if (merge.Summary.Shards.Length == 0)
                 ThrowTerminatingError(Errors.Record(new SyncResultException(ErrorIds.ShardResultMismatch, null,

@@ -115,7 +115,7 @@ public sealed class ShardResultTests
     {
         var full = new SyncSummary
         {
-            Shard = 2, ShardCount = 5, Images = 10, Synced = 4, Unchanged = 2, Filtered = 1, Failed = 3, Declined = 7, Deleted = 8, Kept = 9,
+            Shard = 2, ShardCount = 5, RunId = "job-7f3a:2", Images = 10, Synced = 4, Unchanged = 2, Filtered = 1, Failed = 3, Declined = 7, Deleted = 8, Kept = 9,
             ReferrersSynced = 11, ReferrersUnchanged = 12, BlobsCopied = 13, BlobsMounted = 14, BlobsPresent = 15, BytesCopied = 5_000_000_000L,
             RequestRetries = 16, Passes = 3, StartTime = new DateTime(2026, 12, 2, 10, 0, 0, 123, DateTimeKind.Utc),
             EndTime = new DateTime(2026, 12, 2, 10, 0, 12, 373, DateTimeKind.Utc), Seconds = 12.25,
@@ -225,6 +225,49 @@ public sealed class ShardResultTests
         Assert.Equal(1, whole.Summary.ShardCount);
         Assert.Equal(new[] { 0 }, whole.Summary.Shards);
         Assert.Contains("\"src.example/w:1\": \"dst.example/w:1\"", whole.FailedImages(false));
+    }
+
+    [Fact]
+    public void Merge_takes_one_run_leaves_out_a_stale_shard_of_another_and_is_not_Succeeded_with_a_shard_missing()
+    {
+        SyncSummary Of(int shard, string? run) => new SyncSummary { Shard = shard, ShardCount = 3, RunId = run, Images = 1, Synced = 1 };
+        var files = new[]
+        {
+            Shard("today-0.json", Of(0, "job-today")), Shard("today-2.json", Of(2, "job-today")),
+            Shard("yesterday-1.json", Of(1, "job-yesterday")),   // shard 1 of today never wrote its file
+        };
+
+        var merge = SyncResultMerger.Merge(files);
+
+        Assert.Equal(new[] { ErrorIds.ShardResultMismatch, ErrorIds.ShardResultMissing }, merge.Problems.Select(p => p.ErrorId));
+        Assert.Equal("yesterday-1.json", merge.Problems[0].Path);
+        Assert.Contains("run 'job-yesterday', not 'job-today'", merge.Problems[0].Message);
+        Assert.Equal("job-today", merge.Summary.RunId);
+        Assert.Equal(new[] { 1 }, merge.Summary.MissingShards);
+        Assert.Equal(0, merge.Summary.Failed);
+        Assert.False(merge.Summary.Succeeded); // no image failed, but a shard's images are unaccounted for
+
+        var asked = SyncResultMerger.Merge(files, runId: "job-yesterday");
+        Assert.Equal(new[] { 1 }, asked.Summary.Shards);
+        Assert.Equal(3, asked.Problems.Count); // two of today's left out, shards 0 and 2 missing
+
+        Assert.Equal("job-today", SummaryFile.Parse(SummaryFile.Format(Of(0, "job-today"), "", ""), "r.json").Summary.RunId);
+        var bad = Assert.Throws<SyncResultException>(() => SummaryFile.Parse(SummaryFile.Format(Of(0, null), "", "").Replace("\"runId\": null", "\"runId\": \"a b/../c\""), "r.json"));
+        Assert.Equal(ErrorIds.SummaryFileInvalid, bad.ErrorId);
+    }
+
+    [Fact]
+    public void Merge_of_hostile_counts_saturates_and_a_file_that_names_no_shard_is_SummaryFileInvalid()
+    {
+        var huge = new SyncSummary { Shard = 0, ShardCount = 2, Images = int.MaxValue, Synced = int.MaxValue, BytesCopied = long.MaxValue };
+        var merge = SyncResultMerger.Merge(new[] { Shard("a.json", huge), Shard("b.json", new SyncSummary { Shard = 1, ShardCount = 2, Images = int.MaxValue, BytesCopied = long.MaxValue }) });
+        Assert.Equal(int.MaxValue, merge.Summary.Images);
+        Assert.Equal(long.MaxValue, merge.Summary.BytesCopied);
+
+        var none = SummaryFile.Format(new SyncSummary { ShardCount = 3 }, "", "");
+        var e = Assert.Throws<SyncResultException>(() => SummaryFile.Parse(none, "none.json"));
+        Assert.Equal(ErrorIds.SummaryFileInvalid, e.ErrorId);
+        Assert.Contains("neither a \"shard\" nor any \"shards\"", e.Message);
     }
 
     [Theory]
