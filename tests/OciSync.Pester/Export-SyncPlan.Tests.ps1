@@ -160,6 +160,31 @@ Describe 'Export-SyncPlan and Invoke-ImageSync -PlanPath' {
         }
     }
 
+    It 'keeps an image whose HEAD failed in the plan (its shard reports it) and writes no plan when a rule could not be listed' {
+        $repo = New-TestRepositoryName 'partial'
+        $path = Join-Path $TestDrive "$repo.json"
+        $images = Join-Path $TestDrive "$repo.yaml"
+        Set-Content $images "${A}/demo/alpine:3.19: ${B}/$repo/alpine`n${A}/$repo/missing:1.0: ${B}/$repo/missing"
+        $null = Export-SyncPlan -Images $images -Auth $auth -Path $path -ErrorAction SilentlyContinue -ErrorVariable headErrors
+        $headErrors.Count | Should -Be 1
+        $copies = (Get-Content $path -Raw | ConvertFrom-Json).copies
+        @($copies.destination | Sort-Object) | Should -Be @("${B}/$repo/alpine:3.19", "${B}/$repo/missing:1.0")
+        $out = @(Invoke-ImageSync -PlanPath $path -Auth $auth -ErrorAction SilentlyContinue -ErrorVariable syncErrors)
+        @($out | Where-Object { "$($_.Action)" -eq 'Failed' }).Count | Should -Be 1 -Because 'the image that could not be HEADed is tried, and reported, by its shard'
+
+        $unlisted = Join-Path $TestDrive "$repo-unlisted.json"
+        Set-Content $images "${A}/demo/alpine:3.19: ${B}/$repo/alpine`n${A}/$repo/no-such-repository: ${B}/$repo/gone"
+        { Export-SyncPlan -Images $images -Auth $auth -Path $unlisted -ErrorAction SilentlyContinue } | Should -Throw -ErrorId "PlanIncomplete,$export"
+        $unlisted | Should -Not -Exist
+    }
+
+    It '-Prune with a plan is a terminating PruneNeedsRules: a plan has no rules to compare' {
+        $path = Join-Path $TestDrive 'prune-plan.json'
+        $null = Export-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/$(New-TestRepositoryName 'prune')/busybox" -Auth $auth -Path $path -ErrorAction Stop
+        { Invoke-ImageSync -PlanPath $path -Auth $auth -Prune -Confirm:$false } | Should -Throw -ErrorId "PruneNeedsRules,$invoke"
+        { Get-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/x/busybox" -Auth $auth | Invoke-ImageSync -Auth $auth -Prune -Confirm:$false } | Should -Throw -ErrorId "PruneNeedsRules,$invoke"
+    }
+
     It 'checks -Path before planning, and -WhatIf writes no file' {
         { Export-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/x/busybox" -Path $TestDrive } | Should -Throw -ErrorId "InvalidOutputPath,$export"
         $afile = Join-Path $TestDrive 'afile'; 'x' | Set-Content $afile

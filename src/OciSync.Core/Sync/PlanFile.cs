@@ -42,6 +42,8 @@ namespace OciSync.Core.Sync
         public const string FormatName = "ocisync-plan/1";
         /// <summary>The largest plan file read (64 MiB: some 200,000 copies).</summary>
         public const long MaxFileBytes = 64L * 1024 * 1024;
+        /// <summary>How long a read may take before the file counts as unreadable (a FIFO nobody writes).</summary>
+        internal static TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
         /// <summary>The longest rule text kept (a rule is one line of an images file).</summary>
         public const int MaxRuleLength = 4096;
 
@@ -132,19 +134,17 @@ namespace OciSync.Core.Sync
             byte[] bytes;
             try
             {
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-                if (stream.Length > MaxFileBytes) throw new PlanFileException(name, $"it is {stream.Length} bytes; a plan file is at most {MaxFileBytes} bytes.");
-                bytes = new byte[stream.Length];
-                var read = 0;
-                while (read < bytes.Length)
-                {
-                    var n = stream.Read(bytes, read, bytes.Length - read);
-                    if (n == 0) break;
-                    read += n;
-                }
-                if (read != bytes.Length) throw new PlanFileException(name, "it changed while it was read.");
+                bytes = BoundedFileReader.Read(path, MaxFileBytes, ReadTimeout);
             }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException)
+            catch (TimeoutException e)
+            {
+                throw new PlanFileException(name, $"it could not be read within {ReadTimeout.TotalSeconds:0} s (not a regular file?).", e);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new PlanFileException(name, $"a plan file is at most {MaxFileBytes} bytes, and this one is larger.", e);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException || e is System.Security.SecurityException)
             {
                 throw new PlanFileException(name, "it cannot be read (" + e.Message + ").", e);
             }

@@ -107,6 +107,10 @@ namespace OciSync.Core.Transport
         public const string ShardResultMismatch = "ShardResultMismatch";
         /// <summary>Invoke-ImageSync given both -Detailed and -Summary.</summary>
         public const string ConflictingOutputSwitches = "ConflictingOutputSwitches";
+        /// <summary>-Prune with a plan (-Plan, -PlanPath): pruning compares a rule's source listing, and a plan has no rules.</summary>
+        public const string PruneNeedsRules = "PruneNeedsRules";
+        /// <summary>Export-SyncPlan could not list some rules: a plan without them would lose those images for every shard.</summary>
+        public const string PlanIncomplete = "PlanIncomplete";
         /// <summary>-ShardCount with neither -ShardIndex nor <c>JOB_COMPLETION_INDEX</c>, where a run must know its shard.</summary>
         public const string ShardIndexMissing = "ShardIndexMissing";
         /// <summary>Shard parameters that name no shard: an index out of range or not a number (-ShardIndex, <c>JOB_COMPLETION_INDEX</c>), or -ShardIndex or -ShardSummary without -ShardCount.</summary>
@@ -155,6 +159,8 @@ namespace OciSync.Core.Transport
             (ShardResultDuplicate,         "InvalidArgument",      false, false, false),
             (ShardResultMismatch,          "InvalidArgument",      false, false, false),
             (ConflictingOutputSwitches,    "InvalidArgument",      false, false, false),
+            (PruneNeedsRules,              "InvalidArgument",      false, false, false),
+            (PlanIncomplete,               "InvalidResult",        false, false, false),
             (ShardIndexMissing,            "InvalidArgument",      false, false, false),
             (ShardIndexInvalid,            "InvalidArgument",      false, false, false),
             (AmbiguousCredential,          "InvalidArgument",      false, false, false),

@@ -1,7 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using OciSync.Core.Configuration;
 using OciSync.Core.Sync;
 using OciSync.Core.Transport;
 using OciSync.PowerShell.Infrastructure;
@@ -54,7 +56,14 @@ namespace OciSync.PowerShell.Commands
             var clients = CreateClients(Credentials);
             var balance = string.Equals(Balance, "Size", StringComparison.OrdinalIgnoreCase) ? PlanBalance.Size : PlanBalance.Hash;
             var plan = PlanRules(clients, headDestinations: true);
-            var copies = plan.Copies;
+            // Every image must be some shard's, failed or not, so that shard's failed file re-runs it: an image whose HEAD
+            // failed goes in unplanned (its shard tries it and reports it); a rule that could not be listed has no images
+            // to give anyone, so no plan is written without it.
+            var unlisted = plan.Errors.Where(e => e.Rule != null).ToList();
+            if (unlisted.Count > 0)
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{unlisted.Count} rule(s) could not be listed (the errors above); a plan without their images would lose them for every shard, so none was written. Nothing was planned."),
+                    ErrorIds.PlanIncomplete, ErrorCategory.InvalidResult, unlisted[0].Target));
+            IReadOnlyList<ImageCopy> copies = plan.Copies.Concat(plan.Errors.Where(e => e.Copy != null).Select(e => e.Copy!.Unplanned())).ToList();
             if (MeasureSize || balance == PlanBalance.Size) copies = MeasureSizes(clients, copies, new PlatformFilter(OS, Arch));
 
             var count = ShardCount ?? 1;

@@ -32,7 +32,7 @@ namespace OciSync.PowerShell.Commands
             var index = ShardIndex;
             if (index == null)
             {
-                var variable = Environment.GetEnvironmentVariable(ShardSpec.JobCompletionIndexVariable);
+                var variable = Environment.GetEnvironmentVariable(ShardSpec.JobCompletionIndexVariable)?.Trim();
                 if (!string.IsNullOrEmpty(variable))
                 {
                     if (!int.TryParse(variable, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))

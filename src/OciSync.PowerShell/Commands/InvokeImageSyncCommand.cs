@@ -84,6 +84,11 @@ namespace OciSync.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? SummaryPath { get; set; }
 
+        /// <summary>The job's run id, the same for all its shards (a Job uid, a workflow run id): in the summary, so Merge-SyncResult takes only this run's files.</summary>
+        [Parameter]
+        [ValidatePattern(@"^[A-Za-z0-9._:\-]{1,128}$")]
+        public string? RunId { get; set; }
+
         /// <summary>Slowest blob transfer tolerated, in bytes per second over a minute (0: no minimum).</summary>
         [Parameter]
         [ValidateRange(0, long.MaxValue)]
@@ -103,6 +108,9 @@ namespace OciSync.PowerShell.Commands
             if (Detailed && Summary)
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Detailed and -Summary ask for opposite outputs; use one."),
                     ErrorIds.ConflictingOutputSwitches, ErrorCategory.InvalidArgument, null));
+            if (Prune && (ParameterSetName == PlanSet || ParameterSetName == PlanFileSet))
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Prune compares each rule's source listing with its destination, and a plan has no rules: prune with the rules (-Images, -Rule, -Source)."),
+                    ErrorIds.PruneNeedsRules, ErrorCategory.InvalidArgument, null));
             // Checked before anything is planned or copied: a bad path found after an hour's sync loses the run's record.
             CheckOutputPath(LogPath, nameof(LogPath));
             CheckOutputPath(SuccessImagesPath, nameof(SuccessImagesPath));
@@ -142,6 +150,7 @@ namespace OciSync.PowerShell.Commands
                 ApproveDelete = DeleteApproval(whatIf),
                 Shard = shard,
                 ShardPreassigned = ParameterSetName == PlanFileSet,
+                RunId = RunId,
             };
             var what = _plan.Count > 0 ? $"{_plan.Count} planned image(s)" : $"{Rules.Count} rule(s)";
             Log!.Write(OciLogLevel.Information, $"Syncing {what}, concurrency {Proc} blob(s), {RequestLimit} small request(s) per registry, retries {Retries}, platforms {options.Platforms}" +
