@@ -61,7 +61,7 @@ try {
     # -Summary: the job's output is one SyncSummary, not a line per image. -ErrorAction Stop: every image is still
     # tried and the files are written, then one ImagesFailed error makes this job Failed.
     Invoke-ImageSync -Images $ImagesPath -Credential $credentials -ShardIndex $ShardIndex -ShardCount $ShardCount `
-        -SummaryPath $summaryPath -FailedImagesPath $failedPath -Summary -ErrorAction Stop
+        -SummaryPath $summaryPath -RunId $RunId -FailedImagesPath $failedPath -Summary -ErrorAction Stop
 }
 finally {
     # Also after a failure: the parent merges whatever the shard wrote, and the failures are in the summary.

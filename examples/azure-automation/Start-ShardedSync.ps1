@@ -97,7 +97,7 @@ try {
 
     $failedPath = Join-Path $work 'failed.yaml'
     # ShardResultMissing and the like are non-terminating: collect them, report everything, then decide.
-    $merged = Merge-SyncResult -Path (Join-Path $work 'shard-*.json') -FailedImagesPath $failedPath `
+    $merged = Merge-SyncResult -Path (Join-Path $work 'shard-*.json') -RunId $runId -ShardCount $ShardCount -FailedImagesPath $failedPath `
         -ErrorAction Continue -ErrorVariable mergeErrors
     Write-Output $merged
     if (Test-Path $failedPath) {
