@@ -178,6 +178,20 @@ Describe 'Export-SyncPlan and Invoke-ImageSync -PlanPath' {
         $unlisted | Should -Not -Exist
     }
 
+    It 'reads JOB_COMPLETION_INDEX for a plan as every sharded call does: a long bad value is ShardIndexInvalid with the value shortened' {
+        $path = Join-Path $TestDrive 'env-plan.json'
+        $null = Export-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/$(New-TestRepositoryName 'env')/busybox" -Auth $auth -Path $path -ShardCount 2 -ErrorAction Stop
+        $saved = $env:JOB_COMPLETION_INDEX
+        try {
+            $env:JOB_COMPLETION_INDEX = 'x' * 5000
+            $e = { Invoke-ImageSync -PlanPath $path -Auth $auth } | Should -Throw -ErrorId "ShardIndexInvalid,$invoke" -PassThru
+            $e.Exception.Message.Length | Should -BeLessThan 300 -Because 'outside input is not repeated whole in a message'
+            $env:JOB_COMPLETION_INDEX = ' 1 '
+            @(Invoke-ImageSync -PlanPath $path -Auth $auth -ErrorAction Stop).Count | Should -BeLessOrEqual 1
+        }
+        finally { $env:JOB_COMPLETION_INDEX = $saved }
+    }
+
     It '-Prune with a plan is a terminating PruneNeedsRules: a plan has no rules to compare' {
         $path = Join-Path $TestDrive 'prune-plan.json'
         $null = Export-SyncPlan -Source "$A/demo/busybox:1.36" -Destination "$B/$(New-TestRepositoryName 'prune')/busybox" -Auth $auth -Path $path -ErrorAction Stop

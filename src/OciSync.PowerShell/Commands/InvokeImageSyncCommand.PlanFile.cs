@@ -1,5 +1,4 @@
 using System;
-using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using OciSync.Core.Sync;
@@ -29,26 +28,13 @@ namespace OciSync.PowerShell.Commands
 
             if (ShardCount is int given && given != file.ShardCount)
                 ThrowShard(ErrorIds.ShardIndexInvalid, $"-ShardCount {given}: the plan '{PlanPath}' was split into {file.ShardCount} shards when it was exported.");
-            var index = ShardIndex;
-            if (index == null)
-            {
-                var variable = Environment.GetEnvironmentVariable(ShardSpec.JobCompletionIndexVariable)?.Trim();
-                if (!string.IsNullOrEmpty(variable))
-                {
-                    if (!int.TryParse(variable, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-                        ThrowShard(ErrorIds.ShardIndexInvalid, $"{ShardSpec.JobCompletionIndexVariable} is '{variable}', not a shard index.");
-                    index = parsed;
-                }
-                else if (file.ShardCount == 1) index = 0;
-                else ThrowShard(ErrorIds.ShardIndexMissing, $"The plan '{PlanPath}' has {file.ShardCount} shards: give -ShardIndex or set {ShardSpec.JobCompletionIndexVariable}.");
-            }
-            if (index < 0 || index >= file.ShardCount)
-                ThrowShard(ErrorIds.ShardIndexInvalid, $"The shard index {index} is not from 0 to {file.ShardCount - 1} for the plan '{PlanPath}'.");
+            // -ShardIndex, else JOB_COMPLETION_INDEX, read as for every sharded call, of the file's count; a one-shard plan needs neither.
+            var index = ResolveShard(indexRequired: file.ShardCount > 1, count: file.ShardCount).Shard?.Index ?? 0;
 
-            var mine = file.CopiesOf(index!.Value);
+            var mine = file.CopiesOf(index);
             _plan.AddRange(mine.Select(c => c.Unplanned()));
             WriteVerbose($"Plan '{PlanPath}' ({file.Balance}, made {file.Created:u}): shard {index} of {file.ShardCount}, {mine.Count} of {file.Copies.Count} image(s).");
-            return new ShardSpec(index.Value, file.ShardCount);
+            return new ShardSpec(index, file.ShardCount);
         }
 
         private void ThrowShard(string id, string message) =>
