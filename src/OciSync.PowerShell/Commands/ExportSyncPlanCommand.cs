@@ -35,16 +35,6 @@ namespace OciSync.PowerShell.Commands
         [Parameter]
         public SwitchParameter MeasureSize { get; set; }
 
-        /// <summary>For measuring: only these operating systems of multi-platform images count, as Invoke-ImageSync -OS keeps them.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(OsCompleter))]
-        public string[]? OS { get; set; }
-
-        /// <summary>For measuring: only these architectures of multi-platform images count, as Invoke-ImageSync -Arch keeps them.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(ArchCompleter))]
-        public string[]? Arch { get; set; }
-
         protected override void EndProcessing()
         {
             if (ShardIndex != null)
@@ -64,7 +54,7 @@ namespace OciSync.PowerShell.Commands
                 ThrowTerminatingError(new ErrorRecord(new InvalidOperationException($"{unlisted.Count} rule(s) could not be listed (the errors above); a plan without their images would lose them for every shard, so none was written. Nothing was planned."),
                     ErrorIds.PlanIncomplete, ErrorCategory.InvalidResult, unlisted[0].Target));
             IReadOnlyList<ImageCopy> copies = plan.Copies.Concat(plan.Errors.Where(e => e.Copy != null).Select(e => e.Copy!.Unplanned())).ToList();
-            if (MeasureSize || balance == PlanBalance.Size) copies = MeasureSizes(clients, copies, new PlatformFilter(OS, Arch));
+            if (MeasureSize || balance == PlanBalance.Size) copies = MeasureSizes(clients, copies);
 
             var count = ShardCount ?? 1;
             copies = PlanBalancer.Assign(copies, count, balance, out var unknown);

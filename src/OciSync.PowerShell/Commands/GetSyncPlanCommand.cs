@@ -24,16 +24,6 @@ namespace OciSync.PowerShell.Commands
         [Parameter]
         public SwitchParameter MeasureSize { get; set; }
 
-        /// <summary>With -MeasureSize: count only these operating systems of multi-platform images, as Invoke-ImageSync -OS keeps them.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(OsCompleter))]
-        public string[]? OS { get; set; }
-
-        /// <summary>With -MeasureSize: count only these architectures of multi-platform images, as Invoke-ImageSync -Arch keeps them.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(ArchCompleter))]
-        public string[]? Arch { get; set; }
-
         protected override void EndProcessing()
         {
             if (ShardSummary && ShardCount == null)
@@ -44,7 +34,7 @@ namespace OciSync.PowerShell.Commands
             GatherInputs();
             var clients = CreateClients(Credentials);
             var plan = PlanRules(clients, headDestinations: true, choice.Shard);
-            var copies = MeasureSize ? MeasureSizes(clients, plan.Copies, new PlatformFilter(OS, Arch)) : plan.Copies;
+            var copies = MeasureSize ? MeasureSizes(clients, plan.Copies) : plan.Copies;
             if (choice.Count is int count)
             {
                 // Every copy says its shard: the report of how the job splits, or the one shard planned.

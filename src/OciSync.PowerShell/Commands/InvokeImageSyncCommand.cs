@@ -38,16 +38,6 @@ namespace OciSync.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string[]? ReferrerArtifactType { get; set; }
 
-        /// <summary>Keep only these operating systems (<c>os[:osversion]</c>) from multi-platform images.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(OsCompleter))]
-        public string[]? OS { get; set; }
-
-        /// <summary>Keep only these architectures (<c>arch[:variant]</c>) from multi-platform images.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(ArchCompleter))]
-        public string[]? Arch { get; set; }
-
         /// <summary>Push manifests even when the destination already has the same digest.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
@@ -135,7 +125,7 @@ namespace OciSync.PowerShell.Commands
                 RequestConcurrency = RequestLimit,
                 Retries = Retries,
                 Force = Force,
-                Platforms = new PlatformFilter(OS, Arch),
+                Platforms = Platforms,
                 Referrers = !NoReferrers,
                 ReferrerArtifactTypes = ReferrerArtifactType ?? Array.Empty<string>(),
                 // ShouldProcess only on the pipeline thread: the engine asks through the pump and waits.

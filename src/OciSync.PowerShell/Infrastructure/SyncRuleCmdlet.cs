@@ -77,6 +77,19 @@ namespace OciSync.PowerShell.Infrastructure
         [ArgumentCompleter(typeof(PlatformCompleter))]
         public string[]? Platform { get; set; }
 
+        /// <summary>Only these operating systems (<c>os[:osversion]</c>) of multi-platform images: copied by Invoke-ImageSync, counted by -MeasureSize.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(OsCompleter))]
+        public string[]? OS { get; set; }
+
+        /// <summary>Only these architectures (<c>arch[:variant]</c>) of multi-platform images: copied by Invoke-ImageSync, counted by -MeasureSize.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(ArchCompleter))]
+        public string[]? Arch { get; set; }
+
+        /// <summary>-OS and -Arch as the engine and the size measurement apply them.</summary>
+        private protected PlatformFilter Platforms => new PlatformFilter(OS, Arch);
+
         /// <summary>Blob streams in flight at once across all images (image-syncer --proc); Get-SyncPlan streams none.</summary>
         [Parameter]
         [Alias("ThrottleLimit")]
@@ -272,14 +285,14 @@ namespace OciSync.PowerShell.Infrastructure
         }
 
 
-        /// <summary>-MeasureSize: the copies with their sizes (a manifest GET each not up to date); an image that cannot be measured is a warning.</summary>
-        private protected IReadOnlyList<ImageCopy> MeasureSizes(Core.Registry.RegistryClientFactory clients, IReadOnlyList<ImageCopy> copies, PlatformFilter platforms)
+        /// <summary>-MeasureSize: the copies with their sizes (a manifest GET each not up to date); an image that cannot be measured is a warning. Only the -OS/-Arch platforms count.</summary>
+        private protected IReadOnlyList<ImageCopy> MeasureSizes(Core.Registry.RegistryClientFactory clients, IReadOnlyList<ImageCopy> copies)
         {
             IReadOnlyList<ImageCopy> measured = copies;
             Run(async ct =>
             {
                 PostProgress(new ProgressRecord(3, "Measuring", $"{copies.Count(c => !c.UpToDate)} image(s)"));
-                measured = await new PlanSizes(clients, RequestLimit).MeasureAsync(copies, platforms, ct).ConfigureAwait(false);
+                measured = await new PlanSizes(clients, RequestLimit).MeasureAsync(copies, Platforms, ct).ConfigureAwait(false);
                 PostProgress(new ProgressRecord(3, "Measuring", "Done") { RecordType = ProgressRecordType.Completed });
             });
             return measured;
